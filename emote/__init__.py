@@ -1,0 +1,21 @@
+"""emote: speech + emotion in, 3D facial animation out.
+
+>>> import emote
+>>> anim = emote.animate("line.wav", emotion="angry", intensity=0.8)  # doctest: +SKIP
+>>> anim.save("line.csv")  # Live Link Face CSV                        # doctest: +SKIP
+"""
+
+__version__ = "0.1.0"
+
+from emote.animation import FaceAnimation  # noqa: E402
+from emote.errors import EmoteError  # noqa: E402
+
+
+def animate(*args, **kwargs):  # noqa: ANN002, ANN003, ANN201
+    """Animate an audio file; see :func:`emote.api.animate`."""
+    from emote.api import animate as _animate
+
+    return _animate(*args, **kwargs)
+
+
+__all__ = ["EmoteError", "FaceAnimation", "__version__", "animate"]

@@ -1,0 +1,25 @@
+"""Shared fixtures: where the test material in ../shared/data lives."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+SPEECH = SHARED / "data" / "speech"
+RIGS_DATA = SHARED / "data" / "rigs"
+REFERENCE = SHARED / "reference"
+
+
+@pytest.fixture(scope="session")
+def speech_dir() -> Path:
+    if not SPEECH.is_dir():
+        pytest.skip(f"test material not found at {SPEECH}")
+    return SPEECH
+
+
+@pytest.fixture(scope="session")
+def reference_dir() -> Path:
+    return REFERENCE
