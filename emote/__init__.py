@@ -7,11 +7,11 @@
 
 __version__ = "0.1.0"
 
-from emote.animation import FaceAnimation  # noqa: E402
-from emote.errors import EmoteError  # noqa: E402
+from emote.animation import FaceAnimation
+from emote.errors import EmoteError
 
 
-def animate(*args, **kwargs):  # noqa: ANN002, ANN003, ANN201
+def animate(*args, **kwargs):
     """Animate an audio file; see :func:`emote.api.animate`."""
     from emote.api import animate as _animate
 

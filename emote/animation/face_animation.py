@@ -131,7 +131,7 @@ class FaceAnimation:
             raise ValueError(f"fps must be a positive number, got {fps!r}")
         if fps == self.fps:
             return FaceAnimation(self.fps, self.curves.copy(), self.metadata)
-        n_new = max(int(round(self.duration * fps)), 1 if self.n_frames else 0)
+        n_new = max(round(self.duration * fps), 1 if self.n_frames else 0)
         if self.n_frames == 0:
             return FaceAnimation(fps, self.curves.copy(), self.metadata)
         t_new = np.arange(n_new, dtype=np.float64) / fps
@@ -147,8 +147,8 @@ class FaceAnimation:
 
         ``metadata["start_time"]`` records where the slice began in the source.
         """
-        i0 = max(int(math.ceil(start * self.fps - 1e-9)), 0)
-        i1 = self.n_frames if end is None else min(int(math.ceil(end * self.fps - 1e-9)), self.n_frames)
+        i0 = max(math.ceil(start * self.fps - 1e-9), 0)
+        i1 = self.n_frames if end is None else min(math.ceil(end * self.fps - 1e-9), self.n_frames)
         meta = dict(self.metadata)
         meta["start_time"] = float(meta.get("start_time", 0.0)) + i0 / self.fps
         return FaceAnimation(self.fps, self.curves[i0 : max(i1, i0)].copy(), meta)

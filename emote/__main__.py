@@ -1,0 +1,5 @@
+import sys
+
+from emote.cli.main import main
+
+sys.exit(main())

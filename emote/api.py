@@ -1,0 +1,302 @@
+"""The tool as one call: :func:`animate` turns an audio file into a `FaceAnimation`.
+
+Stages (each a library call, timed into ``metadata["timings"]``):
+
+1. *load*: decode to mono float32 at 16 kHz; long files go chunk by chunk.
+2. *features*: loudness envelope, pitch and pauses per animation frame.
+3. *phones*: user timings, forced alignment of a transcript, or recognition.
+4. *engine*: phones → mouth and jaw curves (the phonetic engine).
+5. *performance*: emotion track, blinks, gaze, head motion.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from os import PathLike
+from pathlib import Path
+
+import numpy as np
+
+from emote.animation import N_CHANNELS, FaceAnimation
+from emote.errors import AudioError, EmoteError, file_error
+
+log = logging.getLogger("emote")
+
+Progress = Callable[[float, str], None]
+
+LONG_AUDIO_SECONDS = 600.0
+"""Files longer than this are processed in chunks, never held whole in memory."""
+
+CHUNK_SECONDS = 60.0
+"""Chunk length for long files (frame-aligned; phones are found per chunk)."""
+
+MAX_FPS = 1000.0
+
+
+@dataclass
+class _Analysis:
+    """What the front-end found in one stretch of audio, in frames of the animation."""
+
+    energy: np.ndarray
+    pitch: np.ndarray
+    phones: list = field(default_factory=list)
+    words: list = field(default_factory=list)
+
+
+def animate(
+    audio: str | PathLike[str],
+    *,
+    text: str | None = None,
+    timings: str | PathLike[str] | None = None,
+    use_transcript_file: bool = True,
+    emotion: str | None = "neutral",
+    intensity: float = 1.0,
+    emotion_track: str | PathLike[str] | dict | None = None,
+    fps: float = 30.0,
+    engine: str = "phonetic",
+    seed: int = 0,
+    blinks: bool = True,
+    gaze: bool = True,
+    head_motion: bool = True,
+    progress: Progress | None = None,
+) -> FaceAnimation:
+    """Animate a face from a speech recording.
+
+    Parameters
+    ----------
+    audio : path
+        Speech: wav, flac, mp3, ogg/opus, any rate, mono or stereo.
+    text : str, optional
+        Transcript; force-aligned to the audio for precise phone timings.
+    timings : path, optional
+        Phone timings to use as they are: a Praat TextGrid or a CSV (start,end,phone).
+    use_transcript_file : bool
+        Without ``text``/``timings``, use a ``.txt`` or ``.lab`` beside the audio if there is one.
+    emotion, intensity :
+        A constant emotion (``emote emotions`` lists them) at ``intensity`` in [0, 1].
+    emotion_track : path or dict, optional
+        A time-varying emotion track (JSON file or its dict); replaces ``emotion``.
+    fps : float
+        Frame rate of the result.
+    engine : str
+        ``"phonetic"`` (rules over phones; needs no weights).
+    seed : int
+        Seed of blinks, gaze and head motion: the same seed gives the same animation.
+    blinks, gaze, head_motion : bool
+        Switch each part of the performance layer on or off.
+    progress : callable, optional
+        Called as ``progress(fraction, stage)`` while working.
+
+    Returns
+    -------
+    FaceAnimation
+        ``curves`` [shape=(n_frames_for(duration, fps), 61)], metadata with the
+        engine, emotion track, audio path and duration, seed, phone source and
+        per-stage timings.
+
+    Raises
+    ------
+    EmoteError
+        A bad file or setting; the message names it.
+
+    Examples
+    --------
+    >>> anim = animate("line.wav", emotion="happy", intensity=0.7)  # doctest: +SKIP
+    >>> anim.save("line.csv")                                        # doctest: +SKIP
+    """
+    from emote.audio.convert import n_frames_for
+    from emote.audio.io import audio_info
+    from emote.performance import PerformanceSettings, perform
+
+    report = progress or (lambda fraction, stage: None)
+    path = Path(audio)
+    if not (isinstance(fps, (int, float)) and math.isfinite(fps) and 0 < fps <= MAX_FPS):
+        raise EmoteError(f"fps must be a number in (0, {MAX_FPS:g}], got {fps!r}")
+    if engine != "phonetic":
+        raise EmoteError(f"unknown engine {engine!r}; available: phonetic")
+    # Settings are checked before any audio is decoded: a typo fails in milliseconds.
+    track = _emotion_track(emotion, intensity, emotion_track)
+    if text is None and timings is None and use_transcript_file:
+        text = _transcript_beside(path)
+    timer = _Timer()
+
+    with timer("load"):
+        info = audio_info(path)
+    n_frames = n_frames_for(duration=info.duration, fps=fps)
+    report(0.02, "load")
+
+    parts = []
+    if timings is not None:
+        from emote.audio.phones import read_timings
+
+        with timer("phones"):
+            alignment = read_timings(timings)
+        source = f"timings:{Path(timings).name}"
+    else:
+        alignment = None
+        source = "alignment" if text else "recognition"
+
+    chunks = _Chunks(info, fps=fps, n_frames=n_frames)
+    for k, (start_frame, y) in enumerate(chunks.blocks):
+        t0 = start_frame / fps
+        stop_frame = chunks.stop(k)
+        part = _analyse(y, fps=fps, n_frames=stop_frame - start_frame, timer=timer)
+        if alignment is None:
+            _find_phones(part, y, text=text if chunks.count == 1 else None, t0=t0, timer=timer, path=path)
+        parts.append(part)
+        report(0.05 + 0.75 * (k + 1) / chunks.count, "phones" if alignment is None else "features")
+    if chunks.count > 1 and text:
+        log.warning("%s: longer than %.0f s; transcript ignored, phones recognised per chunk", path, LONG_AUDIO_SECONDS)
+        source = "recognition"
+
+    energy = np.concatenate([p.energy for p in parts])
+    pitch = np.concatenate([p.pitch for p in parts])
+    if alignment is not None:
+        phones, words = list(alignment.phones), list(alignment.words)
+    else:
+        phones = [ph for p in parts for ph in p.phones]
+        words = [w for p in parts for w in p.words]
+    if float(energy.max(initial=0.0)) <= 0.0:
+        raise file_error(AudioError, path, "is silent (no speech found); nothing to animate")
+
+    with timer("engine"):
+        from emote.engines.phonetic import animate_phones
+
+        speech = animate_phones(phones, n_frames=n_frames, fps=fps, energy=energy)
+    report(0.85, "engine")
+
+    with timer("performance"):
+        from emote.audio.features import pauses as find_pauses
+
+        settings = PerformanceSettings(blinks=blinks, gaze=gaze, head=head_motion, seed=seed)
+        curves = perform(
+            speech,
+            fps=fps,
+            track=track,
+            energy=energy,
+            pauses=find_pauses(energy, fps=fps),
+            pitch=pitch,
+            settings=settings,
+        )
+    report(1.0, "done")
+
+    metadata = {
+        "engine": engine,
+        "emotion_track": track.to_dict(),
+        "audio": str(path),
+        "audio_duration": info.duration,
+        "seed": seed,
+        "phones_source": source,
+        "n_phones": len(phones),
+        "settings": {"blinks": blinks, "gaze": gaze, "head_motion": head_motion},
+        "timings": timer.seconds,
+    }
+    if words:
+        metadata["transcript_words"] = len(words)
+    assert curves.shape == (n_frames, N_CHANNELS)
+    return FaceAnimation(fps, curves, metadata)
+
+
+# -- helpers -------------------------------------------------------------------------------------
+
+
+def _emotion_track(emotion: str | None, intensity: float, emotion_track):
+    from emote.performance import EmotionTrack
+
+    if emotion_track is not None:
+        if isinstance(emotion_track, dict):
+            return EmotionTrack.from_dict(emotion_track)
+        return EmotionTrack.from_json(emotion_track)
+    return EmotionTrack.constant(emotion or "neutral", intensity)
+
+
+def _transcript_beside(path: Path) -> str | None:
+    from emote.audio.phones import find_transcript
+
+    text = find_transcript(path)
+    if text:
+        log.info("%s: using the transcript beside it", path)
+    return text
+
+
+def _analyse(y: np.ndarray, *, fps: float, n_frames: int, timer: _Timer) -> _Analysis:
+    from emote.audio.convert import SAMPLE_RATE
+    from emote.audio.features import frame_energy, pitch
+
+    with timer("features"):
+        energy = frame_energy(y=y, sr=SAMPLE_RATE, fps=fps, n_frames=n_frames)
+        f0 = pitch(y=y, sr=SAMPLE_RATE, fps=fps, n_frames=n_frames)
+    return _Analysis(energy=energy, pitch=f0)
+
+
+def _find_phones(part: _Analysis, y: np.ndarray, *, text: str | None, t0: float, timer: _Timer, path: Path) -> None:
+    from emote.audio.convert import SAMPLE_RATE
+    from emote.audio.phones import align, recognize
+
+    with timer("phones"):
+        if part.energy.max(initial=0.0) <= 0.0:
+            return  # a silent chunk has no phones
+        result = align(y=y, sr=SAMPLE_RATE, text=text) if text else recognize(y=y, sr=SAMPLE_RATE)
+    part.phones = [_shift(p, t0) for p in result.phones]
+    part.words = [_shift(w, t0) for w in result.words]
+
+
+def _shift(item, t0: float):
+    if t0 == 0.0:
+        return item
+    return type(item)(item.start + t0, item.end + t0, item.label)
+
+
+class _Chunks:
+    """Frame-aligned audio chunks: one for short files, ``CHUNK_SECONDS`` each for long ones."""
+
+    def __init__(self, info, *, fps: float, n_frames: int) -> None:
+        self.info, self.fps, self.n_frames = info, fps, n_frames
+        per_chunk = n_frames if info.duration <= LONG_AUDIO_SECONDS else max(int(CHUNK_SECONDS * fps), 1)
+        self.starts = list(range(0, n_frames, per_chunk)) or [0]
+        self.count = len(self.starts)
+
+    def stop(self, k: int) -> int:
+        return self.starts[k + 1] if k + 1 < self.count else self.n_frames
+
+    @property
+    def blocks(self) -> Iterator[tuple[int, np.ndarray]]:
+        from emote.audio.convert import SAMPLE_RATE
+        from emote.audio.io import iter_audio_blocks, load_audio
+
+        if self.count == 1:
+            yield 0, load_audio(self.info.path).samples
+            return
+        # Re-buffer the decoder's blocks at frame-aligned sample boundaries.
+        bounds = [round(s * SAMPLE_RATE / self.fps) for s in self.starts] + [None]
+        buffer = np.zeros(0, np.float32)
+        consumed = 0
+        k = 0
+        for block in iter_audio_blocks(self.info.path, block_seconds=CHUNK_SECONDS / 2):
+            buffer = np.concatenate([buffer, block])
+            while k < self.count and bounds[k + 1] is not None and consumed + buffer.size >= bounds[k + 1]:
+                cut = bounds[k + 1] - consumed
+                yield self.starts[k], buffer[:cut]
+                buffer, consumed, k = buffer[cut:], bounds[k + 1], k + 1
+        if k < self.count:
+            yield self.starts[k], buffer
+
+
+class _Timer:
+    """Accumulates wall seconds per stage: ``with timer("phones"): ...``."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+
+    @contextmanager
+    def __call__(self, stage: str) -> Iterator[None]:
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.seconds[stage] = self.seconds.get(stage, 0.0) + time.perf_counter() - start

@@ -1,0 +1,118 @@
+"""`emote animate`: audio (+ transcript) + emotion → curve files (and, with --render, video)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+from emote.errors import EmoteError
+
+log = logging.getLogger("emote.cli")
+
+CURVE_FORMATS = ("csv", "json", "npz", "metahuman")
+# Output file name suffix for each --format value.
+SUFFIX = {"csv": ".csv", "json": ".json", "npz": ".npz", "metahuman": ".metahuman.csv"}
+
+EPILOG = """\
+phones: with --text, --text-file or a .txt/.lab file beside the audio the transcript is
+force-aligned to the audio; with --timings a Praat TextGrid or CSV (start,end,phone) is used
+as is; otherwise phones are recognised from the audio alone.
+
+emotions: neutral, happy, sad, surprised, fear, disgusted, angry, contempt (`emote emotions`).
+An emotion track is a JSON file of timed segments, e.g. examples/track.json.
+
+outputs (in OUTDIR, named after the audio file unless --name is given):
+  csv        NAME.csv            Live Link Face CSV (Unreal Live Link, Unity, Blender add-on)
+  json       NAME.json           emote JSON (docs/json_schema.md)
+  npz        NAME.npz            NumPy arrays: curves (frames, 61), fps, channels, metadata
+  metahuman  NAME.metahuman.csv  MetaHuman CTRL_expressions_* curves
+"""
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "animate",
+        help="animate a face from an audio file",
+        description="Animate a face from speech: write rig curves for an audio file.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("audio", type=Path, help="speech audio: wav, flac, mp3, ogg/opus (any rate, mono/stereo)")
+    p.add_argument("-o", "--out", type=Path, default=Path("out"), metavar="OUTDIR", help="output folder (default: out)")
+    text = p.add_mutually_exclusive_group()
+    text.add_argument("--text", help="transcript of the speech (improves lip-sync)")
+    text.add_argument("--text-file", type=Path, help="file holding the transcript")
+    text.add_argument("--timings", type=Path, help="phone timings: Praat TextGrid or CSV (start,end,phone)")
+    text.add_argument("--no-text", action="store_true", help="ignore a .txt/.lab beside the audio")
+    emo = p.add_mutually_exclusive_group()
+    emo.add_argument("--emotion", default="neutral", help="emotion for the whole clip (default: neutral)")
+    emo.add_argument("--emotion-track", type=Path, metavar="JSON", help="time-varying emotion track file")
+    p.add_argument("--intensity", type=float, default=1.0, help="emotion intensity 0..1 (default: 1)")
+    p.add_argument("--fps", type=float, default=30.0, help="frames per second of the curves (default: 30)")
+    p.add_argument(
+        "--format",
+        default="csv,json,npz,metahuman",
+        help=f"comma-separated curve formats: {', '.join(CURVE_FORMATS)} (default: all)",
+    )
+    p.add_argument("--name", help="base name of the output files (default: the audio file's name)")
+    p.add_argument("--seed", type=int, default=0, help="seed for blinks, gaze and head motion (default: 0)")
+    p.add_argument("--no-blinks", action="store_true", help="no blinks")
+    p.add_argument("--no-gaze", action="store_true", help="no gaze saccades")
+    p.add_argument("--no-head", action="store_true", help="no head motion")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(run=run)
+
+
+def parse_formats(spec: str) -> list[str]:
+    formats = [f.strip().lower() for f in spec.split(",") if f.strip()]
+    bad = [f for f in formats if f not in CURVE_FORMATS]
+    if bad or not formats:
+        raise EmoteError(f"--format: unknown format {', '.join(bad) or spec!r}; choose from {', '.join(CURVE_FORMATS)}")
+    return list(dict.fromkeys(formats))
+
+
+def run(args: argparse.Namespace) -> int:
+    from emote.api import animate
+    from emote.cli.progress import ProgressBar
+
+    formats = parse_formats(args.format)
+    text = args.text
+    if args.text_file is not None:
+        from emote.audio.phones import read_transcript
+
+        text = read_transcript(args.text_file)
+    with ProgressBar(disable=args.quiet, desc=args.audio.name) as bar:
+        anim = animate(
+            args.audio,
+            text=text,
+            timings=args.timings,
+            use_transcript_file=not args.no_text,
+            emotion=args.emotion if args.emotion_track is None else None,
+            intensity=args.intensity,
+            emotion_track=args.emotion_track,
+            fps=args.fps,
+            seed=args.seed,
+            blinks=not args.no_blinks,
+            gaze=not args.no_gaze,
+            head_motion=not args.no_head,
+            progress=bar.update,
+        )
+    name = args.name or args.audio.name.split(".")[0]
+    written = [write_output(anim, args.out / f"{name}{SUFFIX[f]}", f) for f in formats]
+    for path in written:
+        print(path)
+    print(
+        f"{anim.n_frames} frames @ {anim.fps:g} fps ({anim.duration:.2f} s), "
+        f"phones from {anim.metadata.get('phones_source', '?')}",
+        file=sys.stderr,
+    )
+    return 0
+
+
+def write_output(anim, path: Path, fmt: str) -> Path:
+    from emote.export import write
+
+    write(anim, path, format="livelink" if fmt == "csv" else fmt)
+    return path

@@ -1,0 +1,161 @@
+"""The phonetic engine: timed phones (+ loudness) → mouth and jaw curves.
+
+Passes, one module each:
+
+1. :mod:`~emote.engines.phonetic.phoneset` — clean labels, fill gaps with silence.
+2. :mod:`~emote.engines.phonetic.visemes` — each phone becomes one viseme
+   (two for diphthongs) with a target and a dominance.
+3. :mod:`~emote.engines.phonetic.dominance` — Cohen–Massaro coarticulation.
+4. :mod:`~emote.engines.phonetic.energy` — loudness scales the jaw (JALI's
+   jaw/lip split), never the closures.
+5. :mod:`~emote.engines.phonetic.closure` — bilabials and labiodentals reach
+   their lip targets on their own frames.
+6. :func:`~emote.engines.phonetic.visemes.to_arkit` — ARKit curves with
+   ``MouthClose = seal * JawOpen``.
+
+Everything is evaluated at frame times in seconds, so any frame rate (24, 29.97,
+30, 60) samples the same continuous motion.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from emote.engines.phonetic.closure import enforce_closures
+from emote.engines.phonetic.dominance import blend
+from emote.engines.phonetic.energy import apply_gain, articulation_gain, resample_track
+from emote.engines.phonetic.phoneset import PhoneLike, Segments, to_segments
+from emote.engines.phonetic.visemes import VISEME_INDEX, phone_visemes, to_arkit
+
+
+@dataclass
+class PhoneticSettings:
+    """How the phonetic engine shapes the mouth.
+
+    Attributes
+    ----------
+    plateau : float
+        Share of each viseme's duration, around its centre, held at full
+        dominance (0: Cohen & Massaro's original centre-peaked functions).
+    power : float
+        Exponent ``c`` of the dominance decay (1: exponential).
+    window : int
+        Neighbouring visemes on each side that can influence a frame.
+    anticipation_scale, carryover_scale : float
+        Multiply every viseme's coarticulation time constants (>1: smoother,
+        more overlapped speech; <1: crisper).
+    articulation : float
+        Overall amplitude of the mouth opening and shaping (1: as authored;
+        0.7: mumbled; 1.3: over-articulated). Closures are unaffected.
+    energy_strength : float
+        How much loudness changes the jaw opening (0: not at all).
+    energy_smoothing : float
+        Gaussian smoothing of the energy, seconds.
+    lip_energy_share : float
+        Share of the jaw's loudness gain applied to the lip channels.
+    enforce_closures : bool
+        Run the closure pass (strongly recommended; off only to study the
+        bare dominance model).
+    """
+
+    plateau: float = 0.6
+    power: float = 1.0
+    window: int = 5
+    anticipation_scale: float = 1.0
+    carryover_scale: float = 1.0
+    articulation: float = 1.0
+    energy_strength: float = 0.8
+    energy_smoothing: float = 0.03
+    lip_energy_share: float = 0.5
+    enforce_closures: bool = True
+
+
+def viseme_segments(segments: Segments) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Expand phone segments into viseme segments (diphthongs become two).
+
+    Returns
+    -------
+    start, end : np.ndarray [shape=(n,), dtype=float64]
+    viseme : np.ndarray [shape=(n,), dtype=int64]
+    """
+    starts: list[float] = []
+    ends: list[float] = []
+    vis: list[int] = []
+    for s, e, label in zip(segments.start.tolist(), segments.end.tolist(), segments.labels):
+        t = s
+        for name, share in phone_visemes(label):
+            t_next = t + share * (e - s)
+            starts.append(t)
+            ends.append(t_next)
+            vis.append(VISEME_INDEX[name])
+            t = t_next
+        ends[-1] = e
+    return np.asarray(starts), np.asarray(ends), np.asarray(vis, np.int64)
+
+
+def animate_phones(
+    phones: Sequence[PhoneLike],
+    *,
+    n_frames: int,
+    fps: float,
+    energy: np.ndarray | None = None,
+    settings: PhoneticSettings | None = None,
+) -> np.ndarray:
+    """Mouth and jaw curves for timed phones.
+
+    Parameters
+    ----------
+    phones : sequence of PhoneLike
+        Timed phones (``start``, ``end`` in seconds, ARPAbet ``label``, silence
+        ``"SIL"``); see :func:`emote.engines.phonetic.phoneset.normalize_label`
+        for the spellings accepted. Stretches without a phone are silence.
+    n_frames : int
+        Frames to produce; frame ``i`` is the face at ``i / fps`` seconds.
+    fps : float
+        Frame rate (any positive value: 24, 29.97, 30, 60...).
+    energy : np.ndarray [shape=(m,)], optional
+        Loudness in [0, 1] over the same duration; resampled to ``n_frames``
+        when ``m != n_frames``. Louder frames open the jaw wider.
+    settings : PhoneticSettings, optional
+
+    Returns
+    -------
+    np.ndarray [shape=(n_frames, 61), dtype=float32]
+        Canonical curves with only the jaw and mouth blendshapes set.
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace as Ph
+    >>> curves = animate_phones([Ph(start=0.1, end=0.2, label="B"), Ph(start=0.2, end=0.4, label="AA")],
+    ...                         n_frames=15, fps=30)
+    >>> curves.shape
+    (15, 61)
+    """
+    s = settings or PhoneticSettings()
+    if not (isinstance(fps, (int, float)) and math.isfinite(fps) and fps > 0):
+        raise ValueError(f"fps must be a positive number, got {fps!r}")
+    if n_frames < 0:
+        raise ValueError(f"n_frames must be >= 0, got {n_frames}")
+    times = np.arange(n_frames, dtype=np.float64) / fps
+    segments = to_segments(phones, duration=n_frames / fps)
+    start, end, vis = viseme_segments(segments)
+
+    params = blend(
+        start, end, vis, times,
+        plateau=s.plateau, power=s.power, window=s.window,
+        anticipation_scale=s.anticipation_scale, carryover_scale=s.carryover_scale,
+    )  # fmt: skip
+    if s.articulation != 1.0:
+        params = apply_gain(params, np.full(n_frames, s.articulation), lip_share=1.0)
+    if energy is not None and s.energy_strength > 0 and n_frames:
+        gain = articulation_gain(
+            resample_track(energy, n_frames), fps=fps, strength=s.energy_strength, smoothing=s.energy_smoothing
+        )
+        params = apply_gain(params, gain, lip_share=s.lip_energy_share)
+    if s.enforce_closures:
+        params = enforce_closures(params, start, end, vis, fps=fps)
+    return to_arkit(params)

@@ -1,0 +1,189 @@
+"""The phone set the phonetic engine and the metrics agree on, and label clean-up.
+
+Phones arrive as objects with ``start``, ``end`` (seconds) and ``label``
+(:class:`emote.audio.phones.Phone`, or anything shaped like it). Labels are
+ARPAbet without stress, silence is ``"SIL"``. Labels from other sources are
+tolerated: stress digits are stripped, case is ignored, the usual silence
+spellings (``""``, ``sil``, ``sp``, ``spn``, ``pau``, ``<sil>``) become ``SIL``,
+and a run-together label such as Montreal Forced Aligner's ``"PT"`` is split
+into its phones (``P`` then ``T``, sharing the interval).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+
+SIL = "SIL"
+
+VOWELS: frozenset[str] = frozenset(
+    "AA AE AH AO AW AY EH ER EY IH IY OW OY UH UW".split()
+)  # fmt: skip
+CONSONANTS: frozenset[str] = frozenset(
+    "B CH D DH F G HH JH K L M N NG P R S SH T TH V W Y Z ZH".split()
+)  # fmt: skip
+ARPABET: frozenset[str] = VOWELS | CONSONANTS
+
+# Phone groups named by DESIGN.md's quality metrics.
+BILABIALS: frozenset[str] = frozenset({"P", "B", "M"})
+LABIODENTALS: frozenset[str] = frozenset({"F", "V"})
+OPEN_VOWELS: frozenset[str] = frozenset({"AA", "AE", "AH", "AO", "AW", "AY"})
+ROUNDED: frozenset[str] = frozenset({"UW", "OW", "W"})
+SPREAD: frozenset[str] = frozenset({"IY", "EY"})
+
+_SILENCE_SPELLINGS = frozenset({"", "SIL", "SP", "SPN", "PAU", "<SIL>", "<SP>", "#", "H#", "NOISE", "NSN"})
+_STRESS = re.compile(r"[0-9]+$")
+# Extended-ARPAbet (TIMIT) symbols mapped onto the 39 phones.
+_ALIASES = {"AX": "AH", "AXR": "ER", "AXH": "AH", "IX": "IH", "UX": "UW", "EL": "L", "EM": "M",
+            "EN": "N", "ENG": "NG", "NX": "N", "DX": "D", "Q": "T", "HV": "HH", "WH": "W"}  # fmt: skip
+
+
+class PhoneLike(Protocol):
+    """Anything with a ``start`` and ``end`` time in seconds and a ``label``."""
+
+    @property
+    def start(self) -> float: ...
+
+    @property
+    def end(self) -> float: ...
+
+    @property
+    def label(self) -> str: ...
+
+
+def normalize_label(label: str) -> tuple[str, ...]:
+    """Clean one label into ARPAbet phones (usually one; ``()`` never).
+
+    Returns ``("SIL",)`` for silence spellings, the split phones for a
+    run-together label (``"PT"`` → ``("P", "T")``), and the cleaned label
+    itself when it is not ARPAbet (the engine then uses a neutral viseme).
+
+    Examples
+    --------
+    >>> normalize_label("AA1"), normalize_label("sp"), normalize_label("PT")
+    (('AA',), ('SIL',), ('P', 'T'))
+    """
+    clean = _STRESS.sub("", label.strip().upper())
+    if clean in _SILENCE_SPELLINGS:
+        return (SIL,)
+    clean = _ALIASES.get(clean, clean)
+    if clean in ARPABET:
+        return (clean,)
+    parts = _split_compound(re.sub(r"[0-9]", "", clean))
+    return parts if parts else (clean,)
+
+
+def _split_compound(label: str) -> tuple[str, ...] | None:
+    """Greedy longest-match split of ``label`` into ARPAbet phones, or None."""
+    out: list[str] = []
+    i = 0
+    while i < len(label):
+        for width in (2, 1):
+            piece = label[i : i + width]
+            if len(piece) == width and piece in ARPABET:
+                out.append(piece)
+                i += width
+                break
+        else:
+            return None
+    return tuple(out)
+
+
+@dataclass(frozen=True)
+class Segments:
+    """Phone intervals after clean-up: sorted, non-overlapping, gaps filled with SIL.
+
+    Attributes
+    ----------
+    start, end : np.ndarray [shape=(n,), dtype=float64]
+        Interval bounds in seconds; ``end[i] == start[i + 1]``.
+    labels : tuple[str, ...]
+        One ARPAbet label (or ``"SIL"``, or an unknown cleaned label) per interval.
+    """
+
+    start: np.ndarray
+    end: np.ndarray
+    labels: tuple[str, ...]
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def where(self, group: Iterable[str]) -> np.ndarray:
+        """Indices of the intervals whose label is in ``group``."""
+        group = frozenset(group)
+        return np.array([i for i, lab in enumerate(self.labels) if lab in group], dtype=np.int64)
+
+
+def to_segments(phones: Sequence[PhoneLike], *, duration: float | None = None) -> Segments:
+    """Clean phone timings into :class:`Segments`.
+
+    Labels go through :func:`normalize_label`; a split label shares its
+    interval equally. Phones are sorted by start; an overlap is cut at the
+    later phone's start; a gap becomes ``SIL``; so do the stretches before the
+    first phone (from 0) and after the last (up to ``duration`` when given).
+
+    Parameters
+    ----------
+    phones : sequence of PhoneLike
+        Timed phones, any order.
+    duration : float, optional
+        Length of the animation in seconds; silence is added up to it.
+    """
+    items = sorted(((float(p.start), float(p.end), str(p.label)) for p in phones), key=lambda x: x[0])
+    starts: list[float] = []
+    ends: list[float] = []
+    labels: list[str] = []
+
+    def push(s: float, e: float, lab: str) -> None:
+        if e - s <= 1e-9:
+            return
+        if labels and lab == SIL and labels[-1] == SIL and abs(ends[-1] - s) < 1e-9:
+            ends[-1] = e  # merge adjacent silences: one long rest, not several short ones
+            return
+        starts.append(s)
+        ends.append(e)
+        labels.append(lab)
+
+    cursor = min(0.0, items[0][0]) if items else 0.0
+    for s, e, raw in items:
+        s = max(s, cursor)
+        if e <= s:
+            continue
+        if s > cursor + 1e-6:
+            push(cursor, s, SIL)
+        parts = normalize_label(raw)
+        step = (e - s) / len(parts)
+        for k, lab in enumerate(parts):
+            push(s + k * step, s + (k + 1) * step, lab)
+        cursor = e
+    if duration is not None and duration > cursor + 1e-6:
+        push(cursor, float(duration), SIL)
+    if not labels:
+        push(0.0, max(float(duration or 0.0), 1e-3), SIL)
+    return Segments(np.asarray(starts, np.float64), np.asarray(ends, np.float64), tuple(labels))
+
+
+def frames_in(start: float, end: float, *, fps: float, n_frames: int) -> np.ndarray:
+    """Frames sampled inside ``[start, end]``; if none, the frame nearest its middle.
+
+    This is how an interval shorter than a frame period still owns a frame:
+    the rule the engine uses to place closures and the metrics use to test them.
+
+    Returns
+    -------
+    np.ndarray [shape=(k,), dtype=int64]
+        Frame indices (``k >= 1`` when the interval overlaps the animation).
+    """
+    first = int(np.ceil(start * fps - 1e-9))
+    last = int(np.floor(end * fps + 1e-9))
+    first, last = max(first, 0), min(last, n_frames - 1)
+    if first <= last:
+        return np.arange(first, last + 1, dtype=np.int64)
+    mid = int(round(0.5 * (start + end) * fps))
+    if 0 <= mid < n_frames:
+        return np.array([mid], dtype=np.int64)
+    return np.zeros(0, dtype=np.int64)

@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Set up emote on a Debian/Ubuntu machine with Python 3.11, then animate the bundled example.
+#
+#   ./setup.sh            system packages (apt, needs root or sudo), .venv with emote, demo into out/
+#   ./setup.sh --no-demo  the same without the demo
+#
+# Environment: PYTHON (default python3.11), EMOTE_CACHE_DIR (default ~/.cache/emote: built wheels
+# such as PyTorch3D are kept there so later set-ups take seconds), EMOTE_SKIP_APT=1 to skip apt.
+set -euo pipefail
+cd "$(dirname "$0")"
+PYTHON=${PYTHON:-python3.11}
+CACHE=${EMOTE_CACHE_DIR:-$HOME/.cache/emote}
+DEMO=1
+[[ "${1:-}" == "--no-demo" ]] && DEMO=0
+
+say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
+
+# -- system packages: audio decoding/encoding, headless OpenGL (Mesa EGL) --------------------
+APT_PACKAGES=(ffmpeg libsndfile1 libegl1 libegl-mesa0 libgl1-mesa-dri espeak-ng)
+missing=()
+for p in "${APT_PACKAGES[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+if [[ ${#missing[@]} -gt 0 && "${EMOTE_SKIP_APT:-0}" != 1 ]]; then
+  say "installing system packages: ${missing[*]}"
+  SUDO=""; [[ $(id -u) -ne 0 ]] && SUDO=sudo
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+# -- Python environment ------------------------------------------------------------------------
+if [[ ! -x .venv/bin/python ]]; then
+  say "creating .venv with $PYTHON"
+  "$PYTHON" -m venv .venv
+fi
+PIP=(.venv/bin/python -m pip -q --disable-pip-version-check)
+"${PIP[@]}" install --upgrade pip
+# torch pinned: on this project's machines torch==2.13.0 resolves to the CPU build.
+say "installing torch 2.13.0"
+"${PIP[@]}" install "torch==2.13.0"
+say "installing emote"
+"${PIP[@]}" install -e ".[render,dev]"
+
+if [[ $DEMO == 1 ]]; then
+  say "animating examples/hello.wav (happy) into out/"
+  .venv/bin/emote animate examples/hello.wav --emotion happy --intensity 0.8 -o out
+fi
+say "done: run the tests with  .venv/bin/python -m pytest"
