@@ -132,7 +132,7 @@ def animate(
 
     parts = []
     if timings is not None:
-        from emote.audio.phones import read_timings
+        from emote.audio.timings import read_timings
 
         with timer("phones"):
             alignment = read_timings(timings)
@@ -216,7 +216,7 @@ def _emotion_track(emotion: str | None, intensity: float, emotion_track):
 
 
 def _transcript_beside(path: Path) -> str | None:
-    from emote.audio.phones import find_transcript
+    from emote.audio.timings import find_transcript
 
     text = find_transcript(path)
     if text:

@@ -21,6 +21,7 @@ from emote.audio.convert import n_frames_for
 __all__ = [
     "ENERGY_FLOOR_DB",
     "PitchSettings",
+    "frame_db",
     "frame_energy",
     "log_mel",
     "mel_filterbank",
@@ -65,6 +66,20 @@ def _window_rms(y: np.ndarray, centres: np.ndarray, half: int) -> np.ndarray:
     hi = np.clip(centres + half, 0, y.size)
     count = np.maximum(hi - lo, 1)
     return np.sqrt(np.maximum(power[hi] - power[lo], 0.0) / count)
+
+
+def frame_db(*, y: np.ndarray, sr: int, fps: float, n_frames: int | None = None) -> np.ndarray:
+    """RMS level in dBFS per frame, over a window of two frame periods (at least 20 ms).
+
+    Returns
+    -------
+    db : np.ndarray [shape=(frames,), dtype=float32]
+        ``20 log10(rms)``, floored at -200 dB.
+    """
+    y = _check_signal(y, sr, fps)
+    centres = _frame_centres(y.size, sr=sr, fps=fps, n_frames=n_frames)
+    half = max(round(sr / fps), round(0.010 * sr))
+    return (20.0 * np.log10(np.maximum(_window_rms(y, centres, half), 1e-10))).astype(np.float32)
 
 
 def frame_energy(
@@ -112,17 +127,14 @@ def frame_energy(
     >>> e[:4].max() == 0.0, e[7:].min() > 0.9
     (True, True)
     """
-    y = _check_signal(y, sr, fps)
     if not floor_db < 0:
         raise ValueError(f"floor_db must be negative, got {floor_db!r}")
-    centres = _frame_centres(y.size, sr=sr, fps=fps, n_frames=n_frames)
-    if centres.size == 0:
+    db = frame_db(y=y, sr=sr, fps=fps, n_frames=n_frames).astype(np.float64)
+    if db.size == 0:
         return np.zeros(0, np.float32)
-    half = max(round(sr / fps), round(0.010 * sr))
-    db = 20.0 * np.log10(np.maximum(_window_rms(y, centres, half), 1e-10))
     reference, noise = np.percentile(db, [95, 10])
     if reference < _SILENT_DBFS:
-        return np.zeros(centres.size, np.float32)
+        return np.zeros(db.size, np.float32)
     floor = np.clip(noise + _NOISE_MARGIN_DB, reference + floor_db, reference - _MIN_RANGE_DB)
     return np.clip((db - floor) / (reference - floor), 0.0, 1.0).astype(np.float32)
 
@@ -157,7 +169,7 @@ def pauses(
     edges = np.flatnonzero(np.diff(silent.astype(np.int8)))
     starts, ends = edges[0::2], edges[1::2]
     keep = (ends - starts) / fps >= min_duration - 1e-9
-    return [(s / fps, e / fps) for s, e in zip(starts[keep], ends[keep], strict=True)]
+    return [(float(s / fps), float(e / fps)) for s, e in zip(starts[keep], ends[keep], strict=True)]
 
 
 # -- pitch ------------------------------------------------------------------------------------

@@ -110,7 +110,10 @@ class ImportReport:
             parts.append("head/eyes on " + ", ".join(self.pose.values()))
         parts.append(f"frames {self.frame_start}-{self.frame_end} @ {self.fps:g} fps")
         if self.unmatched:
-            parts.append(f"{len(self.unmatched)} curves unmatched: {', '.join(self.unmatched)}")
+            names = ", ".join(self.unmatched[:6]) + (
+                f", +{len(self.unmatched) - 6}" if len(self.unmatched) > 6 else ""
+            )
+            parts.append(f"{len(self.unmatched)} ARKit curves have no shape key ({names})")
         return "; ".join(parts)
 
 
@@ -139,13 +142,19 @@ def pose_targets(options: ImportOptions) -> tuple[list[PoseTarget], list[str]]:
     if obj.type != "ARMATURE":
         return [PoseTarget("head")], []
     names = [b.name for b in obj.data.bones]
-    chosen = {"head": options.head_bone, "left_eye": options.left_eye_bone, "right_eye": options.right_eye_bone}
+    chosen = {
+        "head": options.head_bone,
+        "left_eye": options.left_eye_bone,
+        "right_eye": options.right_eye_bone,
+    }
     guessed = guess_pose_bones(names)
     targets, warnings = [], []
     for role, bone in chosen.items():
         bone = bone or guessed.get(role, "")
         if not bone:
-            warnings.append(f"no {role.replace('_', ' ')} bone found on {obj.name}; pick it in the import options")
+            warnings.append(
+                f"no {role.replace('_', ' ')} bone found on {obj.name}; pick it in the import options"
+            )
         elif bone not in obj.data.bones:
             warnings.append(f"{obj.name} has no bone {bone!r}")
         else:
@@ -247,7 +256,11 @@ def apply_animation(
         scene.frame_start, scene.frame_end = report.frame_start, report.frame_end
     if options.sound is not None:
         if Path(options.sound).is_file():
-            report.sound = add_sound(scene, Path(options.sound), start)
+            try:
+                report.sound = add_sound(scene, Path(options.sound), start)
+            except RuntimeError as exc:  # e.g. a Blender built without audio (the bpy 4.2 wheel)
+                reason = str(exc).strip().removeprefix("Error: ")
+                report.warnings.append(f"{options.sound}: no sound strip added ({reason})")
         else:
             report.warnings.append(f"{options.sound}: audio file not found, no sound strip added")
     return report

@@ -26,7 +26,7 @@ _ID_TYPES = {bpy.types.Key: "KEY", bpy.types.Object: "OBJECT"}
 #: ``Keyframe.interpolation`` enum value of 'LINEAR' (CONSTANT=0, LINEAR=1, BEZIER=2).
 _LINEAR = bpy.types.Keyframe.bl_rna.properties["interpolation"].enum_items["LINEAR"].value
 
-SLOTTED = hasattr(bpy.types.Action, "slots")
+SLOTTED = "slots" in bpy.types.Action.bl_rna.properties
 """True on Blender 4.4+, where actions have slots, layers and channelbags."""
 
 
@@ -57,7 +57,7 @@ def new_channels(id_data: bpy.types.ID, action_name: str) -> Any:
     action["emote"] = 1  # marks our actions: a re-import may replace them freely
     anim = id_data.animation_data or id_data.animation_data_create()
     if not SLOTTED:  # Blender 4.2, 4.3
-        if hasattr(action, "id_root"):
+        if "id_root" in action.bl_rna.properties:
             action.id_root = _id_type(id_data)
         anim.action = action
         return action

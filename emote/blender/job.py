@@ -9,6 +9,7 @@ CLI prints on stderr, and hands back the JSON it wrote. No ``bpy`` here.
 
 from __future__ import annotations
 
+import contextlib
 import re
 import shutil
 import subprocess
@@ -211,7 +212,7 @@ class AnimateJob:
             return JobStatus("running", self._progress)
         self._reader.join(timeout=5)
         if self._cancelled:
-            return JobStatus("cancelled", self._progress, "cancelled")
+            return JobStatus("cancelled", self._progress, "emote: cancelled")
         if rc != 0:
             last = self._lines[-1] if self._lines else f"exit status {rc}"
             return JobStatus("failed", self._progress, f"emote failed: {last}")
@@ -222,10 +223,8 @@ class AnimateJob:
 
     def wait(self, timeout: float | None = None) -> JobStatus:
         """Block until the job ends (for scripts and background mode)."""
-        try:
+        with contextlib.suppress(subprocess.TimeoutExpired):
             self._proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            pass
         return self.poll()
 
     def cancel(self) -> None:
@@ -247,4 +246,3 @@ class AnimateJob:
     @property
     def pid(self) -> int:
         return self._proc.pid
-

@@ -7,7 +7,7 @@ import logging
 import sys
 from pathlib import Path
 
-from emote.errors import EmoteError
+from emote.errors import EmoteError, TranscriptError, file_error
 
 log = logging.getLogger("emote.cli")
 
@@ -80,8 +80,6 @@ def run(args: argparse.Namespace) -> int:
     formats = parse_formats(args.format)
     text = args.text
     if args.text_file is not None:
-        from emote.audio.phones import read_transcript
-
         text = read_transcript(args.text_file)
     with ProgressBar(disable=args.quiet, desc=args.audio.name) as bar:
         anim = animate(
@@ -109,6 +107,19 @@ def run(args: argparse.Namespace) -> int:
         file=sys.stderr,
     )
     return 0
+
+
+def read_transcript(path: Path) -> str:
+    """The text of a transcript file, or a one-line error naming it."""
+    try:
+        text = path.read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        raise file_error(TranscriptError, path, "no such transcript file") from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise file_error(TranscriptError, path, f"cannot read transcript ({e.__class__.__name__})") from None
+    if not text:
+        raise file_error(TranscriptError, path, "transcript is empty")
+    return text
 
 
 def write_output(anim, path: Path, fmt: str) -> Path:

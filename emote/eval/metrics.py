@@ -267,7 +267,7 @@ def blink_stats(curves: np.ndarray, fps: float, *, low: float = 0.1, peak: float
     edges = np.diff(np.concatenate([[0], above.view(np.int8), [0]]))
     starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)  # [start, end) runs
     durations = []
-    for s, e in zip(starts, ends):
+    for s, e in zip(starts, ends, strict=True):
         if b[s:e].max() < peak:
             continue
         t0 = s - (b[s] - low) / (b[s] - b[s - 1]) if s > 0 else float(s)

@@ -127,8 +127,8 @@ def parse_numbers(
         values = None
     if values is not None and np.isfinite(values).all():
         return values
-    for (line, _), cells in zip(rows, table):
-        for name, cell in zip(names, cells):
+    for (line, _), cells in zip(rows, table, strict=True):
+        for name, cell in zip(names, cells, strict=True):
             try:
                 v = float(cell)
             except ValueError:
@@ -136,7 +136,9 @@ def parse_numbers(
                     FormatError, path, f"line {line}: column {name!r}: {cell.strip()!r} is not a number"
                 ) from None
             if not math.isfinite(v):
-                raise file_error(FormatError, path, f"line {line}: column {name!r}: {cell.strip()} is not finite")
+                raise file_error(
+                    FormatError, path, f"line {line}: column {name!r}: {cell.strip()} is not finite"
+                )
     raise file_error(FormatError, path, "unreadable numbers")  # pragma: no cover - loop above finds it
 
 

@@ -34,7 +34,7 @@ from os import PathLike
 from pathlib import Path
 from typing import IO, Any
 
-_MODES = {"w": "w", "wt": "w", "wb": "wb"}
+_MODES = {"w": "w", "wt": "w", "wb": "wb"}  # accepted mode → text or binary
 
 
 def _temp_name(path: Path) -> Path:
@@ -116,20 +116,11 @@ def atomic_write(
     while True:
         tmp = _temp_name(final)
         try:
-            # O_EXCL: never clobber a stranger's file; 0o666 lets the umask decide the mode.
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
+            # "x": exclusive creation (never clobbers a stranger's file), mode 0o666 & ~umask.
+            f = open(tmp, "xb") if binary else open(tmp, "x", encoding=encoding, newline=newline)  # noqa: SIM115
             break
         except FileExistsError:
             continue
-    try:
-        if binary:
-            f = os.fdopen(fd, "wb")
-        else:
-            f = os.fdopen(fd, "w", encoding=encoding, newline=newline)
-    except BaseException:
-        os.close(fd)
-        tmp.unlink(missing_ok=True)
-        raise
     try:
         with f:
             yield f

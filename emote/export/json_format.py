@@ -111,7 +111,9 @@ def _load(path: Path) -> Any:
         with open(path, encoding="utf-8-sig") as f:
             return json.load(f, parse_constant=_reject_constant)
     except json.JSONDecodeError as e:
-        raise file_error(FormatError, path, f"not valid JSON (line {e.lineno}, column {e.colno}: {e.msg})") from None
+        raise file_error(
+            FormatError, path, f"not valid JSON (line {e.lineno}, column {e.colno}: {e.msg})"
+        ) from None
     except UnicodeDecodeError:
         raise file_error(FormatError, path, "not a UTF-8 text file (expected emote JSON)") from None
     except ValueError as e:  # NaN / Infinity tokens
@@ -159,17 +161,21 @@ def read(path: str | PathLike[str]) -> FaceAnimation:
     curves_in = doc["curves"]
     if not isinstance(curves_in, list) or len(curves_in) != len(columns):
         got = len(curves_in) if isinstance(curves_in, list) else type(curves_in).__name__
-        raise file_error(FormatError, path, f"'curves' must hold {len(columns)} lists (one per channel), got {got}")
+        raise file_error(
+            FormatError, path, f"'curves' must hold {len(columns)} lists (one per channel), got {got}"
+        )
     metadata = doc.get("metadata", {})
     if not isinstance(metadata, dict):
         raise file_error(FormatError, path, "'metadata' must be an object")
 
     curves = np.zeros((frames, N_CHANNELS), np.float32)
-    for col, values in zip(columns, curves_in):
+    for col, values in zip(columns, curves_in, strict=True):
         name = CHANNELS[col]
         if not isinstance(values, list) or len(values) != frames:
             got = len(values) if isinstance(values, list) else type(values).__name__
-            raise file_error(FormatError, path, f"channel {name!r} has {got} values, expected {frames} ('frames')")
+            raise file_error(
+                FormatError, path, f"channel {name!r} has {got} values, expected {frames} ('frames')"
+            )
         arr = np.asarray(values) if values else np.zeros(0)
         if arr.dtype.kind not in "fiu":
             bad = next((v for v in values if isinstance(v, bool) or not isinstance(v, (int, float))), None)

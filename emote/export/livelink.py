@@ -170,7 +170,9 @@ def format_timecodes(n_frames: int, fps: float, *, start: float = 0.0) -> list[s
     mm, ss = np.divmod(rem, 60)
     return [
         f"{h:02d}:{m:02d}:{s:02d}:{f:02d}.{u:03d}"
-        for h, m, s, f, u in zip(hh.tolist(), mm.tolist(), ss.tolist(), frame.tolist(), sub.tolist())
+        for h, m, s, f, u in zip(
+            hh.tolist(), mm.tolist(), ss.tolist(), frame.tolist(), sub.tolist(), strict=True
+        )
     ]
 
 
@@ -283,7 +285,7 @@ def write(anim: FaceAnimation, path: str | PathLike[str]) -> None:
         chunk = 2048
         for i in range(0, anim.n_frames, chunk):
             rows = values[i : i + chunk].tolist()
-            f.write("".join(row % (tc, *r) for tc, r in zip(timecodes[i : i + chunk], rows)))
+            f.write("".join(row % (tc, *r) for tc, r in zip(timecodes[i : i + chunk], rows, strict=True)))
 
 
 # -- read ------------------------------------------------------------------------

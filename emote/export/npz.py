@@ -70,7 +70,9 @@ def write(anim: FaceAnimation, path: str | PathLike[str]) -> None:
 def _scalar(path: Path, arrays: Any, key: str, kind: str) -> Any:
     value = arrays[key]
     if value.shape != () or value.dtype.kind not in kind:
-        raise file_error(FormatError, path, f"array {key!r} must be a single value, got {value.dtype} {value.shape}")
+        raise file_error(
+            FormatError, path, f"array {key!r} must be a single value, got {value.dtype} {value.shape}"
+        )
     return value.item()
 
 
@@ -119,7 +121,9 @@ def _from_arrays(path: Path, arrays: Any) -> FaceAnimation:
 
     stored = arrays["curves"]
     if stored.ndim != 2 or stored.dtype.kind not in "fiu":
-        raise file_error(FormatError, path, f"'curves' must be a 2-D numeric array, got {stored.dtype} {stored.shape}")
+        raise file_error(
+            FormatError, path, f"'curves' must be a 2-D numeric array, got {stored.dtype} {stored.shape}"
+        )
     if "channels" in keys:
         names = arrays["channels"]
         if names.ndim != 1 or names.dtype.kind != "U":

@@ -149,3 +149,15 @@ def expression(emotion: str, intensity: float = 1.0) -> np.ndarray:
 
 EXPRESSIONS: np.ndarray = np.stack([expression(e) for e in EMOTIONS])  # (8, 61), in EMOTIONS order
 EXPRESSIONS.setflags(write=False)
+
+
+def describe_emotions() -> str:
+    """A table of the emotions, their action units and aliases (for ``emote emotions``)."""
+    lines = []
+    for name in EMOTIONS:
+        aus = PROTOTYPES[name]
+        au_text = " + ".join(f"{au}({v:g})" for au, v in aus.items()) or "no action units (rest face)"
+        aliases = sorted(a for a, target in ALIASES.items() if target == name)
+        alias_text = f"  [also: {', '.join(aliases)}]" if aliases else ""
+        lines.append(f"{name:<10} {au_text}{alias_text}")
+    return "\n".join(lines)

@@ -127,7 +127,7 @@ def _segment_from_dict(raw: Any, where: str) -> EmotionSegment:
     if raw.get("blend") is not None:
         b = raw["blend"]
         if not isinstance(b, dict) or "emotion" not in b or set(b) - _BLEND_KEYS:
-            raise EmotionError(f"{where}: blend must be {{\"emotion\": ..., \"weight\": w}}, got {b!r}")
+            raise EmotionError(f'{where}: blend must be {{"emotion": ..., "weight": w}}, got {b!r}')
         blend = _resolve(b["emotion"], f"{where}: blend")
         weight = _unit(b.get("weight", 0.5), f"{where}: blend weight")
     return EmotionSegment(
@@ -172,8 +172,8 @@ class EmotionTrack:
     ...     {"start": 0, "end": 2.5, "emotion": "happy", "intensity": 0.8},
     ...     {"start": 2.5, "emotion": "sad", "intensity": 0.6}]})
     >>> w = track.weights(np.array([0.0, 2.5, 4.0]))
-    >>> w.shape, float(w[0, 1]), float(w[2, 2])
-    ((3, 8), 0.800000011920929, 0.6000000238418579)
+    >>> w.shape, round(float(w[0, 1]), 3), round(float(w[2, 2]), 3)
+    ((3, 8), 0.8, 0.6)
     """
 
     segments: tuple[EmotionSegment, ...]
@@ -244,7 +244,9 @@ class EmotionTrack:
         except FileNotFoundError:
             raise file_error(EmotionError, path, "file not found") from None
         except (OSError, UnicodeDecodeError) as err:
-            raise file_error(EmotionError, path, f"cannot read emotion track ({err.__class__.__name__})") from None
+            raise file_error(
+                EmotionError, path, f"cannot read emotion track ({err.__class__.__name__})"
+            ) from None
         try:
             data = json.loads(text)
         except json.JSONDecodeError as err:

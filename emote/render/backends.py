@@ -36,6 +36,8 @@ class Renderer(ABC):
         Where posing and normals should run for this backend (its inputs go there).
     scene : Scene
     settings : RenderSettings
+    faces : torch.Tensor [shape=(F, 3), int64]
+        The scene's triangles (CPU), for normals.
     description : str
         What actually draws (e.g. the OpenGL renderer string), for logs and benchmarks.
     """
@@ -47,7 +49,7 @@ class Renderer(ABC):
     def __init__(self, scene: Scene, settings: RenderSettings) -> None:
         self.scene = scene
         self.settings = settings
-        self._faces = torch.from_numpy(scene.faces.astype(np.int64))
+        self.faces = torch.from_numpy(scene.faces.astype(np.int64))
 
     def render(
         self,
@@ -78,16 +80,25 @@ class Renderer(ABC):
             vertices = vertices[None]
         n, v = vertices.shape[0], self.scene.n_vertices
         if vertices.shape[1:] != (v, 3):
-            raise EmoteError(f"render: vertices must be (N, {v}, 3) for this scene, got {tuple(vertices.shape)}")
+            raise EmoteError(
+                f"render: vertices must be (N, {v}, 3) for this scene, got {tuple(vertices.shape)}"
+            )
         vertices = vertices.detach().to(self.device, torch.float32)
         if normals is None:
-            normals = vertex_normals(vertices, self._faces.to(self.device))
+            normals = vertex_normals(vertices, self.faces.to(self.device))
         elif normals.shape != vertices.shape:
-            raise EmoteError(f"render: normals {tuple(normals.shape)} do not match vertices {tuple(vertices.shape)}")
+            raise EmoteError(
+                f"render: normals {tuple(normals.shape)} do not match vertices {tuple(vertices.shape)}"
+            )
         h, w = self.settings.height, self.settings.width
         if out is None:
             out = np.empty((n, h, w, 3), np.uint8)
-        elif out.dtype != np.uint8 or out.shape[1:] != (h, w, 3) or out.shape[0] < n or not out.flags.c_contiguous:
+        elif (
+            out.dtype != np.uint8
+            or out.shape[1:] != (h, w, 3)
+            or out.shape[0] < n
+            or not out.flags.c_contiguous
+        ):
             raise ValueError(f"out must be a C-contiguous uint8 array (>= {n}, {h}, {w}, 3), got {out.shape}")
         if n:
             self._draw(vertices, normals.detach().to(self.device, torch.float32), out[:n])
@@ -97,7 +108,7 @@ class Renderer(ABC):
     def _draw(self, vertices: torch.Tensor, normals: torch.Tensor, out: np.ndarray) -> None:
         """Fill ``out (N, H, W, 3)`` with the frames of ``vertices (N, V, 3)`` on :attr:`device`."""
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 (optional hook: not every backend holds resources)
         """Release the backend's resources (GL context, GPU buffers)."""
 
     def __enter__(self) -> Renderer:

@@ -1,39 +1,15 @@
-"""File output for the renderer: atomic paths and a dependency-free PNG writer."""
+"""A dependency-free PNG writer (and reader, for tests) for contact sheets."""
 
 from __future__ import annotations
 
-import contextlib
 import os
 import struct
-import tempfile
 import zlib
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 
-
-@contextlib.contextmanager
-def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
-    """Yield a temporary path beside ``path``; on success it replaces ``path``, on error it is removed.
-
-    For writers that need a *path* (ffmpeg) rather than a file object. The temporary name
-    keeps the suffix so tools that look at it still see ``.mp4``/``.png``. A crash never
-    leaves a half-written file under the final name.
-
-    # TODO(dedupe): emote.export.atomic.atomic_write is the file-object flavour of this.
-    """
-    final = Path(path)
-    final.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{final.stem}.", suffix=f".tmp{final.suffix}", dir=final.parent)
-    os.close(fd)
-    tmp = Path(tmp_name)
-    try:
-        yield tmp
-        os.replace(tmp, final)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+from emote.export.atomic import atomic_write
 
 
 def encode_png(image: np.ndarray) -> bytes:
@@ -46,7 +22,12 @@ def encode_png(image: np.ndarray) -> bytes:
     raw[:, 1:] = image.reshape(h, 3 * w)
 
     def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+        return (
+            struct.pack(">I", len(data))
+            + kind
+            + data
+            + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+        )
 
     header = struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0)
     return (
@@ -60,8 +41,8 @@ def encode_png(image: np.ndarray) -> bytes:
 def write_png(path: str | os.PathLike[str], image: np.ndarray) -> Path:
     """Write ``image (H, W, 3) uint8`` as a PNG, atomically. Returns the path."""
     data = encode_png(image)
-    with atomic_path(path) as tmp:
-        tmp.write_bytes(data)
+    with atomic_write(path, "wb") as f:
+        f.write(data)
     return Path(path)
 
 

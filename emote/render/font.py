@@ -67,7 +67,8 @@ _GLYPHS: dict[str, str] = {
 }
 
 GLYPHS: dict[str, np.ndarray] = {
-    ch: np.array([[c == "#" for c in row] for row in rows.split()], dtype=bool) for ch, rows in _GLYPHS.items()
+    ch: np.array([[c == "#" for c in row] for row in rows.split()], dtype=bool)
+    for ch, rows in _GLYPHS.items()
 }
 
 

@@ -2,7 +2,7 @@
 
 Mesa's llvmpipe software rasteriser on machines without a GPU, the vendor driver where one
 exists. Faces and colours are uploaded once; each frame uploads only positions and normals
-(interleaved, one buffer write), draws with depth test and MSAA, resolves, and reads back
+(two buffer writes), draws with depth test and MSAA, resolves, and reads back
 straight into the caller's frame buffer. The projection is flipped vertically so that GL's
 bottom-up read-back yields top-row-first images without a copy.
 """
@@ -13,7 +13,7 @@ import numpy as np
 import torch
 
 from emote.errors import EmoteError
-from emote.render.backends import Renderer, log
+from emote.render.backends import Renderer
 from emote.render.scene import RenderSettings, Scene
 
 MAX_LIGHTS = 4
@@ -138,12 +138,17 @@ class OpenGLRenderer(Renderer):
         prog["shininess"].value = float(lighting.shininess)
 
         n_vertices = scene.n_vertices
-        self._vbo = ctx.buffer(reserve=n_vertices * 6 * 4, dynamic=True)  # xyz + normal, per frame
+        self._positions = ctx.buffer(reserve=n_vertices * 3 * 4, dynamic=True)  # rewritten every frame
+        self._normals = ctx.buffer(reserve=n_vertices * 3 * 4, dynamic=True)
         self._colors = ctx.buffer(scene.colors.astype("f4").tobytes())
         self._ibo = ctx.buffer(scene.faces.astype("i4").tobytes())
         self._vao = ctx.vertex_array(
             prog,
-            [(self._vbo, "3f 3f", "in_pos", "in_normal"), (self._colors, "3f", "in_color")],
+            [
+                (self._positions, "3f", "in_pos"),
+                (self._normals, "3f", "in_normal"),
+                (self._colors, "3f", "in_color"),
+            ],
             index_buffer=self._ibo,
             index_element_size=4,
         )
@@ -167,12 +172,14 @@ class OpenGLRenderer(Renderer):
     def _draw(self, vertices: torch.Tensor, normals: torch.Tensor, out: np.ndarray) -> None:
         import moderngl
 
-        interleaved = torch.cat([vertices, normals], dim=-1).contiguous().numpy()  # (N, V, 6)
+        positions = vertices.contiguous().numpy()  # (N, V, 3) float32, no copy on CPU
+        normals_np = normals.contiguous().numpy()
         ctx, fbo = self.ctx, self._draw_fbo
         fbo.use()
         ctx.enable(moderngl.DEPTH_TEST)
-        for i in range(len(interleaved)):
-            self._vbo.write(interleaved[i])
+        for i in range(len(positions)):
+            self._positions.write(positions[i])
+            self._normals.write(normals_np[i])
             fbo.clear(*self._background, 1.0, depth=1.0)
             self._vao.render(moderngl.TRIANGLES)
             if fbo is not self._target:

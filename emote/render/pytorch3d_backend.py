@@ -59,7 +59,7 @@ def pytorch3d_camera(camera: Camera, *, device: torch.device):  # -> FoVPerspect
 
 
 def _make_shader_class():  # -> type
-    p3r, _ = _import_pytorch3d()
+    _import_pytorch3d()  # a clear error first
     from pytorch3d.ops import interpolate_face_attributes
     from pytorch3d.renderer.blending import hard_rgb_blend
     from pytorch3d.renderer.mesh.shader import ShaderBase
@@ -140,7 +140,7 @@ class PyTorch3DRenderer(Renderer):
         self.renderer = p3r.MeshRenderer(
             rasterizer=p3r.MeshRasterizer(cameras=self.cameras, raster_settings=raster), shader=shader
         )
-        self._faces_dev = self._faces.to(self.device)
+        self._faces_dev = self.faces.to(self.device)
         self._colors_dev = torch.from_numpy(scene.colors).to(self.device)
 
     @staticmethod

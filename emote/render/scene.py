@@ -243,8 +243,8 @@ def frame_camera(
     Returns
     -------
     Camera
-        Placed so that the bounding box, seen along ``view_direction``, fills the image's
-        limiting side up to ``margin``.
+        On ``view_direction`` from the centre of the bounding box, at the distance where the
+        outermost vertex touches the image border shrunk by ``margin``.
     """
     v = torch.as_tensor(vertices).detach().reshape(-1, 3).to(torch.float64).cpu().numpy()
     if len(v) == 0 or not np.isfinite(v).all():
@@ -253,19 +253,16 @@ def frame_camera(
     centre = (lo + hi) / 2
     back = np.asarray(view_direction, np.float64)
     back /= np.linalg.norm(back)
-    # Extents of the box corners on the camera's image axes and along the view axis.
+    # Camera axes; then the smallest distance at which every vertex lies inside the frustum
+    # shrunk by the margin: |x_i| * margin <= tan * (distance - z_i) for both image axes.
     right = np.cross(np.asarray(up, np.float64), back)
     right /= np.linalg.norm(right)
     true_up = np.cross(back, right)
-    corners = np.array([[x, y, z] for x in (lo[0], hi[0]) for y in (lo[1], hi[1]) for z in (lo[2], hi[2])])
-    rel = corners - centre
-    half_w = np.abs(rel @ right).max()
-    half_h = np.abs(rel @ true_up).max()
-    half_d = np.abs(rel @ back).max()
+    rel = v - centre
+    x, y, z = np.abs(rel @ right), np.abs(rel @ true_up), rel @ back
     t = math.tan(math.radians(fov) / 2)
     tan_x, tan_y = (t, t / aspect) if aspect < 1 else (t * aspect, t)
-    # The near face of the box sits at distance - half_d; fit it with the margin.
-    distance = margin * max(half_w / tan_x, half_h / tan_y) + half_d
+    distance = float(max((margin * x / tan_x + z).max(), (margin * y / tan_y + z).max()))
     radius = float(np.linalg.norm(hi - lo)) / 2 + 1e-6
     eye = centre + back * distance
     return Camera(

@@ -6,6 +6,9 @@ probes on an unknown mesh, eyeball centres, and the colour conventions.
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import numpy as np
 
 from emote.animation.channels import ARKIT_NAMES
@@ -21,6 +24,12 @@ MOUTH = (0.22, 0.06, 0.07)
 LASHES = (0.10, 0.08, 0.07)
 
 EYE_LOOK_NAMES: tuple[str, ...] = tuple(n for n in ARKIT_NAMES if n.startswith("EyeLook"))
+
+
+def cache_dir() -> Path:
+    """Where parsed rigs and fitted mappings are cached: ``$EMOTE_CACHE_DIR``, else ``~/.cache/emote``."""
+    env = os.environ.get("EMOTE_CACHE_DIR")
+    return Path(env).expanduser() if env else Path.home() / ".cache" / "emote"
 
 
 def find_probes(
@@ -123,7 +132,8 @@ def find_probes(
     # lies further forward by more than that distance.
     from scipy.spatial import cKDTree
 
-    spacing = float(np.median(cKDTree(bp).query(bp, k=2)[0][:, 1]))
+    points = np.unique(bp, axis=0)  # exporters duplicate vertices along UV seams
+    spacing = float(np.median(cKDTree(points).query(points, k=2)[0][:, 1])) if len(points) > 1 else 1.0
     reach_xy = max(1.5 * spacing, 1.0)
     tree = cKDTree(v[allowed, :2])
     seen = np.array(
@@ -194,6 +204,7 @@ def linear_to_srgb(c: np.ndarray) -> np.ndarray:
 
 
 __all__ = [
+    "cache_dir",
     "EYE_LOOK_NAMES",
     "detach_eye_look",
     "find_probes",

@@ -22,7 +22,8 @@ model: ``tau`` is measured from the segment's *core* — its middle
 hold their target throughout instead of only near their middle.
 
 Only the ``window`` segments on either side of a frame are summed: the work is
-``O(frames × (2 window + 1) × params)``, vectorised over all of it.
+``O(frames × (2 window + 1) × params)``, vectorised over blocks of frames
+(memory stays bounded on hour-long inputs).
 """
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ from __future__ import annotations
 import numpy as np
 
 from emote.engines.phonetic.visemes import ANTICIPATION, CARRYOVER, DOMINANCE, TARGETS
+
+_BLOCK = 4096  # frames per vectorised block
 
 
 def blend(
@@ -40,7 +43,7 @@ def blend(
     *,
     plateau: float = 0.6,
     power: float = 1.0,
-    window: int = 5,
+    window: int = 8,
     anticipation_scale: float = 1.0,
     carryover_scale: float = 1.0,
 ) -> np.ndarray:
@@ -70,24 +73,29 @@ def blend(
     """
     n = len(start)
     times = np.asarray(times, np.float64)
-    if n == 0 or times.size == 0:
-        return np.zeros((times.size, TARGETS.shape[1]))
+    out = np.zeros((times.size, TARGETS.shape[1]))
+    if n == 0:
+        return out
     centre = 0.5 * (start + end)
     core = 0.5 * plateau * (end - start)
-    # The segment each frame falls in, then its neighbourhood: (frames, 2 window + 1).
-    here = np.clip(np.searchsorted(start, times, side="right") - 1, 0, n - 1)
-    nbr = here[:, None] + np.arange(-window, window + 1)[None, :]
-    valid = (nbr >= 0) & (nbr < n)
-    nbr = np.clip(nbr, 0, n - 1)
+    offsets = np.arange(-window, window + 1)
+    # Blocks of frames keep memory bounded on hour-long inputs.
+    for b0 in range(0, times.size, _BLOCK):
+        t = times[b0 : b0 + _BLOCK]
+        # The segment each frame falls in, then its neighbourhood: (frames, 2 window + 1).
+        here = np.clip(np.searchsorted(start, t, side="right") - 1, 0, n - 1)
+        nbr = here[:, None] + offsets[None, :]
+        valid = (nbr >= 0) & (nbr < n)
+        nbr = np.clip(nbr, 0, n - 1)
 
-    offset = times[:, None] - centre[nbr]  # < 0: the segment is still to come
-    dist = np.maximum(np.abs(offset) - core[nbr], 0.0)
-    vis = viseme[nbr]
-    lam = np.where(offset < 0, ANTICIPATION[vis] * anticipation_scale, CARRYOVER[vis] * carryover_scale)
-    # Log domain, shifted per frame, so far-away frames never underflow to 0/0.
-    log_decay = np.where(valid, -((dist / np.maximum(lam, 1e-4)) ** power), -np.inf)
-    log_decay -= log_decay.max(axis=1, keepdims=True)
-    dom = DOMINANCE[vis] * np.exp(log_decay)[:, :, None]  # (frames, W, params)
-    num = np.einsum("fwp,fwp->fp", dom, TARGETS[vis])
-    den = dom.sum(axis=1)
-    return num / np.maximum(den, 1e-12)
+        offset = t[:, None] - centre[nbr]  # < 0: the segment is still to come
+        dist = np.maximum(np.abs(offset) - core[nbr], 0.0)
+        vis = viseme[nbr]
+        lam = np.where(offset < 0, ANTICIPATION[vis] * anticipation_scale, CARRYOVER[vis] * carryover_scale)
+        # Log domain, shifted per frame, so far-away frames never underflow to 0/0.
+        log_decay = np.where(valid, -((dist / np.maximum(lam, 1e-4)) ** power), -np.inf)
+        log_decay -= log_decay.max(axis=1, keepdims=True)
+        dom = DOMINANCE[vis] * np.exp(log_decay)[:, :, None]  # (frames, W, params)
+        num = np.einsum("fwp,fwp->fp", dom, TARGETS[vis])
+        out[b0 : b0 + t.size] = num / np.maximum(dom.sum(axis=1), 1e-12)
+    return out

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from emote.engines.phonetic.visemes import P, REST_JAW
+from emote.engines.phonetic.visemes import REST_JAW, P
 
 # Parameters whose amplitude follows loudness (besides the jaw).
 LIP_GAIN_PARAMS: tuple[str, ...] = ("funnel", "pucker", "stretch", "smile", "lower_down", "upper_up")

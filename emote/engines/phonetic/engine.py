@@ -64,7 +64,7 @@ class PhoneticSettings:
 
     plateau: float = 0.6
     power: float = 1.0
-    window: int = 5
+    window: int = 8
     anticipation_scale: float = 1.0
     carryover_scale: float = 1.0
     articulation: float = 1.0
@@ -85,7 +85,7 @@ def viseme_segments(segments: Segments) -> tuple[np.ndarray, np.ndarray, np.ndar
     starts: list[float] = []
     ends: list[float] = []
     vis: list[int] = []
-    for s, e, label in zip(segments.start.tolist(), segments.end.tolist(), segments.labels):
+    for s, e, label in zip(segments.start.tolist(), segments.end.tolist(), segments.labels, strict=True):
         t = s
         for name, share in phone_visemes(label):
             t_next = t + share * (e - s)
@@ -153,7 +153,10 @@ def animate_phones(
         params = apply_gain(params, np.full(n_frames, s.articulation), lip_share=1.0)
     if energy is not None and s.energy_strength > 0 and n_frames:
         gain = articulation_gain(
-            resample_track(energy, n_frames), fps=fps, strength=s.energy_strength, smoothing=s.energy_smoothing
+            resample_track(energy, n_frames),
+            fps=fps,
+            strength=s.energy_strength,
+            smoothing=s.energy_smoothing,
         )
         params = apply_gain(params, gain, lip_share=s.lip_energy_share)
     if s.enforce_closures:

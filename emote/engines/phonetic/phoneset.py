@@ -21,10 +21,10 @@ import numpy as np
 SIL = "SIL"
 
 VOWELS: frozenset[str] = frozenset(
-    "AA AE AH AO AW AY EH ER EY IH IY OW OY UH UW".split()
+    ["AA", "AE", "AH", "AO", "AW", "AY", "EH", "ER", "EY", "IH", "IY", "OW", "OY", "UH", "UW"]
 )  # fmt: skip
 CONSONANTS: frozenset[str] = frozenset(
-    "B CH D DH F G HH JH K L M N NG P R S SH T TH V W Y Z ZH".split()
+    ["B", "CH", "D", "DH", "F", "G", "HH", "JH", "K", "L", "M", "N", "NG", "P", "R", "S", "SH", "T", "TH", "V", "W", "Y", "Z", "ZH"]
 )  # fmt: skip
 ARPABET: frozenset[str] = VOWELS | CONSONANTS
 
@@ -183,7 +183,7 @@ def frames_in(start: float, end: float, *, fps: float, n_frames: int) -> np.ndar
     first, last = max(first, 0), min(last, n_frames - 1)
     if first <= last:
         return np.arange(first, last + 1, dtype=np.int64)
-    mid = int(round(0.5 * (start + end) * fps))
+    mid = round(0.5 * (start + end) * fps)
     if 0 <= mid < n_frames:
         return np.array([mid], dtype=np.int64)
     return np.zeros(0, dtype=np.int64)

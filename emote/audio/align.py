@@ -1,0 +1,416 @@
+"""Forced alignment: a transcript and its audio in, phone and word timings out.
+
+PocketSphinx does the acoustic work (CMU en-US model, 10 ms frames). The
+transcript becomes a finite-state grammar over *phones*: for each word, an
+optional silence, then one of its dictionary pronunciations phone by phone.
+One Viterbi pass through that grammar gives phone boundaries and, from them,
+word boundaries. (PocketSphinx's own route, ``set_align_text`` and then the
+``set_alignment`` state-level second pass, costs three times as much and, on
+``shared/data/speech``, failed outright on the 26 s ``cold_corpus``; the
+grammar is ours for two further reasons, both measured there:)
+
+- every word may be skipped at a small cost (``skip_prob``). The model's
+  3-frame minimum per phone and beam pruning lose some heavily reduced function
+  words in fast speech ("i have a" in 40 ms), and a strict grammar then fails
+  the whole utterance. A skipped word is put back between its neighbours,
+  sharing their time in proportion to phone counts, and named in the warnings.
+- optional silence between words is spelled out rather than inserted by the
+  search (fillers off), which loses fewer short words.
+
+Long audio is cut at pauses into segments of at most ``max_segment`` seconds
+(:mod:`emote.audio.segment`) and the transcript is followed through them: a
+segment's grammar may end after any word up to twice the share of words its
+duration predicts, and the next segment starts after the last word found.
+Memory is one segment's, so an hour streams from disk through :func:`align_file`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import sys
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from os import PathLike
+
+import numpy as np
+
+from emote.audio import sphinx
+from emote.audio.convert import SAMPLE_RATE
+from emote.audio.io import audio_info, iter_audio_blocks
+from emote.audio.phones import SIL, Alignment, Phone, Word, normalize_label
+from emote.audio.segment import iter_segments
+from emote.audio.text import normalize_text
+from emote.audio.timings import find_transcript
+from emote.errors import TranscriptError, file_error
+
+__all__ = ["AlignSettings", "align", "align_file"]
+
+Progress = Callable[[float], None]
+
+
+@dataclass(frozen=True)
+class AlignSettings:
+    """Forced-alignment settings.
+
+    Attributes
+    ----------
+    max_segment : float
+        Longest stretch (s) decoded at once; long audio is cut at pauses.
+    skip_prob : float
+        Grammar probability of skipping a transcript word (see the module notes).
+    silence_prob : float
+        Grammar probability of a silence between two words.
+    """
+
+    max_segment: float = 30.0
+    skip_prob: float = 1e-3
+    silence_prob: float = 0.5
+
+
+def align(
+    *,
+    y: np.ndarray,
+    sr: int,
+    text: str,
+    settings: AlignSettings | None = None,
+    progress: Progress | None = None,
+) -> Alignment:
+    """Phone and word timings of ``y`` speaking ``text``.
+
+    Parameters
+    ----------
+    y : np.ndarray [shape=(samples,)]
+        Mono speech.
+    sr : int
+        Its sample rate (resampled to 16 kHz if different).
+    text : str
+        What is said, as a person would type it (see :func:`emote.audio.text.normalize_text`).
+    settings : AlignSettings or None
+    progress : callable or None
+        Called with the fraction done (0..1) after each segment.
+
+    Returns
+    -------
+    Alignment
+        ``source="pocketsphinx-align"``; phones tile ``[0, len(y) / sr]`` (silence
+        as ``"SIL"``); one :class:`Word` per transcript word, in order.
+
+    Raises
+    ------
+    TranscriptError
+        ``text`` has no words.
+    """
+    y = np.asarray(y, dtype=np.float32)
+    if y.ndim != 1:
+        raise ValueError(f"y must be mono with shape (samples,), got {y.shape}")
+    if sr != SAMPLE_RATE:
+        import soxr
+
+        y = soxr.resample(y, sr, SAMPLE_RATE)
+    duration = y.size / SAMPLE_RATE
+    return _align_stream([y], duration, text, "<text>", settings or AlignSettings(), progress)
+
+
+def align_file(
+    path: str | PathLike[str],
+    *,
+    text: str | None = None,
+    settings: AlignSettings | None = None,
+    progress: Progress | None = None,
+) -> Alignment:
+    """:func:`align` an audio file, streaming it from disk (bounded memory for any length).
+
+    ``text`` defaults to the ``.txt``/``.lab`` beside the file (:func:`find_transcript`).
+
+    Raises
+    ------
+    AudioError
+        The audio cannot be read.
+    TranscriptError
+        No text given and none beside the file, or the text has no words.
+    """
+    if text is None:
+        text = find_transcript(path)
+        if text is None:
+            raise file_error(TranscriptError, path, "no transcript given and no .txt or .lab beside it")
+    settings = settings or AlignSettings()
+    duration = audio_info(path).duration
+    blocks = iter_audio_blocks(path, sr=SAMPLE_RATE, block_seconds=settings.max_segment)
+    return _align_stream(blocks, duration, text, str(path), settings, progress)
+
+
+# -- the segment loop ------------------------------------------------------------------------------
+
+
+def _align_stream(
+    blocks: Iterable[np.ndarray],
+    duration: float,
+    text: str,
+    name: str,
+    settings: AlignSettings,
+    progress: Progress | None,
+) -> Alignment:
+    words = normalize_text(text)
+    if not words:
+        raise file_error(TranscriptError, name, f"transcript has no words to align: {text[:60]!r}")
+    decoder = sphinx.align_decoder()
+    try:
+        words, warnings = sphinx.pronounce(decoder, words)
+        prons = [sphinx.pronunciations(decoder, w) for w in words]
+        parts: list[Alignment] = []
+        k = 0  # next transcript word to place
+        segments = iter_segments(blocks, sr=SAMPLE_RATE, max_seconds=settings.max_segment)
+        for (offset, segment), last in _mark_last(segments):
+            start = offset / SAMPLE_RATE
+            length = segment.size / SAMPLE_RATE
+            lo, hi = _word_window(k, len(words), length, duration - start, last)
+            slots = _decode_segment(decoder, segment, prons[k:hi], lo - k, settings)
+            found = [i + 1 for i, slot in enumerate(slots) if slot is not None]
+            consumed = len(words) - k if last else max(found, default=0)
+            part = _segment_alignment(
+                slots[:consumed], words[k : k + consumed], [p[0] for p in prons[k : k + consumed]], length
+            )
+            parts.append(part.shifted(start))
+            k += consumed
+            if progress is not None:
+                progress(min(1.0, (start + length) / duration) if duration > 0 else 1.0)
+    except RuntimeError:
+        sphinx.reset()  # a decoder error leaves it in an unknown state
+        raise
+    result = Alignment.concatenate(parts, source="pocketsphinx-align")
+    return Alignment(result.phones, result.words, result.source, warnings + result.warnings)
+
+
+def _mark_last(items: Iterable) -> Iterable[tuple]:
+    """Pairs ``(item, is_last)``: looks one item ahead."""
+    iterator = iter(items)
+    try:
+        current = next(iterator)
+    except StopIteration:
+        return
+    for following in iterator:
+        yield current, False
+        current = following
+    yield current, True
+
+
+def _word_window(k: int, n: int, seg_dur: float, remaining: float, last: bool) -> tuple[int, int]:
+    """Word counts ``[lo, hi]`` (absolute indices) a segment may end after.
+
+    The last segment takes every remaining word. Any other may end anywhere from
+    no word to twice its duration's share plus 8 words: the acoustics decide
+    (speech cannot be matched as silence, and squeezing in extra words costs
+    skips), so a wide window is safe where a tight one breaks on speaking-rate
+    changes.
+    """
+    if last:
+        return n, n
+    expected = (n - k) * seg_dur / max(remaining, 1e-9)
+    return k, min(n, k + math.ceil(2 * expected) + 8)
+
+
+# A decoded word: (start s, end s, [(start s, end s, label), ...]) relative to the segment.
+_Slot = tuple[float, float, list[tuple[float, float, str]]]
+
+
+def _grammar(
+    prons: Sequence[list[list[str]]], min_end: int, settings: AlignSettings
+) -> tuple[int, list[tuple]]:
+    """FSG arcs over phones: per word, optional silence then a pronunciation (or a skip).
+
+    State ``b[c]`` has consumed ``c`` words; ``b[c] -> a[c]`` is the optional
+    silence; ``a[c] -> b[c + 1]`` runs through one pronunciation's phones (fresh
+    states in between) or skips the word. The final state is reached by an
+    epsilon from ``a[c]`` for every ``c >= min_end``.
+    """
+    p, s = settings.skip_prob, settings.silence_prob
+    arcs: list[tuple] = []
+    counter = iter(range(1, 1 << 62))
+    boundary = 0
+    ends: list[int] = []
+    for c in range(len(prons) + 1):
+        after_silence = next(counter)
+        arcs += [(boundary, after_silence, s, "<sil>"), (boundary, after_silence, 1 - s)]
+        if c >= min_end:
+            ends.append(after_silence)
+        if c == len(prons):
+            break
+        following = next(counter)
+        for pron in prons[c]:
+            state = after_silence
+            for j, phone in enumerate(pron):
+                to = following if j == len(pron) - 1 else next(counter)
+                arcs.append((state, to, 1.0, sphinx.phone_word(phone)))
+                state = to
+        arcs.append((after_silence, following, p))
+        boundary = following
+    final = next(counter)
+    arcs += [(state, final, 1.0) for state in ends]
+    return final, arcs
+
+
+_search_serial = iter(range(1 << 62))
+_previous_search: dict[int, str] = {}  # id(decoder) -> its last grammar, removed once replaced
+
+
+def _decode_segment(
+    decoder, y: np.ndarray, prons: Sequence[list[list[str]]], min_end: int, settings: AlignSettings  # noqa: ANN001
+) -> list[_Slot | None]:
+    """Word and phone times of the words with pronunciations ``prons`` in ``y``; None where skipped."""
+    if not prons or y.size < 0.05 * SAMPLE_RATE:
+        return [None] * len(prons)
+    final, arcs = _grammar(prons, min_end, settings)
+    name = f"align{next(_search_serial)}"
+    decoder.add_fsg(name, decoder.create_fsg(name, 0, final, arcs))
+    decoder.activate_search(name)
+    previous = _previous_search.pop(id(decoder), None)
+    if previous is not None:
+        with contextlib.suppress(KeyError):
+            decoder.remove_search(previous)
+    _previous_search[id(decoder)] = name
+    decoder.start_utt()
+    decoder.process_raw(sphinx.pcm16(sphinx.pad(y)), full_utt=True)
+    decoder.end_utt()
+    if decoder.hyp() is None:
+        return [None] * len(prons)
+    rate, lead, length = sphinx.FRAME_RATE, sphinx.PAD_SECONDS, y.size / SAMPLE_RATE
+    phones = [
+        (
+            min(max(s.start_frame / rate - lead, 0.0), length),
+            min(max((s.end_frame + 1) / rate - lead, 0.0), length),
+            s.word[1:].upper(),
+        )
+        for s in decoder.seg()
+        if s.word.startswith("_")
+    ]
+    return _parse_words(phones, prons)
+
+
+def _parse_words(
+    phones: list[tuple[float, float, str]], prons: Sequence[list[list[str]]]
+) -> list[_Slot | None]:
+    """Split the decoded phone sequence back into the words (and skips) it came from.
+
+    The grammar guarantees that ``phones`` is some choice of pronunciation or
+    skip per word, in order (or a prefix of one, when the search stopped short
+    of the final state); a depth-first search over that choice (memoised on
+    ``(word, phone)`` positions) recovers it.
+    """
+    labels = [p[2] for p in phones]
+    dead: set[tuple[int, int]] = set()
+    choice: list[int] = []  # per word: number of phones taken (0 = skipped)
+
+    def walk(c: int, i: int) -> bool:
+        if i == len(labels):  # the rest skipped (or a search that stopped short of the end)
+            choice.extend([0] * (len(prons) - c))
+            return True
+        if c == len(prons):
+            return False
+        if (c, i) in dead:
+            return False
+        for pron in sorted(prons[c], key=len, reverse=True):
+            if labels[i : i + len(pron)] == pron:
+                choice.append(len(pron))
+                if walk(c + 1, i + len(pron)):
+                    return True
+                choice.pop()
+        choice.append(0)
+        if walk(c + 1, i):
+            return True
+        choice.pop()
+        dead.add((c, i))
+        return False
+
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(limit, 4 * len(prons) + 100))
+    try:
+        parsed = walk(0, 0)
+    finally:
+        sys.setrecursionlimit(limit)
+    if not parsed:  # cannot happen for a path of the grammar; be safe rather than wrong
+        return [None] * len(prons)
+    slots: list[_Slot | None] = []
+    i = 0
+    for taken in choice:
+        if taken == 0:
+            slots.append(None)
+            continue
+        mine = phones[i : i + taken]
+        slots.append((mine[0][0], mine[-1][1], mine))
+        i += taken
+    return slots
+
+
+def _segment_alignment(
+    slots: list[_Slot | None], words: Sequence[str], prons: Sequence[list[str]], length: float
+) -> Alignment:
+    """Build one segment's Alignment, putting back skipped words between their neighbours."""
+    warnings: list[str] = []
+    filled = list(slots)
+    missing = [i for i, s in enumerate(filled) if s is None]
+    if missing:
+        _interpolate(filled, [len(p) for p in prons], length)
+        warnings.append(
+            "placed by interpolation (not found acoustically): " + ", ".join(words[i] for i in missing)
+        )
+    phones: list[Phone] = []
+    out_words: list[Word] = []
+    t = 0.0
+    for word, slot, pron in zip(words, filled, prons, strict=True):
+        assert slot is not None
+        start, end, labels = slot
+        start, end = max(start, t), max(end, start, t)
+        if start > t + 1e-9:
+            phones.append(Phone(t, start, SIL))
+        out_words.append(Word(start, end, word))
+        phones.extend(_word_phones(start, end, labels, pron))
+        t = end
+    if length > t + 1e-9:
+        phones.append(Phone(t, length, SIL))
+    return Alignment(phones, out_words, "pocketsphinx-align", warnings)
+
+
+def _word_phones(start: float, end: float, labels: list[tuple[float, float, str]], pron: list[str]) -> list[Phone]:
+    """Phones of one word clipped into [start, end]; ``pron`` spread evenly when the pass gave none."""
+    if not labels:
+        step = (end - start) / len(pron)
+        labels = [(start + i * step, start + (i + 1) * step, name) for i, name in enumerate(pron)]
+    out: list[Phone] = []
+    t = start
+    for i, (ps, pe, label) in enumerate(labels):
+        ps, pe = max(ps, t), min(pe, end) if i < len(labels) - 1 else end
+        pe = max(pe, ps)
+        mapped = normalize_label(label) or [SIL]
+        out.append(Phone(ps, pe, mapped[0]))
+        t = pe
+    return out
+
+
+def _interpolate(slots: list[_Slot | None], n_phones: Sequence[int], length: float) -> None:
+    """Fill runs of None in ``slots`` by sharing time with the found neighbours by phone count."""
+    i = 0
+    while i < len(slots):
+        if slots[i] is not None:
+            i += 1
+            continue
+        j = i
+        while j < len(slots) and slots[j] is None:
+            j += 1
+        before = slots[i - 1] if i > 0 else None
+        after = slots[j] if j < len(slots) else None
+        lo = before[0] if before else (after[0] - 0.08 * sum(n_phones[i:j]) if after else 0.0)
+        hi = after[1] if after else (before[1] + 0.08 * sum(n_phones[i:j]) if before else length)
+        lo, hi = max(0.0, lo), min(length, hi)
+        members = list(range(i - 1 if before else i, j + 1 if after else j))
+        weights = np.array([n_phones[m] for m in members], dtype=np.float64)
+        edges = lo + (hi - lo) * np.concatenate([[0.0], np.cumsum(weights) / weights.sum()])
+        for m, s, e in zip(members, edges[:-1], edges[1:], strict=True):
+            old = slots[m]
+            if old is None:
+                slots[m] = (float(s), float(e), [])
+            else:  # rescale the found word's phones into its new span
+                os_, oe, labels = old
+                scale = (e - s) / max(oe - os_, 1e-9)
+                slots[m] = (float(s), float(e), [(s + (a - os_) * scale, s + (b - os_) * scale, lab) for a, b, lab in labels])
+        i = j

@@ -1,0 +1,213 @@
+"""PocketSphinx plumbing: the decoders, the audio format they take, the pronunciations.
+
+PocketSphinx 5 ships the CMU en-US continuous acoustic model (a phonetically
+tied mixture model over 39 ARPAbet phones, 100 frames a second), the CMU
+dictionary (134k words) and a phone bigram model inside its wheel, so nothing
+is downloaded. Decoders are expensive to build (the dictionary loads in about
+0.1 s), so one of each kind is kept per process; they are not thread-safe
+(use processes for parallel work, as ``emote batch`` does).
+
+Words missing from the dictionary get a pronunciation from espeak-ng
+(``espeak-ng -q --ipa``, its IPA mapped to ARPAbet) when the ``espeak-ng``
+program is installed, else from a crude letter-to-sound table; either way the
+:class:`emote.audio.phones.Alignment` carries a warning naming the words.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import shutil
+import subprocess
+import unicodedata
+
+import numpy as np
+
+from emote.audio.ipa import ipa_to_arpabet
+
+__all__ = [
+    "FRAME_RATE",
+    "align_decoder",
+    "allphone_decoder",
+    "pad",
+    "pcm16",
+    "phone_word",
+    "pronounce",
+    "pronunciations",
+    "reset",
+]
+
+FRAME_RATE = 100.0
+"""Frames per second of PocketSphinx's features (10 ms hop)."""
+
+_SAMPLE_RATE = 16000
+
+
+def _model_dir() -> str:
+    from pocketsphinx import get_model_path
+
+    return os.path.join(get_model_path(), "en-us")
+
+
+def _base_config() -> dict:
+    # logfn: the library never prints; PocketSphinx otherwise logs to stderr.
+    return {"samprate": _SAMPLE_RATE, "loglevel": "FATAL", "logfn": os.devnull}
+
+
+@functools.lru_cache(maxsize=1)
+def align_decoder():  # noqa: ANN201 - pocketsphinx.Decoder, imported lazily
+    """The shared decoder for alignment: no language model, fillers off, one entry per phone.
+
+    Alignment grammars are written over phones (``_aa``, ``_b``...), not words,
+    so the word pass itself yields phone boundaries; silence between words is
+    spelled out in the grammar instead of being inserted by the search
+    (``fsgusefiller``), which, measured on ``shared/data/speech``, loses fewer
+    short function words.
+    """
+    from pocketsphinx import Decoder
+
+    from emote.audio.phones import ARPABET
+
+    decoder = Decoder(lm=None, fsgusefiller=False, bestpath=False, **_base_config())
+    for i, phone in enumerate(ARPABET):
+        decoder.add_word(phone_word(phone), phone, i == len(ARPABET) - 1)
+    return decoder
+
+
+def phone_word(phone: str) -> str:
+    """The dictionary entry that stands for one phone in alignment grammars (``AA`` -> ``_aa``)."""
+    return "_" + phone.lower()
+
+
+def pronunciations(decoder, word: str) -> list[list[str]]:  # noqa: ANN001
+    """Every dictionary pronunciation of ``word`` (``word``, ``word(2)``, ...), as ARPAbet lists."""
+    out = []
+    for k in range(1, 10):
+        entry = decoder.lookup_word(word if k == 1 else f"{word}({k})")
+        if entry is None:
+            break
+        out.append(entry.split())
+    return out
+
+
+@functools.lru_cache(maxsize=1)
+def allphone_decoder():  # noqa: ANN201
+    """The shared decoder for phone recognition: allphone search with the shipped phone bigram."""
+    from pocketsphinx import Decoder
+
+    lm = os.path.join(_model_dir(), "en-us-phone.lm.bin")
+    return Decoder(lm=None, allphone=lm, **_base_config())
+
+
+def reset() -> None:
+    """Forget the shared decoders (after a decoder error, so the next call starts clean)."""
+    align_decoder.cache_clear()
+    allphone_decoder.cache_clear()
+
+
+PAD_SECONDS = 0.2
+"""Silence added before and after each utterance (see :func:`pad`)."""
+
+
+def pad(y: np.ndarray) -> np.ndarray:
+    """``y`` with :data:`PAD_SECONDS` of near-silence on both sides.
+
+    Speech that runs to the very edge of a clip loses its last phones otherwise:
+    the feature deltas need frames on both sides and the search must get back to
+    silence before the utterance ends. The padding is faint noise at -80 dBFS, not
+    digital zeros, whose log energy would be an outlier for the cepstral mean.
+    """
+    n = round(PAD_SECONDS * _SAMPLE_RATE)
+    noise = np.random.default_rng(0).standard_normal(n).astype(np.float32) * 1e-4
+    return np.concatenate([noise, np.asarray(y, dtype=np.float32), noise])
+
+
+def pcm16(y: np.ndarray) -> bytes:
+    """16-bit little-endian PCM bytes of ``y`` [shape=(n,)] float in [-1, 1] (clipped)."""
+    return (np.clip(y, -1.0, 1.0) * 32767.0).astype("<i2").tobytes()
+
+
+# -- pronunciations --------------------------------------------------------------------------
+
+_LETTERS = {
+    "a": "AE", "b": "B", "c": "K", "d": "D", "e": "EH", "f": "F", "g": "G", "h": "HH", "i": "IH",
+    "j": "JH", "k": "K", "l": "L", "m": "M", "n": "N", "o": "AA", "p": "P", "q": "K", "r": "R",
+    "s": "S", "t": "T", "u": "AH", "v": "V", "w": "W", "x": "K S", "y": "IY", "z": "Z",
+    "th": "TH", "sh": "SH", "ch": "CH", "ph": "F", "ng": "NG", "ck": "K", "ee": "IY", "ea": "IY",
+    "oo": "UW", "ou": "AW", "ow": "OW", "ai": "EY", "ay": "EY", "oi": "OY", "qu": "K W", "wh": "W",
+}  # fmt: skip
+
+
+def letters_to_phones(word: str) -> list[str]:
+    """A crude ARPAbet guess from spelling (digraphs first, doubled letters once)."""
+    plain = "".join(c for c in unicodedata.normalize("NFD", word.lower()) if c.isascii() and c.isalpha())
+    phones: list[str] = []
+    i = 0
+    while i < len(plain):
+        if plain[i : i + 2] in _LETTERS:
+            phones.extend(_LETTERS[plain[i : i + 2]].split())
+            i += 2
+        else:
+            if not (i > 0 and plain[i] == plain[i - 1]):
+                phones.extend(_LETTERS[plain[i]].split())
+            i += 1
+    return phones
+
+
+def _espeak_phones(words: list[str]) -> dict[str, list[str]]:
+    """ARPAbet from espeak-ng for each word it can say (one process for all words)."""
+    exe = shutil.which("espeak-ng") or shutil.which("espeak")
+    if exe is None or not words:
+        return {}
+    try:
+        done = subprocess.run(
+            [exe, "-q", "--ipa", "-v", "en-us"],
+            input="\n".join(words).encode(),
+            capture_output=True,
+            timeout=30,
+            check=True,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return {}
+    lines = done.stdout.decode(errors="replace").splitlines()
+    if len(lines) != len(words):  # espeak merged or split lines: no safe mapping
+        return {}
+    out = {}
+    for word, line in zip(words, lines, strict=True):
+        phones = ipa_to_arpabet(line.strip())
+        if phones:
+            out[word] = phones
+    return out
+
+
+def pronounce(decoder, words: list[str]) -> tuple[list[str], list[str]]:  # noqa: ANN001
+    """Make sure every word is in ``decoder``'s dictionary; return the names to use and warnings.
+
+    A word the dictionary lacks is added with an espeak-ng (or spelled-out)
+    pronunciation. A word that yields no phones at all (no letters) is dropped.
+
+    Returns
+    -------
+    names : list[str]
+        The dictionary entries to align, in order (``words`` minus dropped ones).
+    warnings : list[str]
+        One line per kind of fix, naming the words.
+    """
+    missing = sorted({w for w in words if decoder.lookup_word(w) is None})
+    guessed = _espeak_phones(missing)
+    entries = [(w, guessed.get(w) or letters_to_phones(w)) for w in missing]
+    dropped = {w for w, phones in entries if not phones}
+    entries = [(w, phones) for w, phones in entries if phones]
+    for i, (word, phones) in enumerate(entries):
+        # Rebuilding the search after every word is slow: update once, with the last.
+        decoder.add_word(word, " ".join(phones), i == len(entries) - 1)
+    warnings = []
+    by_espeak = [w for w, _ in entries if w in guessed]
+    by_spelling = [w for w, _ in entries if w not in guessed]
+    if by_espeak:
+        warnings.append(f"not in the dictionary, pronounced by espeak-ng: {', '.join(by_espeak)}")
+    if by_spelling:
+        warnings.append(f"not in the dictionary, pronounced from the spelling: {', '.join(by_spelling)}")
+    if dropped:
+        warnings.append(f"skipped (nothing to pronounce): {', '.join(sorted(dropped))}")
+    return [w for w in words if w not in dropped], warnings

@@ -1,0 +1,427 @@
+"""The add-on in real Blender (the ``bpy`` wheel from PyPI), on every Blender version found.
+
+Each test runs one fresh Python process per Blender version (bpy's state is
+global and survives unregistering), with its own Blender user folder.
+Interpreters come from ``EMOTE_BPY_PYTHONS`` (``os.pathsep``-separated) or the
+default venvs ``~/.cache/emote/bpy-4.2`` and ``~/.cache/emote/bpy-5.0``::
+
+    python3.11 -m venv ~/.cache/emote/bpy-4.2 && ~/.cache/emote/bpy-4.2/bin/pip install "bpy==4.2.*" "numpy<2"
+    python3.11 -m venv ~/.cache/emote/bpy-5.0 && ~/.cache/emote/bpy-5.0/bin/pip install "bpy==5.0.*"
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+from test_blender import fake_emote
+
+from emote.animation.channels import ARKIT_NAMES, N_ARKIT, N_CHANNELS
+from emote.animation.face_animation import FaceAnimation
+from emote.blender.plan import pose_matrices
+
+REPO = Path(__file__).resolve().parents[1]
+ROCKETBOX = REPO.parent / "shared" / "data" / "rigs" / "rocketbox_male_adult_03.glb"
+DEFAULT_VENVS = ("bpy-4.2", "bpy-5.0")
+
+
+def bpy_pythons() -> list[str]:
+    listed = os.environ.get("EMOTE_BPY_PYTHONS")
+    if listed:
+        candidates = [p for p in listed.split(os.pathsep) if p]
+    else:
+        candidates = [str(Path.home() / ".cache" / "emote" / v / "bin" / "python") for v in DEFAULT_VENVS]
+    return [p for p in candidates if Path(p).is_file()]
+
+
+PYTHONS = bpy_pythons()
+pytestmark = pytest.mark.skipif(
+    not PYTHONS,
+    reason="no Python with the bpy wheel: set EMOTE_BPY_PYTHONS or create ~/.cache/emote/bpy-4.2 "
+    "and bpy-5.0 (see this file's docstring)",
+)
+
+
+def _label(python: str) -> str:
+    return Path(python).parent.parent.name
+
+
+@pytest.fixture(params=PYTHONS or [""], ids=[_label(p) for p in PYTHONS] or ["none"])
+def blender(request) -> str:
+    return request.param
+
+
+PRELUDE = """\
+import json, sys
+P = json.load(open(sys.argv[1]))
+if P.get("repo"):
+    sys.path.insert(0, P["repo"])
+import bpy, addon_utils
+bpy.ops.wm.read_factory_settings(use_empty=True)
+
+def result(**kw):
+    print("RESULT " + json.dumps(kw), flush=True)
+
+def arkit_mesh(names, name="Face"):
+    bpy.ops.mesh.primitive_cube_add()
+    obj = bpy.context.object
+    obj.name = name
+    obj.shape_key_add(name="Basis")
+    for n in names:
+        obj.shape_key_add(name=n).value = 0.25  # what an import must leave alone, unless it keys it
+    return obj
+
+def select_only(obj):
+    for o in bpy.context.view_layer.objects:
+        o.select_set(False)
+    obj.select_set(True)
+    bpy.context.view_layer.objects.active = obj
+
+def sample_keys(obj, frames):
+    keys = obj.data.shape_keys.key_blocks
+    out = {}
+    for f in frames:
+        bpy.context.scene.frame_set(f)
+        out[f] = {kb.name: kb.value for kb in keys[1:]}
+    return out
+
+def scene_info():
+    s = bpy.context.scene
+    return {"fps": s.render.fps, "fps_base": s.render.fps_base, "start": s.frame_start, "end": s.frame_end}
+"""
+
+
+def run_blender(python: str, tmp_path: Path, body: str, **params) -> tuple[dict, str]:
+    """Run ``PRELUDE + body`` in a fresh bpy process; return its RESULT dict and output."""
+    script = tmp_path / "blender_script.py"
+    script.write_text(PRELUDE + textwrap.dedent(body))
+    params_file = tmp_path / "params.json"
+    params_file.write_text(json.dumps(params))
+    env = {**os.environ, "BLENDER_USER_RESOURCES": str(tmp_path / "blender_user")}
+    env.pop("PYTHONPATH", None)
+    proc = subprocess.run(
+        [python, str(script), str(params_file)],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=env,
+        timeout=300,
+    )
+    output = proc.stdout + proc.stderr
+    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")]
+    assert proc.returncode == 0 and lines, f"Blender script failed ({proc.returncode}):\n{output[-4000:]}"
+    return json.loads(lines[-1][len("RESULT ") :]), output
+
+
+def speech_like(n: int = 90, fps: float = 30.0) -> FaceAnimation:
+    """Smooth, distinct motion on every channel (weights in [0, 1], angles within ±0.3 rad)."""
+    t = np.arange(n)[:, None] / fps
+    k = np.arange(N_CHANNELS)[None, :]
+    curves = 0.5 + 0.45 * np.sin(2 * np.pi * (0.3 + 0.05 * k) * t + k)
+    curves[:, N_ARKIT:] = 0.3 * np.sin(2 * np.pi * 0.4 * t + k[:, N_ARKIT:])
+    return FaceAnimation(fps, curves.astype(np.float32), {"engine": "test"})
+
+
+#: Shape keys of the test mesh: 20 ARKit shapes in the spellings rigs use, and two that are not ARKit.
+MESH_KEYS = {
+    "jawOpen": "JawOpen",
+    "JawForward": "JawForward",
+    "mouthSmile_L": "MouthSmileLeft",
+    "mouthSmile_R": "MouthSmileRight",
+    "AK_32_MouthFunnel": "MouthFunnel",
+    "blendShape1.mouthPucker": "MouthPucker",
+    "MouthClose": "MouthClose",
+    "mouthLowerDown_L": "MouthLowerDownLeft",
+    "mouthUpperUp_R": "MouthUpperUpRight",
+    "eyeBlink_L": "EyeBlinkLeft",
+    "eyeBlink_R": "EyeBlinkRight",
+    "EyeWideLeft": "EyeWideLeft",
+    "browInnerUp": "BrowInnerUp",
+    "BrowDownLeft": "BrowDownLeft",
+    "browOuterUp_R": "BrowOuterUpRight",
+    "cheekPuff": "CheekPuff",
+    "noseSneer_L": "NoseSneerLeft",
+    "mouthPress_L": "MouthPressLeft",
+    "mouthRollLower": "MouthRollLower",
+    "tongueOut": "TongueOut",
+    "Viseme_AA": None,
+    "Smile_Big": None,
+}
+FRAMES = (1, 2, 17, 46, 90)
+
+
+def assert_keys_follow(sampled: dict, anim: FaceAnimation, *, start: int = 1, atol: float = 1e-6) -> None:
+    for frame, values in sampled.items():
+        i = int(frame) - start
+        for key, arkit in MESH_KEYS.items():
+            expected = 0.25 if arkit is None else float(anim.channel(arkit)[i])  # non-ARKit: untouched
+            assert values[key] == pytest.approx(expected, abs=atol), f"{key} at frame {frame}"
+
+
+def test_imports_live_link_csv_and_emote_json_onto_arkit_shape_keys(blender, tmp_path):
+    anim = speech_like()
+    anim.save(tmp_path / "take.csv")
+    anim.save(tmp_path / "line.json")
+    res, output = run_blender(
+        blender,
+        tmp_path,
+        """
+        addon_utils.enable("emote.blender", default_set=True)
+        obj = arkit_mesh(P["keys"])
+        select_only(obj)
+        out = {}
+        for name in ("take.csv", "line.json"):
+            bpy.context.scene.render.fps = 24  # the import must set it
+            assert bpy.ops.import_anim.emote(filepath=name, add_sound=False) == {"FINISHED"}
+            action = obj.data.shape_keys.animation_data.action
+            out[name] = {"keys": sample_keys(obj, P["frames"]), "scene": scene_info(), "action": action.name}
+        result(**out)
+        """,
+        repo=str(REPO),
+        keys=list(MESH_KEYS),
+        frames=FRAMES,
+    )
+    for name in ("take.csv", "line.json"):
+        got = res[name]
+        assert got["scene"] == {"fps": 30, "fps_base": 1.0, "start": 1, "end": anim.n_frames}
+        assert got["action"].startswith("emote:")
+        assert_keys_follow(got["keys"], anim)
+    moving_unmatched = len(ARKIT_NAMES) - sum(v is not None for v in MESH_KEYS.values())
+    assert f"{moving_unmatched} moving curves have no shape key: EyeLookDownLeft" in output
+    assert f"{moving_unmatched} ARKit curves have no shape key" in output
+
+
+def test_resamples_to_the_scenes_frame_rate_when_asked(blender, tmp_path):
+    anim = speech_like(n=120, fps=60.0)
+    anim.save(tmp_path / "line.json")
+    res, _ = run_blender(
+        blender,
+        tmp_path,
+        """
+        addon_utils.enable("emote.blender", default_set=True)
+        obj = arkit_mesh(P["keys"])
+        select_only(obj)
+        bpy.context.scene.render.fps = 24
+        bpy.ops.import_anim.emote(filepath="line.json", frame_rate="SCENE", start_frame=10, add_sound=False)
+        result(keys=sample_keys(obj, [10, 11, 30, 57]), scene=scene_info())
+        """,
+        repo=str(REPO),
+        keys=list(MESH_KEYS),
+    )
+    resampled = anim.resample(24)
+    assert res["scene"] == {"fps": 24, "fps_base": 1.0, "start": 10, "end": 10 + resampled.n_frames - 1}
+    assert resampled.n_frames == 48
+    assert_keys_follow(res["keys"], resampled, start=10)
+
+
+@pytest.mark.skipif(not ROCKETBOX.is_file(), reason=f"test material not found at {ROCKETBOX}")
+def test_rocketbox_character_gets_face_head_and_eyes(blender, tmp_path):
+    anim = speech_like()
+    anim.save(tmp_path / "line.json")
+    res, output = run_blender(
+        blender,
+        tmp_path,
+        """
+        import numpy as np
+        bpy.ops.import_scene.gltf(filepath=P["glb"])
+        face = next(o for o in bpy.data.objects if o.type == "MESH" and o.data.shape_keys)
+        rig = bpy.data.objects["Bip01"]
+        addon_utils.enable("emote.blender", default_set=True)
+        select_only(face)
+        bpy.ops.import_anim.emote(filepath="line.json", pose_object=rig.name, add_sound=False)
+        frames = P["frames"]
+        keys = sample_keys(face, frames)
+        turns = {}
+        for f in frames:
+            bpy.context.scene.frame_set(f)
+            turns[f] = {}
+            for bone in ("Bip01 Head", "Bip01 LEye", "Bip01 REye"):
+                pb = rig.pose.bones[bone]
+                def rot(m):
+                    m = np.array(m.to_3x3()); return m / np.linalg.norm(m, axis=0)
+                posed, rest = rot(pb.matrix), rot(pb.bone.matrix_local)
+                parent = rot(pb.parent.matrix) @ rot(pb.parent.bone.matrix_local).T
+                # the bone's own turn in armature axes, its parent's turn removed
+                turns[f][bone] = (parent.T @ posed @ rest.T).tolist()
+        result(keys=keys, turns=turns, shape_keys=[k.name for k in face.data.shape_keys.key_blocks])
+        """,
+        repo=str(REPO),
+        glb=str(ROCKETBOX),
+        frames=FRAMES,
+    )
+    assert "have no shape key" not in output, "all 52 ARKit shapes of the Rocketbox head are matched"
+    for frame, values in res["keys"].items():
+        i = int(frame) - 1
+        for arkit_index, name in enumerate(ARKIT_NAMES):
+            key = next(k for k in res["shape_keys"] if k.startswith("AK_") and k.endswith("_" + name))
+            assert values[key] == pytest.approx(float(anim.curves[i, arkit_index]), abs=1e-6), (key, frame)
+        assert values["AA_VI_10_aa"] == 0.0, "visemes are not ARKit shapes and stay untouched"
+    roles = {"Bip01 Head": "Head", "Bip01 LEye": "LeftEye", "Bip01 REye": "RightEye"}
+    for frame, bones in res["turns"].items():
+        i = int(frame) - 1
+        for bone, role in roles.items():
+            angles = [anim.channel(role + axis)[i : i + 1] for axis in ("Yaw", "Pitch", "Roll")]
+            np.testing.assert_allclose(
+                bones[bone], pose_matrices(*angles)[0], atol=2e-4, err_msg=f"{bone} @ {frame}"
+            )
+
+
+def test_extension_zip_installs_into_blender_and_imports(blender, tmp_path):
+    from emote.blender_build import build_addon
+
+    zip_path = build_addon(tmp_path / "dist")
+    anim = speech_like()
+    anim.save(tmp_path / "line.json")
+    res, output = run_blender(
+        blender,
+        tmp_path,
+        """
+        import addon_utils
+        bpy.ops.extensions.package_install_files(
+            filepath=P["zip"], repo="user_default", enable_on_install=True)
+        import emote
+        module = "bl_ext.user_default.emote"
+        enabled = module in {a.module for a in bpy.context.preferences.addons}
+        obj = arkit_mesh(P["keys"])
+        select_only(obj)
+        bpy.ops.import_anim.emote(filepath="line.json", add_sound=False)
+        keys = sample_keys(obj, P["frames"])
+        prefs = bpy.context.preferences.addons[module].preferences.executable
+        addon_utils.disable(module, default_set=True)
+        result(
+            emote_file=emote.__file__, enabled=enabled, keys=keys, prefs=prefs,
+            gone=not hasattr(bpy.types, "IMPORT_ANIM_OT_emote") and not hasattr(bpy.types.Scene, "emote"),
+        )
+        """,
+        zip=str(zip_path),
+        keys=list(MESH_KEYS),
+        frames=FRAMES,
+    )
+    assert res["enabled"] and res["prefs"] == "emote"
+    assert str(tmp_path / "blender_user") in res["emote_file"], (
+        "emote came from the bundled wheel, not the checkout"
+    )
+    assert_keys_follow(res["keys"], anim)
+    assert res["gone"], output
+
+
+def test_unregister_leaves_nothing_behind_and_registers_again(blender, tmp_path):
+    res, _ = run_blender(
+        blender,
+        tmp_path,
+        """
+        import emote.blender
+        def state():
+            menu = bpy.types.TOPBAR_MT_file_import
+            funcs = [f.__name__ for f in getattr(menu.draw, "_draw_funcs", [])]
+            return {
+                "operator": hasattr(bpy.types, "IMPORT_ANIM_OT_emote"),
+                "handler": hasattr(bpy.types, "IO_FH_emote"),
+                "panel": hasattr(bpy.types, "EMOTE_PT_animate"),
+                "scene_prop": hasattr(bpy.types.Scene, "emote"),
+                "wm_prop": hasattr(bpy.types.WindowManager, "emote_job"),
+                "menu": "menu_import" in funcs,
+            }
+        before = state()
+        emote.blender.register()
+        on = state()
+        emote.blender.unregister()
+        off = state()
+        emote.blender.register()
+        again = state()
+        emote.blender.unregister()
+        result(before=before, on=on, off=off, again=again)
+        """,
+        repo=str(REPO),
+    )
+    assert not any(res["before"].values())
+    assert all(res["on"].values()), res["on"]
+    assert not any(res["off"].values()), res["off"]
+    assert res["again"] == res["on"]
+
+
+def test_bad_file_is_one_line_error_and_keys_nothing(blender, tmp_path):
+    (tmp_path / "broken.json").write_text('{"format": "emote.animation", "fps": ')
+    res, _ = run_blender(
+        blender,
+        tmp_path,
+        """
+        addon_utils.enable("emote.blender", default_set=True)
+        obj = arkit_mesh(P["keys"])
+        errors = []
+        select_only(obj)
+        for path in ("broken.json", "missing.csv"):
+            try:
+                bpy.ops.import_anim.emote(filepath=path)
+            except RuntimeError as exc:
+                errors.append(str(exc).strip())
+        for o in bpy.context.view_layer.objects:
+            o.select_set(False)
+        bpy.context.view_layer.objects.active = None
+        try:
+            bpy.ops.import_anim.emote(filepath="broken.json")
+        except RuntimeError as exc:
+            errors.append(str(exc).strip())
+        result(errors=errors, animated=obj.data.shape_keys.animation_data is not None, actions=len(bpy.data.actions))
+        """,
+        repo=str(REPO),
+        keys=list(MESH_KEYS),
+    )
+    broken, missing, no_mesh = res["errors"]
+    assert broken.startswith("Error: broken.json: ") and "\n" not in broken
+    assert missing.startswith("Error: missing.csv: ") and "\n" not in missing
+    assert "select a mesh with ARKit-named shape keys" in no_mesh
+    assert not res["animated"] and res["actions"] == 0
+
+
+def test_animate_from_audio_runs_emote_and_keys_the_mesh(blender, tmp_path):
+    exe = fake_emote(tmp_path)
+    audio = REPO / "examples" / "hello.wav"
+    res, output = run_blender(
+        blender,
+        tmp_path,
+        """
+        addon_utils.enable("emote.blender", default_set=True)
+        prefs = bpy.context.preferences.addons["emote.blender"].preferences
+        obj = arkit_mesh(P["keys"])
+        scene = bpy.context.scene
+        scene.render.fps = 25
+        settings = scene.emote
+        settings.target, settings.audio, settings.emotion, settings.intensity = obj, P["audio"], "happy", 0.6
+        prefs.executable = "no-such-emote-here"
+        try:
+            bpy.ops.emote.animate_audio()
+            missing = ""
+        except RuntimeError as exc:
+            missing = str(exc).strip()
+        prefs.executable = P["exe"]
+        status = bpy.ops.emote.animate_audio()
+        editor = scene.sequence_editor
+        strips = [] if editor is None else [s.name for s in getattr(editor, "strips_all", None) or editor.sequences_all]
+        result(
+            status=sorted(status), missing=missing, keys=sample_keys(obj, [1, 12]), scene=scene_info(),
+            strips=strips, audaspace=bpy.app.build_options.audaspace, message=bpy.context.window_manager.emote_job.message,
+        )
+        """,
+        repo=str(REPO),
+        keys=list(MESH_KEYS),
+        exe=str(exe),
+        audio=str(audio),
+    )
+    assert "no-such-emote-here: emote command not found" in res["missing"]
+    assert res["status"] == ["FINISHED"], output
+    assert res["keys"]["1"]["jawOpen"] == pytest.approx(0.6) and res["keys"]["12"][
+        "jawOpen"
+    ] == pytest.approx(0.6)
+    assert res["keys"]["1"]["mouthSmile_L"] == 0.0
+    assert res["scene"] == {"fps": 25, "fps_base": 1.0, "start": 1, "end": 12}, (
+        "emote was asked for the scene's fps"
+    )
+    assert res["message"].startswith("done: hello.wav")
+    if res["audaspace"]:
+        assert res["strips"] == ["emote audio"]
