@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import sys
 import time
@@ -89,32 +90,21 @@ def _mesh_rig_pose(rig) -> tuple[object, str]:
         ), "linear blendshapes (emote.rigs.posing not there yet)"
 
 
-def load_ict(path: Path) -> BenchRig:
-    from emote.rigs.ict import load_ict_rig
+def load(name: str, source: str | Path) -> BenchRig:
+    """A rig through ``emote.rigs.registry.load_rig`` (a name, an ICT folder or a glTF file)."""
+    from emote.rigs.registry import load_rig
 
-    rig = load_ict_rig(path)
+    rig = load_rig(source)
     pose, how = _mesh_rig_pose(rig)
-    return BenchRig("ict", rig.neutral, rig.faces, rig.colors, f"emote.rigs.ict, {how}", pose)
-
-
-def load_rocketbox(path: Path) -> BenchRig:
-    from emote.rigs.gltf import load_gltf_rig
-
-    rig = load_gltf_rig(path)
-    pose, how = _mesh_rig_pose(rig)
-    return BenchRig("rocketbox", rig.neutral, rig.faces, rig.colors, f"emote.rigs.gltf, {how}", pose)
+    return BenchRig(name, rig.neutral, rig.faces, rig.colors, f"emote.rigs ({rig.name}), {how}", pose)
 
 
 def load_default() -> BenchRig:
-    try:
-        from emote.rigs import load_rig  # the registry, once the default head exists
+    from emote.errors import RigError
 
-        rig = load_rig("default")
-        pose, how = _mesh_rig_pose(rig)
-        return BenchRig(
-            "default", rig.neutral, rig.faces, rig.colors, f"emote.rigs default head, {how}", pose
-        )
-    except Exception:
+    try:
+        return load("default", "default")
+    except RigError:
         return stand_in_head()
 
 
@@ -142,23 +132,70 @@ def stand_in_head(n_lat: int = 100, n_lon: int = 200, seed: int = 0) -> BenchRig
     )
 
 
-def speech_like_curves(n_frames: int, fps: float, seed: int = 0) -> np.ndarray:
-    """Smooth random curves that move like speech: jaw/lip syllables ~4 Hz, blinks, slow head."""
+def _smooth(x: np.ndarray, kernel: np.ndarray) -> np.ndarray:
+    """``x`` convolved with ``kernel``, same length as ``x`` whatever their sizes."""
+    k = len(kernel)
+    return np.convolve(np.pad(x, k, mode="edge"), kernel, "same")[k:-k]
+
+
+def speech_like_curves(n_frames: int, fps: float, *, audio: Path | None = None, seed: int = 0) -> np.ndarray:
+    """Curves that move like speech: the jaw follows the audio's loudness (or ~4 Hz syllables),
+    lips round and close now and then, eyes blink every ~3 s, the head sways slowly."""
     rng = np.random.default_rng(seed)
     t = np.arange(n_frames) / fps
     curves = np.zeros((n_frames, N_CHANNELS), np.float32)
-    kernel = np.exp(-0.5 * (np.arange(-15, 16) / 5.0) ** 2)
+    if audio is not None:
+        import soundfile as sf
+
+        y, sr = sf.read(audio, dtype="float32", always_2d=True)
+        y = y.mean(axis=1)
+        hop = sr / fps
+        rms = np.array(
+            [np.sqrt(np.mean(y[int(i * hop) : int((i + 1) * hop)] ** 2 + 1e-12)) for i in range(n_frames)]
+        )
+        env = np.clip(rms / (np.percentile(rms, 95) + 1e-9), 0, 1)
+    else:
+        env = np.clip(0.5 * (1 + np.sin(2 * np.pi * 4 * t + rng.uniform(0, 6))), 0, 1)
+    smooth = _smooth(env, np.ones(3) / 3)
+    curves[:, INDEX["JawOpen"]] = 0.55 * smooth
+    kernel = np.exp(-0.5 * (np.arange(-9, 10) / 3.0) ** 2)
     kernel /= kernel.sum()
-    for j in range(N_ARKIT):
-        curves[:, j] = np.clip(np.convolve(rng.normal(0, 0.5, n_frames), kernel, "same") + 0.15, 0, 1)
-    curves[:, INDEX["JawOpen"]] = np.clip(
-        0.35 * (1 + np.sin(2 * np.pi * 4 * t + rng.uniform(0, 6))) * 0.8, 0, 1
-    )
-    blink = (np.mod(t, 3.1) < 0.15).astype(np.float32)
+    for name, amount in (
+        ("MouthFunnel", 0.5),
+        ("MouthPucker", 0.5),
+        ("MouthClose", 0.3),
+        ("MouthStretchLeft", 0.3),
+        ("MouthStretchRight", 0.3),
+    ):
+        curves[:, INDEX[name]] = (
+            np.clip(_smooth(rng.normal(0, 1.2, n_frames), kernel), 0, 1) * amount * (smooth > 0.1)
+        )
+    blink = np.clip(1 - np.abs(np.mod(t + 0.7, 3.1) - 0.1) / 0.1, 0, 1)  # 0.2 s triangle every 3.1 s
     curves[:, INDEX["EyeBlinkLeft"]] = curves[:, INDEX["EyeBlinkRight"]] = blink
     curves[:, INDEX["HeadYaw"]] = 0.08 * np.sin(2 * np.pi * 0.3 * t)
     curves[:, INDEX["HeadPitch"]] = 0.04 * np.sin(2 * np.pi * 0.2 * t + 1)
     return curves
+
+
+# Crude emotion overlays for the evidence grid (the performance layer does this properly).
+EMOTIONS: dict[str, dict[str, float]] = {
+    "neutral": {},
+    "happy": {"MouthSmileLeft": 0.8, "MouthSmileRight": 0.8, "CheekSquintLeft": 0.5, "CheekSquintRight": 0.5,
+              "EyeSquintLeft": 0.3, "EyeSquintRight": 0.3},
+    "sad": {"MouthFrownLeft": 0.7, "MouthFrownRight": 0.7, "BrowInnerUp": 0.8, "MouthShrugLower": 0.3,
+            "EyeLookDownLeft": 0.3, "EyeLookDownRight": 0.3},
+    "angry": {"BrowDownLeft": 0.9, "BrowDownRight": 0.9, "NoseSneerLeft": 0.5, "NoseSneerRight": 0.5,
+              "EyeSquintLeft": 0.4, "EyeSquintRight": 0.4, "MouthPressLeft": 0.3, "MouthPressRight": 0.3},
+    "surprised": {"BrowInnerUp": 0.9, "BrowOuterUpLeft": 0.9, "BrowOuterUpRight": 0.9, "EyeWideLeft": 0.8,
+                  "EyeWideRight": 0.8, "JawOpen": 0.15},
+}  # fmt: skip
+
+
+def with_emotion(curves: np.ndarray, emotion: str) -> np.ndarray:
+    out = curves.copy()
+    for name, value in EMOTIONS[emotion].items():
+        out[:, INDEX[name]] = np.clip(out[:, INDEX[name]] + value, 0, 1)
+    return out
 
 
 # -- measurements -------------------------------------------------------------------------
@@ -171,10 +208,11 @@ def end_to_end(rig: BenchRig, backend: str, args: argparse.Namespace, out_dir: P
     renderer = get_renderer(backend, scene=scene, settings=settings, **kwargs)
     if backend == "pytorch3d":
         renderer.batch = args.batch
-    anim = FaceAnimation(args.fps, speech_like_curves(args.frames, args.fps), {})
+    anim = FaceAnimation(args.fps, speech_like_curves(args.frames, args.fps, audio=args.audio), {})
     try:
         # Warm up (shader compilation, CUDA kernels, first-touch allocations).
         renderer.render(rig.pose(anim.curves[:2], device=renderer.device))
+        cpu0 = _cpu_seconds()
         stats = render_animation(
             rig,
             anim,
@@ -183,6 +221,7 @@ def end_to_end(rig: BenchRig, backend: str, args: argparse.Namespace, out_dir: P
             audio=args.audio,
             chunk=args.chunk,
         )
+        cpu = _cpu_seconds() - cpu0
     finally:
         renderer.close()
     per_frame = {k: 1000 * v / stats.frames for k, v in stats.stages.items()}
@@ -198,9 +237,18 @@ def end_to_end(rig: BenchRig, backend: str, args: argparse.Namespace, out_dir: P
         "chunk": args.chunk,
         "batch": args.batch if backend == "pytorch3d" else 1,
         "fps_end_to_end": stats.fps,
+        "cpu_ms_per_frame": 1000 * cpu / stats.frames,
         "ms_per_frame": per_frame,
         "fps_by_stage": {k: (1000 / v if v > 0 else None) for k, v in per_frame.items()},
     }
+
+
+def _cpu_seconds() -> float:
+    """CPU time of this process and its finished children (ffmpeg): a load-independent cost."""
+    import resource
+
+    own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
 
 
 def shipped_pytorch3d(rig: BenchRig, args: argparse.Namespace, batch: int) -> dict:
@@ -225,7 +273,7 @@ def shipped_pytorch3d(rig: BenchRig, args: argparse.Namespace, batch: int) -> di
     )
     faces = torch.from_numpy(rig.faces.astype(np.int64)).to(device)
     colors = torch.from_numpy(rig.colors).to(device)
-    curves = speech_like_curves(args.frames, args.fps)
+    curves = speech_like_curves(args.frames, args.fps, audio=args.audio)
     n = args.frames
 
     def run(stop: int) -> None:
@@ -250,6 +298,44 @@ def shipped_pytorch3d(rig: BenchRig, args: argparse.Namespace, batch: int) -> di
     }  # fmt: skip
 
 
+def evidence(rig: BenchRig, args: argparse.Namespace, out_dir: Path) -> list[str]:
+    """A contact sheet of the line and a 4-emotion grid (MP4 + a still of one grid frame)."""
+    from emote.render import render_grid, render_preview_png
+    from emote.render.video import ffmpeg_exe
+
+    device = args.device if args.device.startswith("cuda") else None
+    backend = "auto"
+    curves = speech_like_curves(args.frames, args.fps, audio=args.audio)
+    anim = FaceAnimation(args.fps, curves, {})
+    sheet = out_dir / f"render_{rig.name}.png"
+    render_preview_png(
+        rig, anim, sheet, n=8, settings=RenderSettings(width=256, height=256), renderer=backend, device=device
+    )
+    grid = out_dir / f"grid_{rig.name}.mp4"
+    anims = [
+        (e, FaceAnimation(args.fps, with_emotion(curves, e), {}))
+        for e in ("happy", "sad", "angry", "surprised")
+    ]
+    render_grid(
+        rig,
+        anims,
+        grid,
+        settings=RenderSettings(width=256, height=256),
+        renderer=backend,
+        audio=args.audio,
+        device=device,
+    )
+    still = out_dir / f"grid_{rig.name}.png"
+    at = f"{min(args.frames - 1, int(args.fps * 1.3)) / args.fps:.3f}"
+    import subprocess
+
+    subprocess.run(
+        [ffmpeg_exe(), "-v", "error", "-y", "-ss", at, "-i", str(grid), "-frames:v", "1", str(still)],
+        check=True,
+    )
+    return [str(sheet), str(grid), str(still)]
+
+
 # -- CLI ------------------------------------------------------------------------------------
 
 
@@ -261,7 +347,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     p.add_argument("--device", default="cpu", help="torch device for posing and PyTorch3D (cpu, cuda)")
     p.add_argument("--size", type=int, default=512)
-    p.add_argument("--frames", type=int, default=300, help="frames per run (300 = a 10 s line at 30 fps)")
+    p.add_argument(
+        "--frames", type=int, default=None, help="frames per run (default: the audio's length, else 300)"
+    )
     p.add_argument("--fps", type=float, default=30.0)
     p.add_argument("--chunk", type=int, default=64)
     p.add_argument("--batch", type=int, default=32, help="PyTorch3D frames per rasteriser call")
@@ -269,17 +357,26 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--ict", type=Path, default=SHARED / "rigs" / "ict-facekit")
     p.add_argument("--rocketbox", type=Path, default=SHARED / "rigs" / "rocketbox_male_adult_03.glb")
     p.add_argument("--baseline", action="store_true", help="also PyTorch3D as shipped (HardPhongShader)")
+    p.add_argument(
+        "--evidence", action="store_true", help="also write a contact sheet and a 4-emotion grid per rig"
+    )
     p.add_argument("--out", type=Path, default=REPO / "bench_out" / "render.json")
     args = p.parse_args(argv)
+    if args.frames is None:
+        args.frames = 300
+        if args.audio is not None:
+            import soundfile as sf
+
+            args.frames = int(sf.info(args.audio).duration * args.fps)
     cuda = args.device.startswith("cuda")
     backends = (
         args.backends.split(",") if args.backends else (["pytorch3d", "opengl"] if cuda else ["opengl"])
     )
     args.out.parent.mkdir(parents=True, exist_ok=True)
     loaders = {
-        "ict": lambda: load_ict(args.ict),
+        "ict": lambda: load("ict", args.ict),
         "default": load_default,
-        "rocketbox": lambda: load_rocketbox(args.rocketbox),
+        "rocketbox": lambda: load("rocketbox", args.rocketbox),
     }
 
     results: list[dict] = []
@@ -294,6 +391,9 @@ def main(argv: list[str] | None = None) -> int:
             except Exception as e:  # one backend failing (no EGL on a GPU box) must not stop the rest
                 results.append({"rig": name, "backend": backend, "error": f"{type(e).__name__}: {e}"})
             print(" ", _row(results[-1]), flush=True)
+        if args.evidence:
+            for path in evidence(rig, args, args.out.parent):
+                print("  wrote", path, flush=True)
         if args.baseline:
             for batch in sorted({1, args.batch}):
                 try:
@@ -311,15 +411,17 @@ def main(argv: list[str] | None = None) -> int:
 
     print()
     print(
-        f"{'rig':10} {'backend':18} {'batch':>5} {'fps e2e':>8} {'pose':>7} {'normals':>8} {'render':>7} {'encode':>7}  (ms/frame)"
+        f"{'rig':10} {'backend':18} {'batch':>5} {'fps e2e':>8} {'pose':>7} {'normals':>7} {'render':>7}"
+        f" {'encode':>7} {'cpu':>7}  (ms/frame; cpu = CPU time of all threads and ffmpeg)"
     )
     for r in results:
         print(_row(r))
     meta = {
         "python": platform.python_version(), "torch": torch.__version__, "machine": platform.machine(),
-        "processor": platform.processor(), "cpus": __import__("os").cpu_count(), "device": args.device,
+        "processor": platform.processor(), "cpus": os.cpu_count(), "device": args.device,
         "cuda_device": torch.cuda.get_device_name() if cuda and torch.cuda.is_available() else None,
         "size": args.size, "frames": args.frames, "chunk": args.chunk,
+        "load_average": os.getloadavg(),
     }  # fmt: skip
     args.out.write_text(json.dumps({"meta": meta, "results": results}, indent=2))
     print(f"\nwrote {args.out}")
@@ -333,6 +435,7 @@ def _row(r: dict) -> str:
     cols = " ".join(
         f"{ms[k]:7.1f}" if k in ms else f"{'-':>7}" for k in ("pose", "normals", "render", "encode")
     )
+    cols += f" {r['cpu_ms_per_frame']:7.1f}" if "cpu_ms_per_frame" in r else f" {'-':>7}"
     return f"{r['rig']:10} {r['backend']:18} {r.get('batch', 1):5d} {r['fps_end_to_end']:8.1f} {cols}"
 
 

@@ -228,6 +228,10 @@ def _analyse(y: np.ndarray, *, fps: float, n_frames: int, timer: _Timer) -> _Ana
     from emote.audio.convert import SAMPLE_RATE
     from emote.audio.features import frame_energy, pitch
 
+    # The last frame sits at or just after the end of the audio: pad so every frame has samples.
+    needed = round((n_frames - 1) * SAMPLE_RATE / fps) + 1
+    if y.size < needed:
+        y = np.pad(y, (0, needed - y.size))
     with timer("features"):
         energy = frame_energy(y=y, sr=SAMPLE_RATE, fps=fps, n_frames=n_frames)
         f0 = pitch(y=y, sr=SAMPLE_RATE, fps=fps, n_frames=n_frames)
@@ -236,7 +240,8 @@ def _analyse(y: np.ndarray, *, fps: float, n_frames: int, timer: _Timer) -> _Ana
 
 def _find_phones(part: _Analysis, y: np.ndarray, *, text: str | None, t0: float, timer: _Timer, path: Path) -> None:
     from emote.audio.convert import SAMPLE_RATE
-    from emote.audio.phones import align, recognize
+    from emote.audio.align import align
+    from emote.audio.recognize import recognize
 
     with timer("phones"):
         if part.energy.max(initial=0.0) <= 0.0:
@@ -283,8 +288,9 @@ class _Chunks:
                 cut = bounds[k + 1] - consumed
                 yield self.starts[k], buffer[:cut]
                 buffer, consumed, k = buffer[cut:], bounds[k + 1], k + 1
-        if k < self.count:
-            yield self.starts[k], buffer
+        # The decoder may end a few samples early: the remaining chunks get what is left.
+        for j in range(k, self.count):
+            yield self.starts[j], buffer if j == k else np.zeros(0, np.float32)
 
 
 class _Timer:

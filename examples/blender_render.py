@@ -1,12 +1,17 @@
 """Render the README's Blender picture: the Rocketbox character mid-word, with an emotion, in Blender.
 
-Animates ``examples/hello.wav`` with emote (or takes ``--anim``), imports the
+Animates a speech clip with emote (or takes ``--anim``), imports the
 result onto the Rocketbox character through the add-on's own operator
 (``bpy.ops.import_anim.emote``, head and eye bones included) in a headless
 Blender (the ``bpy`` wheel), picks the frame where the jaw is most open, and
 renders it with Cycles on the CPU.
 
-    python examples/blender_render.py [--anim line.json] [--emotion happy] [--out examples/blender_rocketbox.png]
+    python examples/blender_render.py [--audio a.wav [--timings a.TextGrid] | --anim line.json]
+        [--emotion happy] [--out examples/blender_rocketbox.png]
+
+The committed picture: ``--audio ../shared/data/speech/bobby.wav --timings
+../shared/data/speech/bobby_phones.TextGrid`` ("Bobby ripped the ledger", happy at
+0.9), the frame in "Bobby" where the jaw is most open.
 
 Needs a Python with ``bpy`` (``--blender-python``, default ``~/.cache/emote/bpy-5.0/bin/python``)
 and the Rocketbox GLB (``--glb``; the test material in ``../shared/data/rigs``).
@@ -116,6 +121,7 @@ scene.render.resolution_x, scene.render.resolution_y = args["size"]
 scene.render.resolution_percentage = 100
 scene.render.film_transparent = False
 scene.view_settings.view_transform = "Standard"  # colours as authored
+scene.view_settings.exposure = -1.3
 scene.render.image_settings.file_format = "PNG"
 scene.render.image_settings.color_mode = "RGB"
 scene.render.filepath = args["out"]
@@ -135,6 +141,8 @@ def main() -> None:
     parser.add_argument(
         "--anim", type=Path, help="emote JSON or Live Link CSV (default: animate examples/hello.wav)"
     )
+    parser.add_argument("--audio", type=Path, default=REPO / "examples" / "hello.wav")
+    parser.add_argument("--timings", type=Path, help="phone timings (TextGrid/CSV) for --audio")
     parser.add_argument("--emotion", default="happy")
     parser.add_argument("--intensity", type=float, default=0.9)
     parser.add_argument("--frame", type=int, help="scene frame to render (default: jaw most open)")
@@ -155,9 +163,9 @@ def main() -> None:
             import emote
 
             anim = emote.animate(
-                REPO / "examples" / "hello.wav", emotion=args.emotion, intensity=args.intensity
+                args.audio, timings=args.timings, emotion=args.emotion, intensity=args.intensity
             )
-            anim_path = Path(tmp) / "hello.json"
+            anim_path = Path(tmp) / "line.json"
             anim.save(anim_path)
         anim = read(anim_path)
         job = {

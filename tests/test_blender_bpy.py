@@ -425,3 +425,132 @@ def test_animate_from_audio_runs_emote_and_keys_the_mesh(blender, tmp_path):
     assert res["message"].startswith("done: hello.wav")
     if res["audaspace"]:
         assert res["strips"] == ["emote audio"]
+
+
+def test_panels_draw_only_properties_and_operators_that_exist(blender, tmp_path):
+    """Headless Blender has no UI: draw into a recording layout that checks every name used."""
+    res, _ = run_blender(
+        blender,
+        tmp_path,
+        """
+        import types
+        addon_utils.enable("emote.blender", default_set=True)
+        from emote.blender import addon
+        drawn = []
+
+        def op_exists(idname):
+            group, name = idname.split(".")
+            return name in dir(getattr(bpy.ops, group))
+
+        class Layout:
+            def __getattr__(self, attr):  # use_property_split, enabled, ...: plain attributes
+                raise AttributeError(attr)
+            def __setattr__(self, attr, value):
+                object.__setattr__(self, attr, value)
+            def row(self, **kw): return Layout()
+            def column(self, **kw): return Layout()
+            def separator(self, **kw): pass
+            def label(self, text="", icon="NONE"): drawn.append(("label", text))
+            def prop(self, data, name, **kw):
+                assert name in data.bl_rna.properties, name
+                drawn.append(("prop", name))
+            def prop_search(self, data, name, search_data, search_name, **kw):
+                assert name in data.bl_rna.properties, name
+                assert hasattr(search_data, search_name), search_name
+                drawn.append(("prop", name))
+            def operator(self, idname, **kw):
+                assert op_exists(idname), idname
+                drawn.append(("operator", idname))
+            def progress(self, *, factor=0.0, type="BAR", text=""):
+                drawn.append(("progress", round(factor, 2)))
+
+        ctx = bpy.context
+        rig = bpy.data.objects.new("Rig", bpy.data.armatures.new("Rig"))
+        ctx.scene.collection.objects.link(rig)
+        panel = types.SimpleNamespace(layout=Layout())
+        addon.EMOTE_PT_animate.draw(panel, ctx)
+        ctx.window_manager.emote_job.running = True
+        ctx.window_manager.emote_job.progress = 0.4
+        addon.EMOTE_PT_animate.draw(panel, ctx)
+        rna = bpy.ops.import_anim.emote.get_rna_type()
+        op = types.SimpleNamespace(layout=Layout(), bl_rna=rna, filepath="/x/take.csv", add_sound=True,
+                                   pose_object="Rig", head_bone="", left_eye_bone="", right_eye_bone="")
+        op.draw_pose = types.MethodType(addon.PoseProps.draw_pose, op)
+        addon.IMPORT_ANIM_OT_emote.draw(op, ctx)
+        prefs = ctx.preferences.addons["emote.blender"].preferences
+        addon.EMOTE_AP_preferences.draw(types.SimpleNamespace(layout=Layout(), executable=prefs.executable,
+                                                               python=prefs.python, bl_rna=prefs.bl_rna), ctx)
+        result(drawn=drawn)
+        """,
+        repo=str(REPO),
+    )
+    drawn = [tuple(d) for d in res["drawn"]]
+    assert ("operator", "emote.animate_audio") in drawn
+    assert ("progress", 0.4) in drawn and ("operator", "emote.cancel_job") in drawn
+    assert ("label", "take.csv") in drawn
+    assert ("prop", "head_bone") in drawn, "an armature rig offers its bones"
+    assert ("operator", "emote.check_install") in drawn
+
+
+def test_body_animation_on_the_rig_survives_and_reimport_replaces_only_emote_curves(blender, tmp_path):
+    anim = speech_like()
+    anim.save(tmp_path / "line.json")
+    res, output = run_blender(
+        blender,
+        tmp_path,
+        """
+        addon_utils.enable("emote.blender", default_set=True)
+        rig = bpy.data.objects.new("Rig", bpy.data.armatures.new("Rig"))
+        bpy.context.scene.collection.objects.link(rig)
+        bpy.context.view_layer.objects.active = rig
+        bpy.ops.object.mode_set(mode="EDIT")
+        for name, head, tail, parent in (("hips", (0, 0, 1), (0, 0, 1.2), None), ("head", (0, 0, 1.5), (0, 0, 1.7), "hips"),
+                                         ("eye.L", (0.03, -0.08, 1.6), (0.03, -0.1, 1.6), "head"),
+                                         ("eye.R", (-0.03, -0.08, 1.6), (-0.03, -0.1, 1.6), "head")):
+            b = rig.data.edit_bones.new(name)
+            b.head, b.tail = head, tail
+            if parent:
+                b.parent = rig.data.edit_bones[parent]
+        bpy.ops.object.mode_set(mode="OBJECT")
+        # The user's body animation: the hips walk, the head has its own (to be replaced) rotation.
+        for f, x in ((1, 0.0), (90, 2.0)):
+            rig.pose.bones["hips"].location = (x, 0, 0)
+            rig.pose.bones["hips"].keyframe_insert("location", frame=f)
+            rig.pose.bones["head"].keyframe_insert("rotation_quaternion", frame=f)
+        body = rig.animation_data.action.name
+        face = arkit_mesh(P["keys"])
+        face.parent = rig
+        select_only(face)
+        for _ in range(2):  # importing twice must not stack curves
+            bpy.ops.import_anim.emote(filepath="line.json", pose_object="Rig", add_sound=False)
+        action = rig.animation_data.action
+        from emote.blender import fcurves
+        curves = fcurves.existing_channels(rig).fcurves
+        paths = sorted({(fc.data_path, fc.array_index) for fc in curves})
+        bpy.context.scene.frame_set(46)
+        hips_x = rig.pose.bones["hips"].location.x
+        posed = [list(r) for r in rig.pose.bones["head"].matrix.to_3x3()]
+        rest = [list(r) for r in rig.data.bones["head"].matrix_local.to_3x3()]
+        result(body=body, action=action.name, paths=paths, n_curves=len(curves), hips_x=hips_x, posed=posed, rest=rest,
+               face_actions=len([a for a in bpy.data.actions if a.users and a.name.startswith("emote:")]))
+        """,
+        repo=str(REPO),
+        keys=list(MESH_KEYS),
+    )
+    assert res["action"] == res["body"], "the rig keeps playing the user's action"
+    assert "emote curves written into its action" in output
+    expected_paths = sorted(
+        [['pose.bones["hips"].location', i] for i in range(3)]
+        + [
+            [f'pose.bones["{b}"].rotation_quaternion', i]
+            for b in ("head", "eye.L", "eye.R")
+            for i in range(4)
+        ]
+    )
+    assert res["paths"] == expected_paths and res["n_curves"] == len(expected_paths)
+    assert 0.8 < res["hips_x"] < 1.2, "the walk (hips x: 0 → 2 over frames 1-90) still plays"
+    i = 45
+    rot = pose_matrices(*(anim.channel("Head" + a)[i : i + 1] for a in ("Yaw", "Pitch", "Roll")))
+    # The head turned about the armature's axes (the hips only move, so nothing else turns it).
+    np.testing.assert_allclose(res["posed"], rot[0] @ np.array(res["rest"]), atol=1e-5)
+    assert res["face_actions"] == 1, "a re-import replaces the earlier emote action"

@@ -1,0 +1,89 @@
+"""The audio front-end: files in, 16 kHz mono samples, features and phone timings out.
+
+- :mod:`~emote.audio.io`: :func:`load_audio`, :func:`audio_info`, :func:`iter_audio_blocks`.
+- :mod:`~emote.audio.features`: :func:`frame_energy`, :func:`pitch`, :func:`log_mel`, :func:`pauses`.
+- :mod:`~emote.audio.phones`: the :class:`Alignment` of :class:`Phone` and :class:`Word`.
+- :mod:`~emote.audio.timings`: user timings (:func:`read_timings`: TextGrid, CSV) and transcripts.
+- :mod:`~emote.audio.align` / :mod:`~emote.audio.recognize`: timings from a transcript
+  (forced alignment) or from the audio alone (phone recognition).
+- :func:`phone_timings`: the one call that picks among them for a file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from os import PathLike
+
+from emote.audio.align import AlignSettings, align, align_file
+from emote.audio.convert import SAMPLE_RATE, frames_to_time, samples_to_frames, time_to_frames
+from emote.audio.features import frame_energy, log_mel, pauses, pitch, voicing
+from emote.audio.io import Audio, AudioInfo, audio_info, check_not_silent, is_silent, iter_audio_blocks, load_audio
+from emote.audio.phones import ARPABET, SIL, Alignment, Phone, Word, normalize_label
+from emote.audio.recognize import RecognizeSettings, recognize, recognize_file
+from emote.audio.timings import find_transcript, read_phone_csv, read_textgrid, read_timings
+
+__all__ = [
+    "ARPABET",
+    "SAMPLE_RATE",
+    "SIL",
+    "AlignSettings",
+    "Alignment",
+    "Audio",
+    "AudioInfo",
+    "Phone",
+    "RecognizeSettings",
+    "Word",
+    "align",
+    "align_file",
+    "audio_info",
+    "check_not_silent",
+    "find_transcript",
+    "frame_energy",
+    "frames_to_time",
+    "is_silent",
+    "iter_audio_blocks",
+    "load_audio",
+    "log_mel",
+    "normalize_label",
+    "pauses",
+    "phone_timings",
+    "pitch",
+    "read_phone_csv",
+    "read_textgrid",
+    "read_timings",
+    "recognize",
+    "recognize_file",
+    "samples_to_frames",
+    "time_to_frames",
+    "voicing",
+]
+
+
+def phone_timings(
+    path: str | PathLike[str],
+    *,
+    text: str | None = None,
+    timings: str | PathLike[str] | None = None,
+    progress: Callable[[float], None] | None = None,
+) -> Alignment:
+    """Phone timings for an audio file, from the best source there is.
+
+    In order: a ``timings`` file (TextGrid or CSV, read as is); the ``text``
+    given, or else a ``.txt``/``.lab`` beside the audio, force-aligned; else
+    phones recognised from the audio alone. The audio streams from disk, so any
+    length works in bounded memory.
+
+    Raises
+    ------
+    AudioError
+        The audio cannot be read.
+    TranscriptError
+        The timings file or the transcript is unusable.
+    """
+    if timings is not None:
+        return read_timings(timings)
+    if text is None:
+        text = find_transcript(path)
+    if text is not None:
+        return align_file(path, text=text, progress=progress)
+    return recognize_file(path, progress=progress)

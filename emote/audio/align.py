@@ -9,11 +9,15 @@ word boundaries. (PocketSphinx's own route, ``set_align_text`` and then the
 ``shared/data/speech``, failed outright on the 26 s ``cold_corpus``; the
 grammar is ours for two further reasons, both measured there:)
 
-- every word may be skipped at a small cost (``skip_prob``). The model's
-  3-frame minimum per phone and beam pruning lose some heavily reduced function
-  words in fast speech ("i have a" in 40 ms), and a strict grammar then fails
-  the whole utterance. A skipped word is put back between its neighbours,
-  sharing their time in proportion to phone counts, and named in the warnings.
+- a word may be skipped. The model's 3-frame minimum per phone cannot fit some
+  heavily reduced words of fast speech ("i have a" in 40 ms), and a strict
+  grammar then fails the whole utterance, or worse, with a free end, stretches
+  the words it has over speech they do not match. So each segment is decoded
+  with skips affordable (``skip_probs[0]``); where that skipped words, the
+  stretch from the word before to the word after is decoded again with skips
+  all but forbidden (``skip_probs[1]``), kept if it found every word. A word
+  still skipped is put back between its neighbours, sharing their time in
+  proportion to phone counts, and named in the warnings.
 - optional silence between words is spelled out rather than inserted by the
   search (fillers off), which loses fewer short words.
 
@@ -39,7 +43,7 @@ from emote.audio import sphinx
 from emote.audio.convert import SAMPLE_RATE
 from emote.audio.io import audio_info, iter_audio_blocks
 from emote.audio.phones import SIL, Alignment, Phone, Word, normalize_label
-from emote.audio.segment import iter_segments
+from emote.audio.segment import iter_segments, speech_span
 from emote.audio.text import normalize_text
 from emote.audio.timings import find_transcript
 from emote.errors import TranscriptError, file_error
@@ -57,14 +61,15 @@ class AlignSettings:
     ----------
     max_segment : float
         Longest stretch (s) decoded at once; long audio is cut at pauses.
-    skip_prob : float
-        Grammar probability of skipping a transcript word (see the module notes).
+    skip_probs : (float, float)
+        Grammar probabilities of skipping a transcript word: first pass (lenient),
+        and the retry when it skipped some (strict); see the module notes.
     silence_prob : float
         Grammar probability of a silence between two words.
     """
 
     max_segment: float = 30.0
-    skip_prob: float = 1e-3
+    skip_probs: tuple[float, float] = (1e-3, 1e-30)
     silence_prob: float = 0.5
 
 
@@ -215,7 +220,7 @@ _Slot = tuple[float, float, list[tuple[float, float, str]]]
 
 
 def _grammar(
-    prons: Sequence[list[list[str]]], min_end: int, settings: AlignSettings
+    prons: Sequence[list[list[str]]], min_end: int, skip_prob: float, silence_prob: float
 ) -> tuple[int, list[tuple]]:
     """FSG arcs over phones: per word, optional silence then a pronunciation (or a skip).
 
@@ -224,7 +229,7 @@ def _grammar(
     states in between) or skips the word. The final state is reached by an
     epsilon from ``a[c]`` for every ``c >= min_end``.
     """
-    p, s = settings.skip_prob, settings.silence_prob
+    p, s = skip_prob, silence_prob
     arcs: list[tuple] = []
     counter = iter(range(1, 1 << 62))
     boundary = 0
@@ -258,9 +263,76 @@ def _decode_segment(
     decoder, y: np.ndarray, prons: Sequence[list[list[str]]], min_end: int, settings: AlignSettings  # noqa: ANN001
 ) -> list[_Slot | None]:
     """Word and phone times of the words with pronunciations ``prons`` in ``y``; None where skipped."""
+    slots: list[_Slot | None] = [None] * len(prons)
+    if not prons or y.size < 0.05 * SAMPLE_RATE:
+        return slots
+    span = speech_span(y, sr=SAMPLE_RATE)
+    if span is None:
+        return slots
+    crop = span[0] / SAMPLE_RATE
+    slots = [_shift_slot(slot, crop) for slot in _decode_cropped(decoder, y[span[0] : span[1]], prons, min_end, settings)]
+    return slots
+
+
+def _decode_cropped(
+    decoder, y: np.ndarray, prons: Sequence[list[list[str]]], min_end: int, settings: AlignSettings  # noqa: ANN001
+) -> list[_Slot | None]:
+    length = y.size / SAMPLE_RATE
+    lenient, strict = settings.skip_probs
+    slots = _decode_once(decoder, y, prons, min_end, lenient, settings.silence_prob)
+    # Where words were skipped, decode just that stretch again (from the word before
+    # to the word after) with skips all but forbidden; keep it if it finds them all.
+    for i, j in _skipped_runs(slots, fixed_end=min_end == len(prons)):
+        first, last = max(i - 1, 0), min(j, len(slots) - 1)
+        a = slots[first][0] if slots[first] is not None else 0.0
+        b = slots[last][1] if slots[last] is not None else length
+        piece = y[round(a * SAMPLE_RATE) : round(b * SAMPLE_RATE)]
+        words = prons[first : last + 1]
+        retry = _decode_once(decoder, piece, words, len(words), strict, settings.silence_prob)
+        if all(slot is not None for slot in retry):
+            slots[first : last + 1] = [_shift_slot(slot, a) for slot in retry]
+    return slots
+
+
+def _skipped_runs(slots: list[_Slot | None], *, fixed_end: bool) -> list[tuple[int, int]]:
+    """``(i, j)`` for each run ``slots[i:j]`` of skipped words.
+
+    A run at the end counts only when the grammar had to reach the last word
+    (``fixed_end``); with a free end those words were not reached, not skipped.
+    """
+    runs, i = [], 0
+    while i < len(slots):
+        if slots[i] is None:
+            j = i
+            while j < len(slots) and slots[j] is None:
+                j += 1
+            if j < len(slots) or fixed_end:
+                runs.append((i, j))
+            i = j
+        else:
+            i += 1
+    return runs
+
+
+def _shift_slot(slot: _Slot | None, offset: float) -> _Slot | None:
+    if slot is None:
+        return None
+    start, end, phones = slot
+    return start + offset, end + offset, [(a + offset, b + offset, label) for a, b, label in phones]
+
+
+def _decode_once(
+    decoder,  # noqa: ANN001
+    y: np.ndarray,
+    prons: Sequence[list[list[str]]],
+    min_end: int,
+    skip_prob: float,
+    silence_prob: float,
+) -> list[_Slot | None]:
     if not prons or y.size < 0.05 * SAMPLE_RATE:
         return [None] * len(prons)
-    final, arcs = _grammar(prons, min_end, settings)
+    length = y.size / SAMPLE_RATE
+    final, arcs = _grammar(prons, min_end, skip_prob, silence_prob)
     name = f"align{next(_search_serial)}"
     decoder.add_fsg(name, decoder.create_fsg(name, 0, final, arcs))
     decoder.activate_search(name)
@@ -274,7 +346,7 @@ def _decode_segment(
     decoder.end_utt()
     if decoder.hyp() is None:
         return [None] * len(prons)
-    rate, lead, length = sphinx.FRAME_RATE, sphinx.PAD_SECONDS, y.size / SAMPLE_RATE
+    rate, lead = sphinx.FRAME_RATE, sphinx.PAD_SECONDS
     phones = [
         (
             min(max(s.start_frame / rate - lead, 0.0), length),

@@ -214,8 +214,8 @@ def iter_audio_blocks(
     """Yield a file as consecutive mono float32 blocks at ``sr``, in bounded memory.
 
     Concatenated, the blocks equal :func:`load_audio`'s samples. Each block holds
-    about ``block_seconds`` of audio (the last one less; the resampler's delay may
-    shift a block's length by a few samples), so an hour-long file costs one block
+    about ``block_seconds`` of audio (the resampler holds back a few milliseconds
+    and releases them with the last block), so an hour-long file costs one block
     of memory, not an hour.
 
     Yields

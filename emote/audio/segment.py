@@ -15,9 +15,9 @@ from collections.abc import Iterable, Iterator
 
 import numpy as np
 
-from emote.audio.features import frame_db
+from emote.audio.features import frame_db, frame_energy
 
-__all__ = ["iter_segments", "next_cut"]
+__all__ = ["iter_segments", "next_cut", "speech_span"]
 
 _FPS = 100.0  # analysis rate for finding the cut (10 ms)
 _SMOOTH_SECONDS = 0.3  # a pause this long is the target
@@ -76,3 +76,21 @@ def iter_segments(
             buffer = buffer[cut:]
     if buffer.size:
         yield offset, np.asarray(buffer, dtype=np.float32)
+
+
+def speech_span(y: np.ndarray, *, sr: int, margin: float = 0.25, threshold: float = 0.1) -> tuple[int, int] | None:
+    """Sample range ``[start, end)`` from the first to the last loud frame, widened by ``margin`` s.
+
+    None when nothing in ``y`` is louder than ``threshold`` (see
+    :func:`emote.audio.features.frame_energy`). Decoders normalise their
+    features by the utterance's cepstral mean, which long leading or trailing
+    silence drags towards silence: a one-word clip with four seconds of room
+    tone then decodes its word as silence. Cropping to this span avoids it.
+    """
+    energy = frame_energy(y=y, sr=sr, fps=_FPS)
+    loud = np.flatnonzero(energy > threshold)
+    if loud.size == 0:
+        return None
+    start = max(0, round((loud[0] / _FPS - margin) * sr))
+    end = min(y.size, round((loud[-1] / _FPS + margin) * sr))
+    return (start, end) if end > start else None

@@ -86,7 +86,7 @@ def redraw_sidebars(context: bpy.types.Context) -> None:
 
 
 class PoseProps:
-    """Operator properties choosing where head and eye curves go (shared by both operators)."""
+    """Operator properties choosing where the head and eye curves go."""
 
     pose_object: StringProperty(
         name="Head rig",
@@ -326,6 +326,9 @@ class EMOTE_OT_animate_audio(bpy.types.Operator):
                 self.report({"ERROR"}, str(exc))
                 return {"CANCELLED"}
             target = context.scene.emote.target
+            if not has_shape_keys(target):
+                self.report({"ERROR"}, "emote: the mesh to animate is gone; pick it again")
+                return {"CANCELLED"}
             rig = armature_of(target)
             options = ImportOptions(
                 start_frame=context.scene.frame_start,

@@ -184,13 +184,13 @@ def add_sound(scene: bpy.types.Scene, path: Path, frame_start: int) -> str:
     return strip.name
 
 
-def _keep_previous_action(id_data: bpy.types.ID, report: ImportReport) -> None:
-    """Protect an action we are about to replace, unless it is an earlier emote import."""
-    anim = id_data.animation_data
-    action = anim.action if anim is not None else None
-    if action is not None and not action.get("emote"):
-        action.use_fake_user = True
-        report.warnings.append(f"{id_data.name}: replaced action {action.name!r} (kept in the file)")
+def _write(
+    id_data: bpy.types.ID, tracks: list, label: str, options: ImportOptions, report: ImportReport
+) -> None:
+    channels, existing = fcurves.channels_for(id_data, f"{options.action_name}:{label}")
+    if existing is not None:
+        report.warnings.append(f"{id_data.name}: emote curves written into its action {existing!r}")
+    report.keys += fcurves.write_tracks(channels, tracks)
 
 
 def apply_animation(
@@ -231,26 +231,23 @@ def apply_animation(
         plan = plan_shape_keys(anim, names, start_frame=start)
         report.meshes[obj.name] = len(plan.tracks)
         if plan.tracks:
-            _keep_previous_action(obj.data.shape_keys, report)
-            channels = fcurves.new_channels(obj.data.shape_keys, f"{options.action_name}:{obj.name}")
-            report.keys += fcurves.write_tracks(channels, plan.tracks)
+            _write(obj.data.shape_keys, plan.tracks, obj.name, options, report)
         matched.update(plan.matched)
     report.unmatched = [n for n in ARKIT_NAMES if n not in matched]
     report.moving_unmatched = [n for n in report.unmatched if anim.channel(n).any()]
 
     targets, warnings = pose_targets(options)
+    if anim.pose.any():
+        report.warnings.extend(warnings)
     if targets and anim.pose.any():
         obj = options.pose_object
         tracks = [t for target in targets for t in plan_pose(anim, target, start_frame=start)]
         if tracks:
-            _keep_previous_action(obj, report)
-            channels = fcurves.new_channels(obj, f"{options.action_name}:{obj.name}")
-            report.keys += fcurves.write_tracks(channels, tracks)
+            _write(obj, tracks, obj.name, options, report)
         for target in targets:
             if target.bone is not None:
                 obj.pose.bones[target.bone].rotation_mode = "QUATERNION"
             report.pose[target.role] = target.bone or obj.name
-        report.warnings.extend(warnings)
 
     if options.set_frame_range:
         scene.frame_start, scene.frame_end = report.frame_start, report.frame_end

@@ -69,6 +69,42 @@ def new_channels(id_data: bpy.types.ID, action_name: str) -> Any:
     return strip.channelbag(slot, ensure=True)
 
 
+def existing_channels(id_data: bpy.types.ID) -> Any:
+    """What holds the F-curves of the action ``id_data`` already plays (its slot's channelbag from 4.4)."""
+    anim = id_data.animation_data
+    action = anim.action
+    if not SLOTTED:
+        return action
+    slot = anim.action_slot
+    if slot is None:
+        slot = action.slots.new(id_type=_id_type(id_data), name=id_data.name)
+        anim.action_slot = slot
+    layer = action.layers[0] if len(action.layers) else action.layers.new("Layer")
+    strip = layer.strips[0] if len(layer.strips) else layer.strips.new(type="KEYFRAME")
+    return strip.channelbag(slot, ensure=True)
+
+
+def channels_for(id_data: bpy.types.ID, action_name: str) -> tuple[Any, str | None]:
+    """Where to write ``id_data``'s curves without losing the user's animation.
+
+    An ID that plays an action of its own (a body animation on the armature,
+    authored shape-key motion) keeps it: our curves go into that action,
+    replacing only the channels we key. Otherwise, or when the action is an
+    earlier emote import, a new action is made.
+
+    Returns
+    -------
+    tuple
+        The F-curve holder (see :func:`new_channels`) and the name of the user's
+        action written into, or None for a new action.
+    """
+    anim = id_data.animation_data
+    action = anim.action if anim is not None else None
+    if action is None or action.get("emote"):
+        return new_channels(id_data, action_name), None
+    return existing_channels(id_data), action.name
+
+
 def _group(channels: Any, name: str, cache: dict[str, Any]) -> Any:
     if name not in cache:
         cache[name] = channels.groups.get(name) or channels.groups.new(name)
@@ -92,6 +128,9 @@ def write_tracks(channels: Any, tracks: Iterable[Track]) -> int:
     groups: dict[str, Any] = {}
     n_keys = 0
     for track in tracks:
+        old = channels.fcurves.find(track.data_path, index=track.index)
+        if old is not None:
+            channels.fcurves.remove(old)
         fc = channels.fcurves.new(track.data_path, index=track.index)
         fc.group = _group(channels, track.group, groups)
         n = int(track.frames.shape[0])

@@ -56,11 +56,12 @@ def vertex_normals(vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:
 
 
 def head_quaternions(curves: np.ndarray) -> np.ndarray:
-    """glTF rotations (x, y, z, w) ``(frames, 4)`` of ``R_y(yaw) R_x(pitch) R_z(roll)`` from the head channels."""
-    from scipy.spatial.transform import Rotation
+    """glTF rotations (x, y, z, w) ``(frames, 4)`` of the head channels (see :func:`emote.rigs.mesh_tools.pose_rotations`)."""
+    from emote.rigs.mesh_tools import pose_rotations
 
-    angles = curves[:, [INDEX["HeadYaw"], INDEX["HeadPitch"], INDEX["HeadRoll"]]].astype(np.float64)
-    return Rotation.from_euler("YXZ", angles).as_quat().astype(np.float32)
+    c = np.asarray(curves, np.float64)
+    rot = pose_rotations(c[:, INDEX["HeadYaw"]], c[:, INDEX["HeadPitch"]], c[:, INDEX["HeadRoll"]])
+    return rot.as_quat().astype(np.float32)
 
 
 def _srgb_to_linear(c: np.ndarray) -> np.ndarray:
@@ -88,7 +89,9 @@ class _Builder:
         self.blob.extend(data)
         return len(self.views) - 1
 
-    def accessor(self, array: np.ndarray, kind: str, *, target: int | None = None, bounds: bool = False) -> int:
+    def accessor(
+        self, array: np.ndarray, kind: str, *, target: int | None = None, bounds: bool = False
+    ) -> int:
         a = np.ascontiguousarray(array)
         component = _UINT32 if a.dtype == np.uint32 else _FLOAT
         flat = a.reshape(len(a), -1)
@@ -113,7 +116,9 @@ class _Builder:
         if len(rows):
             acc.sparse = self.g.Sparse(
                 count=len(rows),
-                indices=self.g.AccessorSparseIndices(bufferView=self.view(rows.tobytes()), componentType=_UINT32),
+                indices=self.g.AccessorSparseIndices(
+                    bufferView=self.view(rows.tobytes()), componentType=_UINT32
+                ),
                 values=self.g.AccessorSparseValues(
                     bufferView=self.view(np.ascontiguousarray(values[rows], np.float32).tobytes())
                 ),
@@ -130,7 +135,11 @@ def glb_bytes(anim: FaceAnimation, rig: Any) -> bytes:
     neutral = np.asarray(rig.neutral, np.float32) * _MM_TO_M
     faces = np.asarray(rig.faces, np.uint32)
     deltas = np.asarray(rig.deltas, np.float32) * _MM_TO_M
-    pivot = (np.asarray(rig.head.pivot, np.float32) * _MM_TO_M) if rig.head is not None else np.zeros(3, np.float32)
+    pivot = (
+        (np.asarray(rig.head.pivot, np.float32) * _MM_TO_M)
+        if rig.head is not None
+        else np.zeros(3, np.float32)
+    )
     names = list(rig.shape_names)
 
     attributes = g.Attributes(
@@ -162,7 +171,9 @@ def glb_bytes(anim: FaceAnimation, rig: Any) -> bytes:
         if names:
             weights = np.ascontiguousarray(curves[:, columns], np.float32).reshape(-1, 1)
             samplers.append(g.AnimationSampler(input=t_acc, output=b.accessor(weights, "SCALAR")))
-            channels.append(g.AnimationChannel(sampler=1, target=g.AnimationChannelTarget(node=1, path="weights")))
+            channels.append(
+                g.AnimationChannel(sampler=1, target=g.AnimationChannelTarget(node=1, path="weights"))
+            )
         for s in samplers:
             s.interpolation = "LINEAR"
         animations = [g.Animation(name="emote", samplers=samplers, channels=channels)]
@@ -237,7 +248,9 @@ def write(anim: FaceAnimation, path: str | PathLike[str], *, rig: Any = None) ->
 
         rig = load_rig("default")
     if not hasattr(rig, "neutral"):
-        raise file_error(FormatError, path, f"rig {getattr(rig, 'name', rig)!r} has no mesh; GLB needs a mesh rig")
+        raise file_error(
+            FormatError, path, f"rig {getattr(rig, 'name', rig)!r} has no mesh; GLB needs a mesh rig"
+        )
     data = glb_bytes(anim, rig)
     with atomic_write(path, "wb") as f:
         f.write(data)

@@ -17,6 +17,8 @@ from emote.render.scene import (
     phong,
 )
 from emote.render.video import (
+    PosableMesh,
+    ProgressFn,
     RenderStats,
     VideoEncoder,
     contact_sheet,
@@ -31,6 +33,8 @@ __all__ = [
     "DirectionalLight",
     "Frames",
     "Lighting",
+    "PosableMesh",
+    "ProgressFn",
     "RenderSettings",
     "RenderStats",
     "Renderer",

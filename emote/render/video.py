@@ -279,62 +279,44 @@ class _Stages:
         self._t = time.perf_counter()
 
 
-def _render_chunks(
-    *,
-    cells: Sequence[tuple[PosableMesh, np.ndarray]],
-    labels: Sequence[str] | None,
-    renderer: Renderer,
-    sink: Callable[[Frames], None],
-    n_frames: int,
-    chunk: int,
-    columns: int,
-    progress: ProgressFn | None,
-    stages: _Stages,
-    wait_sink: Callable[[], None],
-) -> None:
-    """Pose, shade and tile ``cells`` (rig, curves) chunk by chunk into a double-buffered sink."""
-    s = renderer.settings
-    h, w = s.height, s.width
-    rows = math.ceil(len(cells) / columns)
-    grid = len(cells) > 1
-    faces = renderer.faces.to(renderer.device)
-    cell_buf = np.empty((chunk, h, w, 3), np.uint8)
-    buffers = [np.empty((chunk, rows * h, columns * w, 3), np.uint8) for _ in range(2)] if grid else None
-    cell_buffers = [cell_buf, np.empty_like(cell_buf)] if not grid else None
-    bg = (np.asarray(s.background) * 255 + 0.5).astype(np.uint8)
-    scale = max(2, h // 128)
-    t0 = time.perf_counter()
-    for k, start in enumerate(range(0, n_frames, chunk)):
-        stop = min(start + chunk, n_frames)
-        n = stop - start
-        target = buffers[k % 2] if grid else cell_buffers[k % 2]
-        wait_sink()  # the sink may still be writing this buffer (from two chunks ago)
-        if grid:
-            target[:n] = bg
-        stages.restart()
-        for i, (rig, curves) in enumerate(cells):
-            verts = rig.pose(curves[start:stop], device=renderer.device)
-            stages.lap("pose")
-            normals = vertex_normals(verts, faces)
-            stages.lap("normals")
-            if grid:
-                frames = renderer.render(verts, normals, out=cell_buf)
-                r, c = divmod(i, columns)
-                target[:n, r * h : (r + 1) * h, c * w : (c + 1) * w] = frames
-                if labels is not None:
-                    draw_label(
-                        target[:n, r * h : (r + 1) * h, c * w : (c + 1) * w],
-                        labels[i],
-                        x=scale * 3,
-                        y=scale * 3,
-                        scale=scale,
-                    )
-            else:
-                renderer.render(verts, normals, out=target)
-            stages.lap("render")
-        sink(target[:n])
-        if progress is not None:
-            progress(stop / n_frames, stop / max(time.perf_counter() - t0, 1e-9))
+class _EncodeBehind:
+    """Encode chunk k on a worker thread while chunk k+1 renders, in two alternating buffers.
+
+    ffmpeg encodes in its own process; the thread only feeds the pipe, so rendering and
+    encoding overlap and at most two chunks of frames exist at any time.
+    """
+
+    def __init__(self, encoder: VideoEncoder, shape: tuple[int, ...]) -> None:
+        self._encoder = encoder
+        self._buffers = [np.empty(shape, np.uint8) for _ in range(2)]
+        self._futures: list[Future | None] = [None, None]
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="emote-encode")
+        self._k = 0
+
+    def buffer(self) -> np.ndarray:
+        """The next buffer to render into, once the encoder is done with its previous contents."""
+        self._wait(self._k % 2)
+        return self._buffers[self._k % 2]
+
+    def submit(self, n: int) -> None:
+        """Encode the first ``n`` frames of the buffer last returned by :meth:`buffer`."""
+        i = self._k % 2
+        self._futures[i] = self._pool.submit(self._encoder.write, self._buffers[i][:n])
+        self._k += 1
+
+    def _wait(self, i: int) -> None:
+        future, self._futures[i] = self._futures[i], None
+        if future is not None:
+            future.result()  # re-raises an encoder failure here, in the rendering thread
+
+    def __enter__(self) -> _EncodeBehind:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, *exc: object) -> None:
+        if exc_type is None:
+            self._wait(self._k % 2)
+            self._wait((self._k + 1) % 2)
+        self._pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _stream(
@@ -352,50 +334,64 @@ def _stream(
     crf: int,
     device: str | torch.device | None,
 ) -> RenderStats:
+    """Pose, shade, tile (``cells`` = (rig, curves) per grid cell) and encode, chunk by chunk."""
     if chunk < 1:
         raise EmoteError(f"chunk {chunk}: must be >= 1")
-    n_frames = max(len(c) for _, c in cells)
+    n_frames = max(len(curves) for _, curves in cells)
     if n_frames == 0:
         raise EmoteError(f"{out_path}: the animation has no frames")
     t_start = time.perf_counter()
     r, owned = _renderer_for(cells[0][0], renderer, settings, device)
-    settings = r.settings
-    rows = math.ceil(len(cells) / columns)
+    h, w = r.settings.height, r.settings.width
+    rows, grid = math.ceil(len(cells) / columns), len(cells) > 1
+    background = (np.asarray(r.settings.background) * 255 + 0.5).astype(np.uint8)
+    label_scale = max(2, h // 128)
+    faces = r.faces.to(r.device)
+    cell_buf = np.empty((chunk, h, w, 3), np.uint8) if grid else None
+    stages = _Stages(r.device)
     try:
-        stages = _Stages(r.device)
         with (
             VideoEncoder(
                 out_path,
-                width=columns * settings.width,
-                height=rows * settings.height,
+                width=columns * w,
+                height=rows * h,
                 fps=fps,
                 audio=audio,
                 duration=n_frames / fps,
                 crf=crf,
-            ) as enc,
-            ThreadPoolExecutor(max_workers=1, thread_name_prefix="emote-encode") as pool,
+            ) as encoder,
+            _EncodeBehind(encoder, (chunk, rows * h, columns * w, 3)) as behind,
         ):
-            pending: list[Future] = []
-
-            def sink(frames: Frames) -> None:
-                pending.append(pool.submit(enc.write, frames))
-
-            def wait_sink() -> None:
-                # Keep at most one chunk in flight: the one not being rendered into next.
-                while len(pending) > 1:
-                    pending.pop(0).result()
-
-            _render_chunks(
-                cells=cells, labels=labels, renderer=r, sink=sink, n_frames=n_frames,
-                chunk=chunk, columns=columns, progress=progress, stages=stages, wait_sink=wait_sink,
-            )  # fmt: skip
-            for f in pending:
-                f.result()
+            for start in range(0, n_frames, chunk):
+                stop = min(start + chunk, n_frames)
+                n = stop - start
+                target = behind.buffer()
+                if grid:
+                    target[:n] = background  # empty cells
+                stages.restart()
+                for i, (rig, curves) in enumerate(cells):
+                    verts = rig.pose(curves[start:stop], device=r.device)
+                    stages.lap("pose")
+                    normals = vertex_normals(verts, faces)
+                    stages.lap("normals")
+                    if grid:
+                        row, col = divmod(i, columns)
+                        cell = target[:n, row * h : (row + 1) * h, col * w : (col + 1) * w]
+                        cell[...] = r.render(verts, normals, out=cell_buf)
+                        if labels is not None:
+                            xy = 3 * label_scale
+                            draw_label(cell, labels[i], x=xy, y=xy, scale=label_scale)
+                    else:
+                        r.render(verts, normals, out=target)
+                    stages.lap("render")
+                behind.submit(n)
+                if progress is not None:
+                    progress(stop / n_frames, stop / max(time.perf_counter() - t_start, 1e-9))
         return RenderStats(
             frames=n_frames,
             seconds=time.perf_counter() - t_start,
             renderer=f"{r.name}: {r.description}",
-            stages={**stages.seconds, "encode": enc.seconds_writing},
+            stages={**stages.seconds, "encode": encoder.seconds_writing},
         )
     finally:
         if owned:

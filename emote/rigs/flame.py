@@ -69,7 +69,7 @@ import torch
 from emote.animation.channels import ARKIT_NAMES, INDEX, N_ARKIT, N_CHANNELS
 from emote.errors import RigError, file_error
 from emote.rigs.base import MeshRig, Rigid
-from emote.rigs.mesh_tools import IRIS, PUPIL, SCLERA, SKIN, cache_dir, find_probes, sphere_centre
+from emote.rigs.mesh_tools import SKIN, cache_dir, find_probes, paint_eyes, pose_rotations
 
 FLAME_URL = "https://flame.is.tue.mpg.de"
 HOW_TO_GET = (
@@ -97,9 +97,11 @@ class _ChumpyArray:
 class _ModelUnpickler(pickle.Unpickler):
     """Unpickles numpy / scipy.sparse data only; chumpy objects become :class:`_ChumpyArray`."""
 
-    _BUILTINS = {"set", "frozenset", "list", "dict", "tuple", "slice", "complex", "bytearray", "object"}
+    _BUILTINS = frozenset(
+        {"set", "frozenset", "list", "dict", "tuple", "slice", "complex", "bytearray", "object"}
+    )
 
-    def find_class(self, module: str, name: str):  # noqa: ANN201 - pickle protocol
+    def find_class(self, module: str, name: str) -> object:
         root = module.split(".")[0]
         if root == "chumpy":
             return _ChumpyArray
@@ -127,7 +129,9 @@ def _array(value: object, key: str, path: Path) -> np.ndarray:
         if isinstance(state, dict) and "x" in state:
             value = state["x"]
         else:
-            raise file_error(RigError, path, f"'{key}' is a chumpy expression, not stored data; re-save the model")
+            raise file_error(
+                RigError, path, f"'{key}' is a chumpy expression, not stored data; re-save the model"
+            )
     if hasattr(value, "toarray"):  # scipy.sparse
         value = value.toarray()
     return np.asarray(value)
@@ -211,7 +215,9 @@ def load_flame_model(path: str | PathLike[str] | None) -> FlameModel:
     v = len(template)
     shapedirs = a["shapedirs"].astype(np.float64)
     if template.shape != (v, 3) or shapedirs.ndim != 3 or shapedirs.shape[:2] != (v, 3):
-        raise file_error(RigError, path, f"v_template {template.shape} and shapedirs {shapedirs.shape} disagree")
+        raise file_error(
+            RigError, path, f"v_template {template.shape} and shapedirs {shapedirs.shape} disagree"
+        )
     n_shape = N_SHAPE if shapedirs.shape[2] > N_SHAPE else shapedirs.shape[2] // 2
     if shapedirs.shape[2] - n_shape < 1:
         raise file_error(RigError, path, f"shapedirs {shapedirs.shape} holds no expression components")
@@ -237,7 +243,10 @@ def load_flame_model(path: str | PathLike[str] | None) -> FlameModel:
     if all(x is not None for x in lids):
         stack = np.stack([_array(x, "eyelid", path).astype(np.float64).reshape(v, 3) for x in lids])
         # Which basis closes the character's left (+X) eye is read from the geometry, not the file name.
-        centre_x = [(np.linalg.norm(b, axis=1) @ template[:, 0]) / max(np.linalg.norm(b, axis=1).sum(), 1e-12) for b in stack]
+        centre_x = [
+            (np.linalg.norm(b, axis=1) @ template[:, 0]) / max(np.linalg.norm(b, axis=1).sum(), 1e-12)
+            for b in stack
+        ]
         eyelids = stack if centre_x[0] >= centre_x[1] else stack[::-1].copy()
     return FlameModel(
         template=template,
@@ -421,7 +430,9 @@ def fit_flame(
     def closure() -> torch.Tensor:
         opt.zero_grad()
         r = residual()
-        loss = ((r * r).sum(-1) * m).sum() / msum + regularization * ((psi * psi).sum() + (jaw_scaled * jaw_scaled).sum())
+        loss = ((r * r).sum(-1) * m).sum() / msum + regularization * (
+            (psi * psi).sum() + (jaw_scaled * jaw_scaled).sum()
+        )
         loss.backward()
         return loss
 
@@ -485,11 +496,15 @@ def _source_landmarks(rig: MeshRig) -> tuple[np.ndarray, np.ndarray, float | Non
         return None
     mouth = None
     if "upper_lip" in rig.probes and "lower_lip" in rig.probes:
-        mouth = float(0.5 * (rig.neutral[rig.probes["upper_lip"], 1] + rig.neutral[rig.probes["lower_lip"], 1]))
+        mouth = float(
+            0.5 * (rig.neutral[rig.probes["upper_lip"], 1] + rig.neutral[rig.probes["lower_lip"], 1])
+        )
     return np.asarray(pivots["LeftEyeYaw"], np.float64), np.asarray(pivots["RightEyeYaw"], np.float64), mouth
 
 
-def transfer_shapes(model: FlameModel, source: MeshRig, *, max_distance: float = 0.01) -> tuple[np.ndarray, np.ndarray]:
+def transfer_shapes(
+    model: FlameModel, source: MeshRig, *, max_distance: float = 0.01
+) -> tuple[np.ndarray, np.ndarray]:
     """The source rig's 52 ARKit displacement fields on FLAME's template (see the module notes).
 
     Returns
@@ -542,11 +557,8 @@ def transfer_shapes(model: FlameModel, source: MeshRig, *, max_distance: float =
 
 
 def euler_to_axis_angle(yaw: np.ndarray, pitch: np.ndarray, roll: np.ndarray) -> np.ndarray:
-    """Axis-angle ``(frames, 3)`` of ``R = R_y(yaw) R_x(pitch) R_z(roll)`` (radians; +Y up, +Z forward)."""
-    from scipy.spatial.transform import Rotation
-
-    angles = np.stack([np.asarray(yaw), np.asarray(pitch), np.asarray(roll)], -1).reshape(-1, 3)
-    return Rotation.from_euler("YXZ", angles).as_rotvec().astype(np.float32)
+    """Axis-angle ``(frames, 3)`` of head/eye angles (see :func:`emote.rigs.mesh_tools.pose_rotations`)."""
+    return pose_rotations(yaw, pitch, roll).as_rotvec().astype(np.float32)
 
 
 @dataclass(eq=False)
@@ -603,11 +615,15 @@ class FlameRig(MeshRig):
         out = {
             "expression": (w @ self.expression_map).astype(np.float32),
             "jaw_pose": (w @ self.jaw_map).astype(np.float32),
-            "neck_pose": euler_to_axis_angle(c[:, INDEX["HeadYaw"]], c[:, INDEX["HeadPitch"]], c[:, INDEX["HeadRoll"]]),
+            "neck_pose": euler_to_axis_angle(
+                c[:, INDEX["HeadYaw"]], c[:, INDEX["HeadPitch"]], c[:, INDEX["HeadRoll"]]
+            ),
             "global_pose": np.zeros((len(c), 3), np.float32),
             "eye_pose": np.concatenate(
                 [
-                    euler_to_axis_angle(c[:, INDEX[f"{s}EyeYaw"]], c[:, INDEX[f"{s}EyePitch"]], c[:, INDEX[f"{s}EyeRoll"]])
+                    euler_to_axis_angle(
+                        c[:, INDEX[f"{s}EyeYaw"]], c[:, INDEX[f"{s}EyePitch"]], c[:, INDEX[f"{s}EyeRoll"]]
+                    )
                     for s in ("Left", "Right")
                 ],
                 axis=1,
@@ -689,8 +705,12 @@ def load_flame_rig(
     """
     model = load_flame_model(path)
     if not 1 <= n_expression <= model.n_expression:
-        raise file_error(RigError, model.path, f"has {model.n_expression} expression components, asked for {n_expression}")
-    key = hashlib.sha1(f"{_FIT_VERSION}:{model.digest}:{_source_key(source)}:{n_expression}".encode()).hexdigest()[:20]
+        raise file_error(
+            RigError, model.path, f"has {model.n_expression} expression components, asked for {n_expression}"
+        )
+    key = hashlib.sha1(
+        f"{_FIT_VERSION}:{model.digest}:{_source_key(source)}:{n_expression}".encode()
+    ).hexdigest()[:20]
     cache_file = cache_dir() / f"flame-map-{key}.npz"
     mapping = None
     if use_cache and cache_file.is_file():
@@ -734,28 +754,35 @@ def _build_rig(model: FlameModel, mapping: dict[str, np.ndarray], *, source_miss
     motion = np.abs(deltas).max(axis=(1, 2))
     # Shapes the source lacks, or that FLAME's surface does not show (under 0.05 mm), are missing.
     keep = fitted & (motion > 0.05) & ~np.isin(np.array(ARKIT_NAMES), source_missing)
-    names = [n for n, k in zip(ARKIT_NAMES, keep) if k]
+    names = [n for n, k in zip(ARKIT_NAMES, keep, strict=True) if k]
     neutral = (model.template * 1000.0).astype(np.float32)
 
     colors = np.tile(np.asarray(SKIN, np.float32), (model.n_vertices, 1))
     eyes = []
     joints = layer.joints() * 1000.0
     for side, idx in sorted(_eye_vertices(model).items()):
-        joint = 3 if abs(joints[3, 0] - neutral[idx, 0].mean()) < abs(joints[4, 0] - neutral[idx, 0].mean()) else 4
+        joint = (
+            3
+            if abs(joints[3, 0] - neutral[idx, 0].mean()) < abs(joints[4, 0] - neutral[idx, 0].mean())
+            else 4
+        )
         pivot = joints[joint].astype(np.float32)
-        centre = sphere_centre(neutral[idx])
-        rel = neutral[idx] - centre
-        cos = rel[:, 2] / np.maximum(np.linalg.norm(rel, axis=1), 1e-9)  # the eyes look down +Z
-        colors[idx] = SCLERA
-        colors[idx[cos > 0.92]] = IRIS
-        colors[idx[cos > 0.975]] = PUPIL
         prefix = "Left" if side == "left" else "Right"
-        eyes.append(Rigid(idx.astype(np.int64), pivot, f"{prefix}EyeYaw", f"{prefix}EyePitch", f"{prefix}EyeRoll"))
+        eyes.append(
+            Rigid(idx.astype(np.int64), pivot, f"{prefix}EyeYaw", f"{prefix}EyePitch", f"{prefix}EyeRoll")
+        )
+    colors = paint_eyes(colors, neutral, eyes)
     eye_idx = np.concatenate([e.vertices for e in eyes]) if eyes else np.zeros(0, np.int64)
     skin = np.setdiff1d(np.arange(model.n_vertices), eye_idx)
     rows = [ARKIT_NAMES.index(n) for n in names]
     probes = find_probes(neutral, deltas[rows], names, candidates=skin)
-    head = Rigid(np.arange(model.n_vertices, dtype=np.int64), joints[1].astype(np.float32), "HeadYaw", "HeadPitch", "HeadRoll")
+    head = Rigid(
+        np.arange(model.n_vertices, dtype=np.int64),
+        joints[1].astype(np.float32),
+        "HeadYaw",
+        "HeadPitch",
+        "HeadRoll",
+    )
     rms = mapping.get("rms_mm")
     return FlameRig(
         name="flame",
@@ -772,7 +799,9 @@ def _build_rig(model: FlameModel, mapping: dict[str, np.ndarray], *, source_miss
         expression_map=expression_map,
         jaw_map=jaw_map,
         has_eyelids=model.eyelids is not None,
-        fit_rms_mm={} if rms is None else {n: float(r) for n, r, f in zip(ARKIT_NAMES, rms, fitted) if f},
+        fit_rms_mm={}
+        if rms is None
+        else {n: float(r) for n, r, f in zip(ARKIT_NAMES, rms, fitted, strict=True) if f},
     )
 
 

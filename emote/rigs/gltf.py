@@ -17,7 +17,8 @@ What is read (glTF 2.0 specification, Khronos Group):
   texture's mean (when Pillow is installed) × factor, else the factor;
   factors are linear and converted to sRGB. A material with no colour
   information at all (white factor, no texture, no vertex colours) gets a
-  neutral skin tone.
+  neutral skin tone, with sclera/iris/pupil painted on its rigid eyeballs and
+  a dark mouth interior behind the lips (found from the probes).
 
 What is kept: the head. Primitives the ARKit shapes move are kept; others
 only when they lie inside the head's box (eyes, teeth, hair) — a full-body
@@ -41,9 +42,19 @@ from pathlib import Path
 
 import numpy as np
 
+from emote.animation.channels import ARKIT_NAMES
 from emote.errors import RigError, file_error
 from emote.rigs.base import MeshRig, Rigid
-from emote.rigs.mesh_tools import SKIN, detach_eye_look, find_probes, head_pivot, linear_to_srgb, sphere_centre
+from emote.rigs.mesh_tools import (
+    SKIN,
+    detach_eye_look,
+    find_probes,
+    head_pivot,
+    linear_to_srgb,
+    paint_eyes,
+    paint_mouth,
+    sphere_centre,
+)
 from emote.rigs.names import match_arkit_names, missing_arkit_names
 
 _DTYPES = {
@@ -71,6 +82,7 @@ class _Primitive:
     targets: dict[str, np.ndarray]  # canonical ARKit name → (n, 3)
     colors: np.ndarray  # (n, 3)
     blended: bool
+    plain: bool  # no colour information in the file: colours are ours to choose
     eye_side: str | None = None  # "left"/"right" when the node or mesh is an eyeball
     joint_eyes: dict[str, np.ndarray] = field(default_factory=dict)  # side → local vertex indices
     joint_pivots: dict[str, np.ndarray] = field(default_factory=dict)  # side → world pivot (m)
@@ -129,7 +141,11 @@ class _Reader:
         if acc.sparse is not None and acc.sparse.count:
             sp = acc.sparse
             idx = self._read(
-                sp.indices.bufferView, sp.indices.byteOffset or 0, _DTYPES[sp.indices.componentType], sp.count, 1
+                sp.indices.bufferView,
+                sp.indices.byteOffset or 0,
+                _DTYPES[sp.indices.componentType],
+                sp.count,
+                1,
             )[:, 0].astype(np.int64)
             out = out.copy()
             out[idx] = self._read(sp.values.bufferView, sp.values.byteOffset or 0, dtype, sp.count, width)
@@ -273,7 +289,8 @@ def _read_primitives(reader: _Reader) -> list[_Primitive]:
     gltf = reader.gltf
     world = _world_matrices(gltf)
     out: list[_Primitive] = []
-    for node_index, matrix in world.items():
+    for node_index in sorted(world):  # file order, so vertex numbering follows the file
+        matrix = world[node_index]
         node = gltf.nodes[node_index]
         if node.mesh is None:
             continue
@@ -326,6 +343,7 @@ def _read_primitives(reader: _Reader) -> list[_Primitive]:
                 targets=targets,
                 colors=colors.astype(np.float32),
                 blended=blended,
+                plain=not informative,
                 eye_side=_eye_side(node.name or "") or _eye_side(mesh.name or ""),
             )
             joints0 = getattr(prim.attributes, "JOINTS_0", None)
@@ -358,12 +376,12 @@ def _select_head(prims: list[_Primitive]) -> list[_Primitive]:
     moving = [m > 1e-3 * max(motion) for m in motion]
     if not any(moving):
         return [p for p in prims if not p.blended] or prims
-    pts = np.concatenate([p.positions for p, m in zip(prims, moving) if m])
+    pts = np.concatenate([p.positions for p, m in zip(prims, moving, strict=True) if m])
     lo, hi = pts.min(0), pts.max(0)
     pad = 0.1 * (hi - lo)
     lo, hi = lo - pad, hi + pad
     keep = []
-    for p, m in zip(prims, moving):
+    for p, m in zip(prims, moving, strict=True):
         if m:
             keep.append(p)
         elif not p.blended:
@@ -418,29 +436,33 @@ def load_gltf_rig(path: str | PathLike[str], *, name: str | None = None) -> Mesh
     if not prims:
         raise file_error(RigError, path, "no triangle mesh in the default scene")
     if not any(p.targets for p in prims):
-        raise file_error(RigError, path, "no morph target with an ARKit name (e.g. 'jawOpen', 'AK_25_JawOpen')")
+        raise file_error(
+            RigError, path, "no morph target with an ARKit name (e.g. 'jawOpen', 'AK_25_JawOpen')"
+        )
     prims = _select_head(prims)
 
     offsets = np.cumsum([0] + [len(p.positions) for p in prims])
     neutral = np.concatenate([p.positions for p in prims]) * _METRES_TO_MM
-    faces = np.concatenate([p.faces + o for p, o in zip(prims, offsets[:-1])]).astype(np.int32)
+    faces = np.concatenate([p.faces + o for p, o in zip(prims, offsets[:-1], strict=True)]).astype(np.int32)
     colors = np.concatenate([p.colors for p in prims])
     present = {n for p in prims for n in p.targets}
-    from emote.animation.channels import ARKIT_NAMES
-
     shape_names = [n for n in ARKIT_NAMES if n in present]
     deltas = np.zeros((len(shape_names), len(neutral), 3), np.float32)
-    for p, o in zip(prims, offsets[:-1]):
+    for p, o in zip(prims, offsets[:-1], strict=True):
         for s, n in enumerate(shape_names):
             if n in p.targets:
                 deltas[s, o : o + len(p.positions)] = p.targets[n] * _METRES_TO_MM
 
     eyes: list[Rigid] = []
     for side in ("left", "right"):
-        verts = [np.arange(o, o + len(p.positions)) for p, o in zip(prims, offsets[:-1]) if p.eye_side == side]
+        verts = [
+            np.arange(o, o + len(p.positions))
+            for p, o in zip(prims, offsets[:-1], strict=True)
+            if p.eye_side == side
+        ]
         pivot = None
         if not verts:
-            for p, o in zip(prims, offsets[:-1]):
+            for p, o in zip(prims, offsets[:-1], strict=True):
                 if side in p.joint_eyes:
                     verts.append(p.joint_eyes[side] + o)
                     if side in p.joint_pivots:
@@ -451,16 +473,30 @@ def load_gltf_rig(path: str | PathLike[str], *, name: str | None = None) -> Mesh
         if pivot is None:
             pivot = sphere_centre(neutral[idx])
         prefix = "Left" if side == "left" else "Right"
-        eyes.append(Rigid(idx, np.asarray(pivot, np.float32), f"{prefix}EyeYaw", f"{prefix}EyePitch", f"{prefix}EyeRoll"))
+        eyes.append(
+            Rigid(
+                idx, np.asarray(pivot, np.float32), f"{prefix}EyeYaw", f"{prefix}EyePitch", f"{prefix}EyeRoll"
+            )
+        )
     deltas = detach_eye_look(deltas, shape_names, [e.vertices for e in eyes])
 
     eye_verts = np.concatenate([e.vertices for e in eyes]) if eyes else np.zeros(0, np.int64)
     skin_verts = np.setdiff1d(np.arange(len(neutral)), eye_verts)
     neutral32 = neutral.astype(np.float32)
     probes = find_probes(neutral32, deltas, shape_names, candidates=skin_verts)
+    # Where the file says nothing about colour, paint eyes and the mouth's inside so previews read.
+    plain = np.concatenate([np.full(len(p.positions), p.plain) for p in prims])
+    colors = paint_eyes(colors, neutral32, [e for e in eyes if plain[e.vertices].all()])
+    colors = paint_mouth(colors, neutral32, faces, probes, skin_verts[plain[skin_verts]])
     head_joint = next((p.head_joint for p in prims if p.head_joint is not None), None)
     pivot = head_joint * _METRES_TO_MM if head_joint is not None else head_pivot(neutral32, probes)
-    head = Rigid(np.arange(len(neutral), dtype=np.int64), np.asarray(pivot, np.float32), "HeadYaw", "HeadPitch", "HeadRoll")
+    head = Rigid(
+        np.arange(len(neutral), dtype=np.int64),
+        np.asarray(pivot, np.float32),
+        "HeadYaw",
+        "HeadPitch",
+        "HeadRoll",
+    )
     return MeshRig(
         name=name or path.stem,
         neutral=neutral32,

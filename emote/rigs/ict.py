@@ -99,7 +99,9 @@ def model_folder(path: str | PathLike[str]) -> Path:
         if (cand / NEUTRAL).is_file():
             return cand
     if not p.exists():
-        raise file_error(RigError, p, "ICT-FaceKit folder not found (get it with 'emote rigs fetch ict-facekit')")
+        raise file_error(
+            RigError, p, "ICT-FaceKit folder not found (get it with 'emote rigs fetch ict-facekit')"
+        )
     raise file_error(RigError, p, f"not an ICT-FaceKit model folder (no FaceXModel/{NEUTRAL})")
 
 
@@ -210,7 +212,9 @@ def _parse(folder: Path) -> dict[str, np.ndarray]:
     new_index = np.cumsum(keep) - 1
     face_keep = keep[faces].all(axis=1)
     neutral = neutral[keep].astype(np.float32)
-    eye_vertices = {side: new_index[np.arange(EYEBALLS[side][0][0], EYEBALLS[side][1][1])] for side in eye_pivots}
+    eye_vertices = {
+        side: new_index[np.arange(EYEBALLS[side][0][0], EYEBALLS[side][1][1])] for side in eye_pivots
+    }
     deltas = detach_eye_look(deltas[:, keep].astype(np.float32), names, list(eye_vertices.values()))
     face = new_index[np.arange(*FACE)] if n == N_VERTICES else np.arange(len(neutral))
     probes = find_probes(neutral, deltas, names, candidates=face)
@@ -255,7 +259,7 @@ def _build(arrays: dict[str, np.ndarray], name: str) -> MeshRig:
         colors=arrays["colors"],
         eyes=eyes,
         head=Rigid(np.arange(len(neutral), dtype=np.int64), pivot, "HeadYaw", "HeadPitch", "HeadRoll"),
-        probes={str(k): int(v) for k, v in zip(arrays["probe_names"], arrays["probe_vertices"])},
+        probes={str(k): int(v) for k, v in zip(arrays["probe_names"], arrays["probe_vertices"], strict=True)},
         missing=missing_arkit_names(names),
     )
 

@@ -125,7 +125,9 @@ def find_probes(
     for s in range(0, len(band), 512):  # blocks keep memory small on dense meshes
         e0 = np.linalg.norm(bp[s : s + 512, None] - bp[None], axis=2)
         e1 = np.linalg.norm(bq[s : s + 512, None] - bq[None], axis=2)
-        contact[s : s + 512] = ((e0 < max(3.0, d0[ii[k], jj[k]] + 1.0)) & (e1 - e0 > 0.2 * mid_gain)).any(axis=1)
+        contact[s : s + 512] = ((e0 < max(3.0, d0[ii[k], jj[k]] + 1.0)) & (e1 - e0 > 0.2 * mid_gain)).any(
+            axis=1
+        )
     lips = band[contact]
     # The contact line runs on into the mouth; only the part seen from the
     # front is the lips. "Seen" = no vertex within a few edge lengths in x, y
@@ -137,7 +139,10 @@ def find_probes(
     reach_xy = max(1.5 * spacing, 1.0)
     tree = cKDTree(v[allowed, :2])
     seen = np.array(
-        [v[allowed[n], 2].max() <= v[i, 2] + max(reach_xy, 2.0) for i, n in zip(lips, tree.query_ball_point(v[lips, :2], reach_xy))],
+        [
+            v[allowed[n], 2].max() <= v[i, 2] + max(reach_xy, 2.0)
+            for i, n in zip(lips, tree.query_ball_point(v[lips, :2], reach_xy), strict=True)
+        ],
         dtype=bool,
     )
     lips = lips[seen] if seen.any() else lips
@@ -197,6 +202,112 @@ def head_pivot(neutral: np.ndarray, probes: dict[str, int]) -> np.ndarray:
     return np.array([x, y, z], np.float32)
 
 
+def pose_rotations(yaw: np.ndarray, pitch: np.ndarray, roll: np.ndarray):
+    """Rotations for head/eye angles in the rig frame (+Y up, +Z forward, +X the character's left).
+
+    ``R = R_y(yaw) · R_x(pitch) · R_z(−roll)``: positive yaw turns the face
+    towards the character's left, positive pitch tips it down, positive roll
+    tilts the top of the head towards the character's left; roll is applied
+    first and yaw last (Unreal's rotator order). The same convention as
+    :func:`emote.blender.plan.pose_matrices` in Blender's axes.
+
+    Returns
+    -------
+    scipy.spatial.transform.Rotation
+        ``n`` rotations (``.as_matrix()`` ``(n, 3, 3)``, ``.as_quat()`` x, y, z, w).
+    """
+    from scipy.spatial.transform import Rotation
+
+    angles = np.stack([np.asarray(yaw), np.asarray(pitch), -np.asarray(roll)], -1).reshape(-1, 3)
+    return Rotation.from_euler("YXZ", angles.astype(np.float64))
+
+
+def paint_eyes(colors: np.ndarray, neutral: np.ndarray, eyes: list) -> np.ndarray:
+    """Sclera, iris and pupil colours on rigid eyeballs that carry no colour of their own (a copy).
+
+    Around each eye's pivot, vertices within 28° of the forward axis (+Z) are
+    iris and within 10° pupil (an iris of about 12 mm on a 12 mm eyeball).
+    """
+    out = np.array(colors, np.float32, copy=True)
+    for eye in eyes:
+        idx = np.asarray(eye.vertices, np.int64)
+        rel = np.asarray(neutral, np.float64)[idx] - np.asarray(eye.pivot, np.float64)
+        cos = rel[:, 2] / np.maximum(np.linalg.norm(rel, axis=1), 1e-9)
+        out[idx] = SCLERA
+        out[idx[cos > np.cos(np.radians(28))]] = IRIS
+        out[idx[cos > np.cos(np.radians(10))]] = PUPIL
+    return out
+
+
+def occluded_from_front(
+    vertices: np.ndarray, faces: np.ndarray, which: np.ndarray, *, margin: float = 0.5
+) -> np.ndarray:
+    """Which of the vertices ``which`` a camera looking down −Z would not see (another triangle is in front).
+
+    A vertical ray through each vertex is tested against every triangle (in
+    blocks); a triangle not touching the vertex that covers it more than
+    ``margin`` (mm) nearer the viewer hides it.
+
+    Returns
+    -------
+    np.ndarray [shape=(len(which),), bool]
+    """
+    v = np.asarray(vertices, np.float64)
+    f = np.asarray(faces, np.int64)
+    which = np.asarray(which, np.int64)
+    a, b, c = v[f[:, 0]], v[f[:, 1]], v[f[:, 2]]
+    det = (b[:, 1] - c[:, 1]) * (a[:, 0] - c[:, 0]) + (c[:, 0] - b[:, 0]) * (a[:, 1] - c[:, 1])
+    usable = np.abs(det) > 1e-12
+    f, a, b, c, det = f[usable], a[usable], b[usable], c[usable], det[usable]
+    hidden = np.zeros(len(which), bool)
+    for s in range(0, len(which), 256):
+        idx = which[s : s + 256]
+        p = v[idx]
+        px, py = p[:, 0:1], p[:, 1:2]
+        l1 = ((b[:, 1] - c[:, 1]) * (px - c[:, 0]) + (c[:, 0] - b[:, 0]) * (py - c[:, 1])) / det
+        l2 = ((c[:, 1] - a[:, 1]) * (px - c[:, 0]) + (a[:, 0] - c[:, 0]) * (py - c[:, 1])) / det
+        l3 = 1.0 - l1 - l2
+        inside = (l1 >= 0) & (l2 >= 0) & (l3 >= 0)
+        z = l1 * a[:, 2] + l2 * b[:, 2] + l3 * c[:, 2]
+        own = (f[None, :, :] == idx[:, None, None]).any(-1)
+        hidden[s : s + 256] = (inside & ~own & (z > p[:, 2:3] + margin)).any(1)
+    return hidden
+
+
+def paint_mouth(
+    colors: np.ndarray, neutral: np.ndarray, faces: np.ndarray, probes: dict[str, int], vertices: np.ndarray
+) -> np.ndarray:
+    """Mouth-interior colour on ``vertices`` inside the mouth, hidden behind the lips at rest (a copy).
+
+    Candidates lie between the mouth corners in x, from 0.6 mouth widths
+    below the lip line to 0.3 above it and behind the lips (up to 1.5 mouth
+    widths, to the throat); of
+    those, the ones the closed lips hide from the front are painted: teeth,
+    tongue and the mouth's lining, which show when the jaw opens.
+    """
+    out = np.array(colors, np.float32, copy=True)
+    if not {"upper_lip", "lower_lip", "mouth_left", "mouth_right"} <= set(probes):
+        return out
+    v = np.asarray(neutral, np.float64)
+    idx = np.asarray(vertices, np.int64)
+    left, right = v[probes["mouth_left"]], v[probes["mouth_right"]]
+    width = left[0] - right[0]
+    lip_y = 0.5 * (v[probes["upper_lip"], 1] + v[probes["lower_lip"], 1])
+    lip_z = max(v[probes["upper_lip"], 2], v[probes["lower_lip"], 2])
+    p = v[idx]
+    box = idx[
+        (p[:, 0] > right[0])
+        & (p[:, 0] < left[0])
+        & (p[:, 1] > lip_y - 0.6 * width)
+        & (p[:, 1] < lip_y + 0.3 * width)  # below the nostrils
+        & (p[:, 2] < lip_z)
+        & (p[:, 2] > lip_z - 1.5 * width)
+    ]
+    if len(box):
+        out[box[occluded_from_front(v, faces, box)]] = MOUTH
+    return out
+
+
 def linear_to_srgb(c: np.ndarray) -> np.ndarray:
     """Linear colour in [0, 1] → sRGB-encoded values (IEC 61966-2-1)."""
     c = np.clip(np.asarray(c, np.float64), 0.0, 1.0)
@@ -204,11 +315,15 @@ def linear_to_srgb(c: np.ndarray) -> np.ndarray:
 
 
 __all__ = [
-    "cache_dir",
     "EYE_LOOK_NAMES",
+    "cache_dir",
     "detach_eye_look",
     "find_probes",
     "head_pivot",
     "linear_to_srgb",
+    "occluded_from_front",
+    "paint_eyes",
+    "paint_mouth",
+    "pose_rotations",
     "sphere_centre",
 ]

@@ -84,7 +84,11 @@ def _candidate(name: str) -> tuple[int, str] | None:
     key = _key(base)
     if key is not None:
         return _SPELLING, _BY_KEY[key]
-    for pattern, rank in ((_ARKIT_PREFIX, _ARKIT_TAGGED), (_PLAIN_ARKIT_PREFIX, _ARKIT_TAGGED), (_NUMBERED_PREFIX, _FOREIGN)):
+    for pattern, rank in (
+        (_ARKIT_PREFIX, _ARKIT_TAGGED),
+        (_PLAIN_ARKIT_PREFIX, _ARKIT_TAGGED),
+        (_NUMBERED_PREFIX, _FOREIGN),
+    ):
         stripped = pattern.sub("", base, count=1)
         if stripped != base and (key := _key(stripped)) is not None:
             return rank, _BY_KEY[key]

@@ -36,7 +36,12 @@ from emote.rigs.base import MeshRig
 from emote.rigs.mesh_tools import cache_dir
 
 RIG_NAMES: tuple[str, ...] = ("default", "ict-facekit", "flame", "metahuman", "arkit")
-_ALIASES = {"ict": "ict-facekit", "ictfacekit": "ict-facekit", "ict_facekit": "ict-facekit", "mh": "metahuman"}
+_ALIASES = {
+    "ict": "ict-facekit",
+    "ictfacekit": "ict-facekit",
+    "ict_facekit": "ict-facekit",
+    "mh": "metahuman",
+}
 
 # Where `emote rigs fetch ict-facekit` downloads from (ICT-FaceKit, MIT licence).
 ICT_REPOSITORY = "https://github.com/ICT-VGL/ICT-FaceKit"
@@ -197,11 +202,15 @@ def load_rig(
     if path.is_dir():
         return _ict(path)
     if path.exists():
-        raise file_error(RigError, path, "not a rig file (expected .glb, .gltf, a FLAME .pkl or an ICT-FaceKit folder)")
+        raise file_error(
+            RigError, path, "not a rig file (expected .glb, .gltf, a FLAME .pkl or an ICT-FaceKit folder)"
+        )
     raise RigError(f"unknown rig {text!r}; rigs are {', '.join(RIG_NAMES)}, or a .glb/.gltf file path")
 
 
-def _flame(path: str | PathLike[str] | None, *, n_expression: int, progress: Callable[[float], None] | None) -> MeshRig:
+def _flame(
+    path: str | PathLike[str] | None, *, n_expression: int, progress: Callable[[float], None] | None
+) -> MeshRig:
     from emote.rigs.flame import load_flame_model, load_flame_rig
 
     load_flame_model(path)  # fail fast (with where FLAME comes from) before building the source rig
@@ -209,7 +218,10 @@ def _flame(path: str | PathLike[str] | None, *, n_expression: int, progress: Cal
 
 
 def _download(url: str, dest: Path, *, timeout: float) -> None:
-    with urllib.request.urlopen(url, timeout=timeout) as response, open(dest, "wb") as out:  # noqa: S310 - fixed https URL
+    with (
+        urllib.request.urlopen(url, timeout=timeout) as response,
+        open(dest, "wb") as out,
+    ):  # a fixed https URL (or the tests' file URL)
         shutil.copyfileobj(response, out)
 
 
@@ -255,7 +267,9 @@ def fetch_rig(
     """
     key = _ALIASES.get(name.strip().lower(), name.strip().lower())
     if key != "ict-facekit":
-        raise RigError(f"cannot fetch rig {name!r}; fetchable rigs: ict-facekit (FLAME needs registration at flame.is.tue.mpg.de)")
+        raise RigError(
+            f"cannot fetch rig {name!r}; fetchable rigs: ict-facekit (FLAME needs registration at flame.is.tue.mpg.de)"
+        )
     target = Path(dest).expanduser() if dest is not None else ict_default_folder()
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".ict-facekit-", dir=target.parent))

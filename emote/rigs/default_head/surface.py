@@ -21,8 +21,18 @@ from scipy.interpolate import PchipInterpolator
 
 from emote.rigs.default_head.layout import LAYOUT, Layout
 
-# Rays start here; the base is star-shaped from this point.
+# Rays start on a vertical segment inside the head: the origin slides down as the
+# direction tilts down, so rays meet the jaw and neck head-on. Rays of one azimuth
+# share a half-plane and never cross, so every direction names one base point.
 CENTER = np.array([0.0, -30.0, -5.0])
+_ORIGIN_SLIDE = 50.0
+
+
+def ray_origin(d: np.ndarray) -> np.ndarray:
+    """Origin of the ray along unit direction ``d``: (n, 3) -> (n, 3)."""
+    o = np.tile(CENTER, (d.shape[0], 1))
+    o[:, 1] += _ORIGIN_SLIDE * d[:, 1]
+    return o
 
 
 def smax(a: np.ndarray, b: np.ndarray, k: float) -> np.ndarray:
@@ -57,12 +67,12 @@ def _table(ys: list[float], vals: list[float]) -> PchipInterpolator:
 
 # Horizontal sections of the head loft by height y: half-width W, depth zc of the widest
 # point, front and back half-depths, and superellipse powers (fitted to average profiles).
-_Y = [-127.0, -122.0, -115.0, -105.0, -90.0, -71.0, -50.0, -25.0, 0.0, 25.0, 50.0, 75.0, 100.0, 110.0, 117.0]
-_W = _table(_Y, [4, 30, 42, 50, 57, 64, 69, 71, 74, 76, 74, 66, 46, 30, 4])
-_ZC = _table(_Y, [40, 15, 5, 0, -6, -10, -12, -14, -17, -18, -15, -10, -2, -2, -2])
-_DF = _table(_Y, [25, 60.8, 84.4, 95.5, 103.3, 106.3, 109.4, 110.6, 111.0, 114.5, 107.5, 90.0, 47.9, 30, 4])
-_DB = _table(_Y, [4, 5, 8, 12, 22, 40, 60, 78, 82, 82, 81, 74, 43, 28, 4])
-_NF = _table(_Y, [2.0, 2.07, 2.0, 1.93, 1.85, 2.15, 2.21, 2.27, 2.09, 2.18, 2.18, 2.44, 1.91, 2.0, 2.0])
+_Y = [-128.0, -122.0, -115.0, -105.0, -90.0, -71.0, -50.0, -25.0, 0.0, 25.0, 50.0, 75.0, 100.0, 110.0, 117.0]
+_W = _table(_Y, [4, 26, 38, 47, 56, 64, 69, 71, 74, 76, 74, 66, 46, 30, 4])
+_ZC = _table(_Y, [60, 42, 30, 14, 0, -10, -12, -14, -17, -18, -15, -10, -2, -2, -2])
+_DF = _table(_Y, [8, 34, 59, 81, 97, 106.3, 109.4, 110.6, 111.0, 114.5, 107.5, 90.0, 47.9, 30, 4])
+_DB = _table(_Y, [4, 12, 20, 22, 26, 40, 60, 78, 82, 82, 81, 74, 43, 28, 4])
+_NF = _table(_Y, [2.0, 2.0, 2.0, 1.95, 1.9, 2.15, 2.21, 2.27, 2.09, 2.18, 2.18, 2.44, 1.91, 2.0, 2.0])
 _NB = _table(_Y, [2.0, 2.0, 2.1, 2.2, 2.3, 2.3, 2.3, 2.4, 2.4, 2.4, 2.4, 2.3, 2.2, 2.1, 2.0])
 
 
@@ -79,20 +89,27 @@ def _section_sdf(
     return (q ** (1.0 / n) - 1.0) * np.minimum(w, d)
 
 
-def base_sdf(p: np.ndarray) -> np.ndarray:
-    """Signed distance (approximate, mm, negative inside) to the base head: (..., 3) -> (...)."""
+def _head_sdf(p: np.ndarray) -> np.ndarray:
     x, y, z = p[..., 0], p[..., 1], p[..., 2]
     yc = np.clip(y, _Y[0], _Y[-1])
     head = _section_sdf(x, z, _W(yc), _ZC(yc), _DF(yc), _DB(yc), _NF(yc), _NB(yc))
     # Beyond the loft's ends the section is a point: push outwards by the overshoot.
-    head = head + np.abs(y - yc) * 4.0
-    # Neck: an elliptic cylinder leaning slightly forward, merged with a generous fillet.
+    return head + np.abs(y - yc) * 4.0
+
+
+def _neck_sdf(p: np.ndarray) -> np.ndarray:
+    # An elliptic cylinder leaning slightly forward that ends inside the head.
+    x, y, z = p[..., 0], p[..., 1], p[..., 2]
     nzc = -14.0 + 0.08 * (y + 120.0)
     r = np.full_like(x, 52.0)
     dn = np.full_like(x, 56.0)
     neck = _section_sdf(x, z, r, nzc, dn, dn, np.full_like(x, 2.2), np.full_like(x, 2.2))
-    neck = np.maximum(neck, y + 30.0)  # the neck ends inside the head
-    return smin(head, neck, 22.0)
+    return np.maximum(neck, y + 30.0)
+
+
+def base_sdf(p: np.ndarray) -> np.ndarray:
+    """Inside (< 0) / outside (> 0) test of the base head (head loft ∪ neck): (..., 3) -> (...)."""
+    return np.minimum(_head_sdf(p), _neck_sdf(p))
 
 
 def base_front_z(x: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -200,9 +217,13 @@ def _bisect(f, lo: np.ndarray, hi: np.ndarray, iters: int = 44) -> np.ndarray:
 
 
 def base_radius(d: np.ndarray) -> np.ndarray:
-    """Distance from :data:`CENTER` to the base surface along unit directions ``d``: (n, 3) -> (n,)."""
+    """Distance from the ray origin to the base surface along unit directions ``d``: (n, 3) -> (n,)."""
     zero = np.zeros(d.shape[0])
-    return _bisect(lambda t: base_sdf(CENTER + t[:, None] * d), zero, zero + 320.0)
+    o = ray_origin(d)
+    head = _bisect(lambda t: _head_sdf(o + t[:, None] * d), zero, zero + 320.0)
+    neck = _bisect(lambda t: _neck_sdf(o + t[:, None] * d), zero, zero + 320.0)
+    # Union in radius: star-shaped by construction, with a fillet under the jaw.
+    return smax(head, neck, 16.0)
 
 
 def _base_normal_z(p: np.ndarray) -> np.ndarray:
@@ -220,7 +241,7 @@ def surface_points(d: np.ndarray, layout: Layout = LAYOUT) -> np.ndarray:
     The base point along each direction, moved along +Z onto the features
     (only where the base faces forwards, so the sides are never sheared).
     """
-    pb = CENTER + base_radius(d)[:, None] * d
+    pb = ray_origin(d) + base_radius(d)[:, None] * d
     z = skin_z(pb[:, 0], pb[:, 1], pb[:, 2], layout)
     w = smoothstep(0.1, 0.4, _base_normal_z(pb))
     out = pb.copy()
@@ -248,6 +269,10 @@ def face_point(x: np.ndarray, y: np.ndarray, layout: Layout = LAYOUT) -> tuple[n
 
 
 def direction_of(p: np.ndarray) -> np.ndarray:
-    """Unit direction from :data:`CENTER` to points ``p``: (n, 3) -> (n, 3)."""
-    v = p - CENTER
-    return v / np.linalg.norm(v, axis=-1, keepdims=True)
+    """Unit direction whose ray passes through base points ``p``: (n, 3) -> (n, 3)."""
+    d = p - CENTER
+    d /= np.linalg.norm(d, axis=-1, keepdims=True)
+    for _ in range(30):  # fixed point: the origin depends (weakly) on the direction
+        d = p - ray_origin(d)
+        d /= np.linalg.norm(d, axis=-1, keepdims=True)
+    return d

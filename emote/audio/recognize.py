@@ -1,0 +1,265 @@
+"""Phone recognition: timed phones from audio alone, when there is no transcript.
+
+Two engines, both with their model inside their PyPI wheel:
+
+- ``hama`` (the default when installed): a CTC phone recogniser over IPA
+  (``hama.ASRModel``, 20 ms frames), its IPA mapped to ARPAbet. CTC emits each
+  phone as a spike; a phone here runs from its spike to the next one, less
+  stretches where the model emits nothing *and* the signal is quiet, which are
+  silence. Its spikes come a steady 60 ms after the phone onsets of the
+  reference TextGrids (median over all four clips of ``shared/data/speech``:
+  55-70 ms), so times are moved 60 ms earlier.
+- ``pocketsphinx``: allphone search of the CMU en-US model against the phone
+  bigram shipped in its wheel, language weight 1 (tuned on the same clips:
+  PER 70% at lw=1 against 76% at the default 6.5).
+
+``benchmarks/phones.py`` compares them on the reference TextGrids: hama's
+phone error rate is less than half PocketSphinx's at similar boundary accuracy
+and speed, so ``engine="auto"`` takes hama when the package is there and
+PocketSphinx otherwise (with a warning in the result).
+
+Long audio is cut at pauses into segments of at most ``max_segment`` seconds
+(:mod:`emote.audio.segment`; hama's cost grows faster than linearly with
+length), so memory stays bounded and :func:`recognize_file` streams any length.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from os import PathLike
+from typing import Literal
+
+import numpy as np
+
+from emote.audio import sphinx
+from emote.audio.convert import SAMPLE_RATE
+from emote.audio.features import frame_energy
+from emote.audio.io import audio_info, iter_audio_blocks
+from emote.audio.ipa import ipa_to_arpabet
+from emote.audio.phones import SIL, Alignment, Phone, normalize_label
+from emote.audio.segment import iter_segments, speech_span
+from emote.errors import EmoteError
+
+Engine = Literal["auto", "hama", "pocketsphinx"]
+
+__all__ = ["RecognizeSettings", "recognize", "recognize_file"]
+
+Progress = Callable[[float], None]
+
+
+@dataclass(frozen=True)
+class RecognizeSettings:
+    """Phone-recognition settings.
+
+    Attributes
+    ----------
+    engine : {"auto", "hama", "pocketsphinx"}
+        ``"auto"``: hama if installed, else PocketSphinx.
+    max_segment : float
+        Longest stretch (s) decoded at once; long audio is cut at pauses.
+    min_silence : float
+        Silences shorter than this (s) inside speech are given to the phones
+        around them (brief closures are not pauses).
+    hama_latency : float
+        How late (s) hama's CTC spikes come after the phone onsets.
+    quiet : float
+        :func:`emote.audio.features.frame_energy` under which a stretch where hama
+        emits nothing is silence.
+    """
+
+    engine: Engine = "auto"
+    max_segment: float = 10.0
+    min_silence: float = 0.05
+    hama_latency: float = 0.06
+    quiet: float = 0.1
+
+
+def recognize(
+    *, y: np.ndarray, sr: int, settings: RecognizeSettings | None = None, progress: Progress | None = None
+) -> Alignment:
+    """Timed phones of the speech in ``y``, without a transcript.
+
+    Parameters
+    ----------
+    y : np.ndarray [shape=(samples,)]
+        Mono speech.
+    sr : int
+        Its sample rate (resampled to 16 kHz if different).
+    settings : RecognizeSettings or None
+        Engine and segmenting (default: hama if installed).
+    progress : callable or None
+        Called with the fraction done (0..1) after each segment.
+
+    Returns
+    -------
+    Alignment
+        ``source="hama"`` or ``"pocketsphinx-allphone"``; phones tile
+        ``[0, len(y) / sr]``, silence and noise as ``"SIL"``; no words.
+
+    Raises
+    ------
+    EmoteError
+        ``engine="hama"`` and the package is not installed.
+    """
+    y = np.asarray(y, dtype=np.float32)
+    if y.ndim != 1:
+        raise ValueError(f"y must be mono with shape (samples,), got {y.shape}")
+    if sr != SAMPLE_RATE:
+        import soxr
+
+        y = soxr.resample(y, sr, SAMPLE_RATE)
+    return _recognize_stream([y], y.size / SAMPLE_RATE, settings or RecognizeSettings(), progress)
+
+
+def recognize_file(
+    path: str | PathLike[str], *, settings: RecognizeSettings | None = None, progress: Progress | None = None
+) -> Alignment:
+    """:func:`recognize` an audio file, streaming it from disk (bounded memory for any length).
+
+    Raises
+    ------
+    AudioError
+        The audio cannot be read.
+    """
+    settings = settings or RecognizeSettings()
+    duration = audio_info(path).duration
+    blocks = iter_audio_blocks(path, sr=SAMPLE_RATE, block_seconds=settings.max_segment)
+    return _recognize_stream(blocks, duration, settings, progress)
+
+
+def _recognize_stream(
+    blocks: Iterable[np.ndarray], duration: float, settings: RecognizeSettings, progress: Progress | None
+) -> Alignment:
+    engine, warnings = _pick_engine(settings.engine)
+    decode = _decode_hama if engine == "hama" else _decode_sphinx
+    parts: list[Alignment] = []
+    try:
+        for offset, segment in iter_segments(blocks, sr=SAMPLE_RATE, max_seconds=settings.max_segment):
+            start, length = offset / SAMPLE_RATE, segment.size / SAMPLE_RATE
+            span = speech_span(segment, sr=SAMPLE_RATE)
+            phones = [] if span is None else decode(segment[span[0] : span[1]], settings)
+            if span is not None and span[0]:
+                shift = span[0] / SAMPLE_RATE
+                phones = [Phone(p.start + shift, p.end + shift, p.label) for p in phones]
+            parts.append(Alignment(_tidy(phones, length, settings.min_silence), []).shifted(start))
+            if progress is not None:
+                progress(min(1.0, (start + length) / duration) if duration > 0 else 1.0)
+    except RuntimeError:
+        sphinx.reset()
+        raise
+    source = "hama" if engine == "hama" else "pocketsphinx-allphone"
+    result = Alignment.concatenate(parts, source=source)
+    return Alignment(result.phones, [], source, warnings)
+
+
+def _pick_engine(engine: Engine) -> tuple[str, list[str]]:
+    if engine not in ("auto", "hama", "pocketsphinx"):
+        raise ValueError(f"engine must be 'auto', 'hama' or 'pocketsphinx', got {engine!r}")
+    if engine == "pocketsphinx":
+        return engine, []
+    try:
+        import hama  # noqa: F401
+    except ImportError:
+        if engine == "hama":
+            raise EmoteError("phone recogniser 'hama' is not installed (pip install hama)") from None
+        return "pocketsphinx", ["hama is not installed: phones recognised by PocketSphinx (less accurate)"]
+    return "hama", []
+
+
+@functools.lru_cache(maxsize=1)
+def _hama_model():  # noqa: ANN202 - hama.ASRModel
+    import hama
+
+    return hama.ASRModel()
+
+
+def _decode_hama(y: np.ndarray, settings: RecognizeSettings) -> list[Phone]:
+    """hama's CTC frames as phones: each from its spike to the next, quiet blanks silent."""
+    if y.size < 0.05 * SAMPLE_RATE:
+        return []
+    model = _hama_model()
+    result = model.transcribe_waveform(y, SAMPLE_RATE)
+    frames = np.asarray(result.frame_token_ids, dtype=np.int64)
+    n = frames.size
+    if n == 0:
+        return []
+    step = y.size / SAMPLE_RATE / n  # 20 ms, measured rather than assumed
+    tokens = model.decoder_tokens
+    silent_ids = [model.blank_id, tokens.index(model.decode_cfg.word_boundary_token)]
+    emitting = ~np.isin(frames, silent_ids)
+    # A new emission: an emitting frame whose token differs from the frame before.
+    onset = emitting & np.concatenate([[True], frames[1:] != frames[:-1]])
+    quiet = frame_energy(y=y, sr=SAMPLE_RATE, fps=1.0 / step, n_frames=n) < settings.quiet
+    shift = round(settings.hama_latency / step)
+    length = y.size / SAMPLE_RATE
+    phones: list[Phone] = []
+    starts = np.flatnonzero(onset)
+    for k, f in enumerate(starts):
+        stop = starts[k + 1] if k + 1 < len(starts) else n
+        # The phone holds its own frames, then blanks until the signal goes quiet.
+        run = f + 1
+        while run < stop and (emitting[run] or not quiet[run]):
+            run += 1
+        labels = ipa_to_arpabet(tokens[frames[f]]) or []
+        if not labels:
+            continue
+        a, b = float(max(f - shift, 0) * step), float(min(max(run - shift, 1) * step, length))
+        width = (b - a) / len(labels)
+        phones.extend(Phone(a + i * width, a + (i + 1) * width, lab) for i, lab in enumerate(labels))
+    return [p for p in phones if p.end > p.start]
+
+
+def _decode_sphinx(y: np.ndarray, settings: RecognizeSettings) -> list[Phone]:
+    return _decode(sphinx.allphone_decoder(), y)
+
+
+def _decode(decoder, y: np.ndarray) -> list[Phone]:  # noqa: ANN001
+    """Raw allphone segmentation of one utterance, times relative to ``y``."""
+    if y.size < 0.05 * SAMPLE_RATE:
+        return []
+    decoder.start_utt()
+    decoder.process_raw(sphinx.pcm16(sphinx.pad(y)), full_utt=True)
+    decoder.end_utt()
+    if decoder.hyp() is None:
+        return []
+    rate, lead, length = sphinx.FRAME_RATE, sphinx.PAD_SECONDS, y.size / SAMPLE_RATE
+    out = []
+    for seg in decoder.seg():
+        start = min(max(seg.start_frame / rate - lead, 0.0), length)
+        end = min(max((seg.end_frame + 1) / rate - lead, 0.0), length)
+        label = (normalize_label(seg.word) or [SIL])[0]
+        if end - start >= 0.01:  # shorter than the 30 ms minimum: it lay in the padding
+            out.append(Phone(start, end, label))
+    return out
+
+
+def _tidy(phones: list[Phone], length: float, min_silence: float) -> list[Phone]:
+    """Fill gaps with silence, merge neighbouring silences, absorb blips of silence inside speech."""
+    out: list[Phone] = []
+    t = 0.0
+    for ph in [*phones, Phone(length, length, SIL)]:
+        if ph.start > t + 1e-9:
+            out.append(Phone(t, ph.start, SIL))
+        if ph.end > ph.start:
+            out.append(ph)
+        t = max(t, ph.end)
+    merged: list[Phone] = []
+    for ph in out:
+        if merged and merged[-1].label == SIL and ph.label == SIL:
+            merged[-1] = Phone(merged[-1].start, ph.end, SIL)
+        else:
+            merged.append(ph)
+    # A silence shorter than min_silence between two phones is a closure, not a pause:
+    # split it between them.
+    tidy: list[Phone] = []
+    for i, ph in enumerate(merged):
+        inner = 0 < i < len(merged) - 1
+        if ph.label == SIL and inner and ph.duration < min_silence and tidy:
+            middle = (ph.start + ph.end) / 2
+            tidy[-1] = Phone(tidy[-1].start, middle, tidy[-1].label)
+            merged[i + 1] = Phone(middle, merged[i + 1].end, merged[i + 1].label)
+            continue
+        tidy.append(ph)
+    return tidy

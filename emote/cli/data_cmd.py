@@ -1,0 +1,117 @@
+"""`emote data`: make training data — a TTS corpus, or imported real takes — and inspect it."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+EPILOG = """\
+examples:
+  emote data generate data/tts --minutes-per-voice 11 --seed 0     # TTS corpus (flite, festival, espeak-ng)
+  emote data import data/actor --audio take1.wav --curves take1.csv --emotion happy
+  emote data import data/actor --audio a.wav --curves a.npy --names names.txt --fps 60
+  emote data info data/tts
+"""
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "data",
+        help="make or import training data (sharded dataset)",
+        description="Make training data for `emote train`: a TTS corpus with exact phone timings, "
+        "or real takes (audio + Live Link Face CSV or named curves).",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    verbs = p.add_subparsers(dest="data_command", metavar="VERB", required=True)
+
+    g = verbs.add_parser("generate", help="synthesise a TTS corpus (resumes an interrupted run)")
+    g.add_argument("out", type=Path, help="dataset folder")
+    g.add_argument("--seed", type=int, default=0)
+    g.add_argument("--minutes-per-voice", type=float, default=11.0, help="audio per training voice (default 11)")
+    g.add_argument("--val-minutes-per-voice", type=float, default=4.0, help="audio per held-out voice (default 4)")
+    g.add_argument("--voices", help="comma-separated voice ids (default: every installed voice)")
+    g.add_argument("--val-voices", help="comma-separated held-out voice ids")
+    g.add_argument("--list-voices", action="store_true", help="list the known voices and exit")
+    g.set_defaults(run=run_generate)
+
+    i = verbs.add_parser("import", help="add real takes (audio + curves) to a dataset")
+    i.add_argument("out", type=Path, help="dataset folder (created or extended)")
+    i.add_argument("--audio", type=Path, action="append", required=True, help="audio of a take (repeat per take)")
+    i.add_argument("--curves", type=Path, action="append", required=True,
+                   help="its curves: Live Link Face CSV, emote JSON/NPZ, .npy or named-column .csv (repeat)")  # fmt: skip
+    i.add_argument("--names", type=Path, help="channel names for .npy curves (one per line or comma-separated)")
+    i.add_argument("--fps", type=float, help="frame rate of .npy / generic CSV curves")
+    i.add_argument("--emotion", help="emotion the takes were performed with (default: unknown, trained as neutral)")
+    i.add_argument("--intensity", type=float, default=1.0)
+    i.add_argument("--channels", help="comma-separated channels to keep (default: ARKit face minus blinks/eye look)")
+    i.add_argument("--split", choices=("train", "val"), default="train")
+    i.add_argument("--name", default="import", help="shard name (default: import)")
+    i.add_argument("--style", help="speaker/style name stored with the takes")
+    i.set_defaults(run=run_import)
+
+    n = verbs.add_parser("info", help="print a dataset's counts")
+    n.add_argument("dataset", type=Path)
+    n.add_argument("--json", action="store_true")
+    n.set_defaults(run=run_info)
+
+
+def _ids(text: str | None) -> tuple[str, ...] | None:
+    return tuple(v.strip() for v in text.split(",") if v.strip()) if text else None
+
+
+def run_generate(args: argparse.Namespace) -> int:
+    from dataclasses import replace
+
+    from emote.cli.progress import ProgressBar
+    from emote.data.corpus import CorpusSettings, generate_corpus
+    from emote.data.tts import VOICES, available_voices
+
+    if args.list_voices:
+        installed = {v.id for v in available_voices()}
+        for v in VOICES:
+            print(f"{v.id:32s} {'installed' if v.id in installed else 'missing'}")
+        return 0
+    s = CorpusSettings(seed=args.seed, minutes_per_voice=args.minutes_per_voice,
+                       validation_minutes_per_voice=args.val_minutes_per_voice)  # fmt: skip
+    if _ids(args.voices):
+        s = replace(s, voices=_ids(args.voices))
+    if _ids(args.val_voices):
+        s = replace(s, validation_voices=_ids(args.val_voices))
+    with ProgressBar(desc="generate") as bar:
+        manifest = generate_corpus(args.out, s, progress=lambda f: bar.update(f, "generate"))
+    _print_counts(manifest["counts"])
+    return 0
+
+
+def run_import(args: argparse.Namespace) -> int:
+    from emote.data.importer import Take, import_takes
+    from emote.errors import EmoteError
+
+    if len(args.audio) != len(args.curves):
+        raise EmoteError(f"{len(args.audio)} --audio but {len(args.curves)} --curves; give one of each per take")
+    takes = [Take(str(a), str(c), names=str(args.names) if args.names else None, emotion=args.emotion,
+                  intensity=args.intensity) for a, c in zip(args.audio, args.curves)]  # fmt: skip
+    manifest = import_takes(takes, args.out, fps=args.fps, channels=_ids(args.channels), split=args.split,
+                            name=args.name, style=args.style)  # fmt: skip
+    _print_counts(manifest["counts"])
+    return 0
+
+
+def run_info(args: argparse.Namespace) -> int:
+    from emote.data.shards import read_manifest
+
+    manifest = read_manifest(args.dataset)
+    if args.json:
+        print(json.dumps(manifest["counts"], indent=1))
+    else:
+        _print_counts(manifest["counts"])
+    return 0
+
+
+def _print_counts(counts: dict) -> None:
+    print(f"items: {counts['items']}   hours: {counts['hours_total']:.2f} "
+          f"({', '.join(f'{k} {v:.2f}' for k, v in counts['hours'].items())})")  # fmt: skip
+    print("voices/sources (hours): " + ", ".join(f"{k} {v:.2f}" for k, v in counts["voices_hours"].items()))
+    print("emotions (items): " + ", ".join(f"{k} {v}" for k, v in counts["emotions_items"].items()))

@@ -1,0 +1,258 @@
+"""The TTS corpus generator: voices × texts × emotions → a sharded training set.
+
+For every utterance (DESIGN.md, "Data engine and training"):
+
+1. draw a line (:mod:`emote.data.text`), an emotion and intensity, and the
+   emotion's prosody (:mod:`emote.data.prosody`);
+2. synthesise it with a voice, keeping the synthesiser's exact phone timings
+   (:mod:`emote.data.tts`), resample to 16 kHz, pad with a little silence;
+3. run the phonetic engine (the teacher) on the *true* timings and the clean
+   audio's loudness: the emotion-free mouth curves;
+4. draw an emotion track for the utterance (its first segment is the emotion
+   the line was spoken with; later segments change mid-utterance);
+5. augment the audio (:mod:`emote.data.augment`) and compute the features the
+   network reads (:mod:`emote.models.features`).
+
+Shards hold one voice each, so whole voices can be held out for validation.
+Each shard's randomness comes from ``SeedSequence([seed, voice, shard])``:
+the corpus is the same on every machine for one seed, and a generation that
+was interrupted resumes where it stopped (finished shards are kept).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from itertools import islice
+from os import PathLike
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from emote.animation.channels import CHANNELS, MOUTH_NAMES, indices
+from emote.audio.phones import SIL, Phone
+from emote.data.augment import AugmentSettings, augment
+from emote.data.prosody import TrackSampling, sample_prosody, sample_track
+from emote.data.shards import MANIFEST, Item, read_manifest, read_shard, summarize, write_manifest, write_shard
+from emote.data.text import sentences
+from emote.data.tts import VOICES, Voice, available_voices, synthesize
+from emote.errors import EmoteError
+from emote.models.features import FeatureSettings, align_mel, speech_features
+from emote.performance.emotions import EMOTIONS
+from emote.performance.track import EmotionSegment, EmotionTrack
+
+__all__ = ["CorpusSettings", "generate_corpus"]
+
+log = logging.getLogger("emote.data")
+
+TEACHER_CHANNELS: tuple[str, ...] = MOUTH_NAMES
+"""The channels the phonetic teacher writes (jaw, mouth, cheeks, tongue); the rest are 0."""
+
+
+@dataclass(frozen=True)
+class CorpusSettings:
+    """What corpus to make.
+
+    Attributes
+    ----------
+    seed : int
+    minutes_per_voice : float
+        Audio per training voice, minutes.
+    validation_minutes_per_voice : float
+        Audio per held-out voice, minutes.
+    utterances_per_shard : int
+    voices : tuple[str, ...]
+        Voice ids (:attr:`emote.data.tts.Voice.id`); empty: every installed voice.
+    validation_voices : tuple[str, ...]
+        Voices held out whole for validation.
+    fps : float
+        Curve frame rate (the features' ``frame_rate``).
+    pad : tuple[float, float]
+        Range of silence added before and after each utterance, seconds.
+    mel_dtype : str
+        ``"float16"`` or ``"uint8"`` (:mod:`emote.data.shards`).
+    """
+
+    seed: int = 0
+    minutes_per_voice: float = 11.0
+    validation_minutes_per_voice: float = 4.0
+    utterances_per_shard: int = 40
+    voices: tuple[str, ...] = ()
+    validation_voices: tuple[str, ...] = ("flite-rms", "festival-ked_diphone", "espeak-en-gb-scotland_f5")
+    fps: float = 50.0
+    pad: tuple[float, float] = (0.05, 0.6)
+    mel_dtype: str = "uint8"
+    features: FeatureSettings = field(default_factory=FeatureSettings)
+    augment: AugmentSettings = field(default_factory=AugmentSettings)
+    tracks: TrackSampling = field(default_factory=TrackSampling)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _voices(settings: CorpusSettings) -> list[Voice]:
+    installed = {v.id: v for v in available_voices()}
+    if settings.voices:
+        unknown = [v for v in settings.voices if v not in {x.id for x in VOICES}]
+        if unknown:
+            raise EmoteError(f"unknown voice(s) {', '.join(unknown)}; known: {', '.join(v.id for v in VOICES)}")
+        missing = [v for v in settings.voices if v not in installed]
+        if missing:
+            raise EmoteError(f"voice(s) not installed: {', '.join(missing)} (apt-get install flite festival festvox-...)")
+        return [installed[v] for v in settings.voices]
+    if not installed:
+        raise EmoteError("no TTS voice installed (apt-get install flite festival festvox-kallpc16k espeak-ng)")
+    return [v for v in VOICES if v.id in installed]
+
+
+def _pad_phones(phones: list[Phone], lead: float, total: float) -> list[Phone]:
+    out = [Phone(0.0, lead, SIL)] if lead > 0 else []
+    out += [Phone(p.start + lead, p.end + lead, p.label) for p in phones]
+    if out and total > out[-1].end:
+        out.append(Phone(out[-1].end, total, SIL))
+    merged: list[Phone] = []
+    for p in out:
+        if merged and merged[-1].label == p.label == SIL:
+            merged[-1] = Phone(merged[-1].start, p.end, SIL)
+        elif p.end > p.start:
+            merged.append(p)
+    return merged
+
+
+def _make_shard(voice: Voice, shard_seed: np.random.SeedSequence, settings: CorpusSettings) -> list[Item]:
+    """Synthesise, teach, augment and featurise one shard of one voice."""
+    import soxr
+
+    from emote.audio.features import frame_energy
+    from emote.engines.phonetic import animate_phones
+
+    rng = np.random.default_rng(shard_seed)
+    text_seed = int(rng.integers(2**31))
+    texts = list(islice(sentences(text_seed), settings.utterances_per_shard))
+    emotions = [(EMOTIONS[int(rng.integers(len(EMOTIONS)))], float(rng.choice([1.0, rng.uniform(0.2, 1.0)])))
+                for _ in texts]  # fmt: skip
+    prosodies, gains = zip(*(sample_prosody(e, i, rng) for e, i in emotions))
+    spoken = synthesize(voice, texts, prosodies)
+
+    sr = settings.features.sr
+    fps = settings.fps
+    cols = indices(TEACHER_CHANNELS)
+    others = np.setdiff1d(np.arange(len(CHANNELS)), cols)
+    clean_audio = []
+    items = []
+    for text, (emotion, intensity), prosody, gain_db, utt in zip(texts, emotions, prosodies, gains, spoken):
+        y = soxr.resample(utt.samples, utt.sr, sr).astype(np.float32) if utt.sr != sr else utt.samples
+        lead, tail = rng.uniform(*settings.pad, size=2)
+        y = np.concatenate([np.zeros(int(lead * sr), np.float32), y, np.zeros(int(tail * sr), np.float32)])
+        y *= np.float32(10 ** (gain_db / 20))
+        duration = y.size / sr
+        phones = _pad_phones(utt.phones, int(lead * sr) / sr, duration)
+        n = math.ceil(duration * fps)
+        energy = frame_energy(y=y, sr=sr, fps=fps, n_frames=n)
+        speech = animate_phones(phones, n_frames=n, fps=fps, energy=energy)
+        if np.abs(speech[:, others]).max(initial=0.0) > 0:
+            raise AssertionError("the phonetic engine wrote channels outside TEACHER_CHANNELS")
+        track = sample_track(duration, rng, settings.tracks)
+        first = track.segments[0]
+        track = EmotionTrack((EmotionSegment(0.0, first.end, emotion, intensity, first.blend, first.blend_weight),
+                              *track.segments[1:]), track.transition)  # fmt: skip
+        babble = np.concatenate(clean_audio[-6:]) if clean_audio else None
+        noisy, applied = augment(y, sr, rng, settings=settings.augment, babble=babble)
+        clean_audio.append(y / (np.sqrt(np.mean(y**2)) + 1e-9))
+        mel = align_mel(speech_features(noisy, sr=sr, settings=settings.features), n, settings=settings.features)
+        meta = {
+            "text": text,
+            "voice": voice.id,
+            "style": voice.id,
+            "duration": round(duration, 4),
+            "emotion": emotion,
+            "intensity": round(intensity, 3),
+            "prosody": {"rate": round(prosody.rate, 3), "pitch": round(prosody.pitch, 3),
+                        "pitch_range": round(prosody.pitch_range, 3), "gain_db": round(gain_db, 2)},
+            "augment": applied,
+            "emotion_track": track.to_dict(),
+        }  # fmt: skip
+        items.append(Item(mel=mel, curves=speech[:, cols], phones=phones, meta=meta))
+    return items
+
+
+def _shard_name(voice: Voice, k: int) -> str:
+    return f"shard-{voice.id}-{k:04d}.npz"
+
+
+def generate_corpus(
+    out: str | PathLike[str],
+    settings: CorpusSettings | None = None,
+    *,
+    progress: Callable[[float], None] | None = None,
+) -> dict[str, Any]:
+    """Generate (or finish generating) a TTS corpus in ``out``.
+
+    Parameters
+    ----------
+    out : path
+        Dataset folder (created). Shards already there with the same settings
+        are kept, so an interrupted run resumes.
+    settings : CorpusSettings, optional
+    progress : callable, optional
+        Called with the fraction done after each shard.
+
+    Returns
+    -------
+    dict
+        The manifest written to ``out/manifest.json``.
+    """
+    s = settings or CorpusSettings()
+    root = Path(out)
+    root.mkdir(parents=True, exist_ok=True)
+    wanted = json.loads(json.dumps(s.to_dict()))
+    if (root / MANIFEST).exists() and read_manifest(root).get("settings") != wanted:
+        raise EmoteError(f"{root}: holds a corpus made with other settings; use an empty folder")
+    voices = _voices(s)
+    plan = [(vi, voice) for vi, voice in enumerate(VOICES) if voice in voices]
+    entries: list[dict[str, Any]] = []
+    total_target = 60 * sum(
+        s.validation_minutes_per_voice if v.id in s.validation_voices else s.minutes_per_voice for _, v in plan
+    )
+    done_seconds = 0.0
+    t0 = time.perf_counter()
+    for vi, voice in plan:
+        split = "val" if voice.id in s.validation_voices else "train"
+        minutes = s.validation_minutes_per_voice if split == "val" else s.minutes_per_voice
+        seconds = 0.0
+        k = 0
+        while seconds < minutes * 60:
+            path = root / _shard_name(voice, k)
+            shard_seconds = None
+            if path.exists():
+                try:
+                    shard = read_shard(path)
+                    shard_seconds = sum(float(m["duration"]) for m in shard.meta)
+                except EmoteError:
+                    log.warning("%s: damaged, generating it again", path)
+            if shard_seconds is None:
+                items = _make_shard(voice, np.random.SeedSequence([s.seed, vi, k]), s)
+                header = {"fps": s.fps, "kind": "speech", "features": s.features.to_dict(), "voice": voice.id}
+                write_shard(path, items, channels=TEACHER_CHANNELS, header=header, mel_dtype=s.mel_dtype)
+                shard_seconds = sum(float(it.meta["duration"]) for it in items)
+                log.info("%s: %.1f s of audio (%.0f s elapsed)", path.name, shard_seconds, time.perf_counter() - t0)
+            entries.append({"file": path.name, "voice": voice.id, "split": split, "seconds": round(shard_seconds, 3)})
+            seconds += shard_seconds
+            done_seconds += shard_seconds
+            k += 1
+            if progress:
+                progress(min(done_seconds / total_target, 1.0))
+    manifest = {
+        "format": "emote-dataset",
+        "kind": "tts",
+        "settings": wanted,
+        "shards": entries,
+        "counts": summarize(root, entries),
+    }
+    write_manifest(root, manifest)
+    return manifest

@@ -1,0 +1,271 @@
+"""The sharded dataset format: speech features + curves + metadata, one ``.npz`` per shard.
+
+A dataset is a folder::
+
+    manifest.json          what is there: shards, splits, hours, voices, emotions, phones
+    shard-<name>.npz       one shard (usually one voice or one capture session)
+
+A shard holds ``n`` items (utterances, takes) back to back:
+
+==================  ==========================  ============================================
+array               shape, dtype                meaning
+==================  ==========================  ============================================
+``mel``             (2 F, n_mels) uint8/f16     speech features (:mod:`emote.models.features`)
+``curves``          (F, C) float16              per-frame curves at ``fps``, columns ``channels``
+``channels``        (C,) str                    curve names (ARKit or the capture's own)
+``offsets``         (n + 1,) int64              item ``i`` is frames ``offsets[i]:offsets[i+1]``
+``phone_start/end``  (P,) float32               phone intervals, seconds from the item start
+``phone_label``     (P,) uint8                  index into :data:`PHONE_LABELS`
+``phone_offsets``   (n + 1,) int64              item ``i``'s phones
+``meta``            () str (JSON)               per-item metadata list + shard header
+==================  ==========================  ============================================
+
+``header["kind"]`` says what ``curves`` are: ``"speech"`` — the phonetic
+teacher's emotion-free mouth; the training target is the performance layer's
+composition of it with the item's emotion track (so any other track can be
+composed too: exact targets under content–emotion exchange); ``"final"`` — the
+target itself (real captures).
+
+Features are stored as float16 or, to halve the size, as uint8 with a fixed
+affine map (``MEL_LOW`` + code × ``MEL_STEP``; 0.06 natural-log units of power,
+0.26 dB, far under what the network resolves).
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from os import PathLike
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from emote.audio.phones import ARPABET, SIL, Phone
+from emote.errors import FormatError, file_error
+
+__all__ = [
+    "FORMAT_VERSION",
+    "Item",
+    "PHONE_LABELS",
+    "Shard",
+    "read_manifest",
+    "read_shard",
+    "summarize",
+    "write_manifest",
+    "write_shard",
+]
+
+FORMAT_VERSION = 1
+PHONE_LABELS: tuple[str, ...] = (SIL, *ARPABET)
+_PHONE_INDEX = {p: i for i, p in enumerate(PHONE_LABELS)}
+MEL_LOW, MEL_STEP = -3.5, 1.0 / 64.0  # uint8 code c means MEL_LOW + c * MEL_STEP (features / 4 scale)
+MANIFEST = "manifest.json"
+
+
+@dataclass
+class Item:
+    """One utterance or take.
+
+    Attributes
+    ----------
+    mel : np.ndarray [shape=(2 F, n_mels)]
+    curves : np.ndarray [shape=(F, C)]
+    phones : list[Phone]
+        Reference phones (empty when unknown).
+    meta : dict
+        ``text``, ``voice``/``source``, ``emotion_track`` (dict or None), ``style``...
+    """
+
+    mel: np.ndarray
+    curves: np.ndarray
+    phones: list[Phone] = field(default_factory=list)
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def n_frames(self) -> int:
+        return int(self.curves.shape[0])
+
+
+@dataclass
+class Shard:
+    """A shard in memory (see the module docstring for the arrays)."""
+
+    mel: np.ndarray
+    curves: np.ndarray
+    channels: tuple[str, ...]
+    offsets: np.ndarray
+    phone_start: np.ndarray
+    phone_end: np.ndarray
+    phone_label: np.ndarray
+    phone_offsets: np.ndarray
+    meta: list[dict[str, Any]]
+    header: dict[str, Any]
+
+    def __len__(self) -> int:
+        return len(self.meta)
+
+    @property
+    def n_frames(self) -> int:
+        return int(self.offsets[-1])
+
+    def item(self, i: int) -> Item:
+        """Item ``i`` with float32 arrays."""
+        a, b = int(self.offsets[i]), int(self.offsets[i + 1])
+        m = self.mel_per_frame
+        p0, p1 = int(self.phone_offsets[i]), int(self.phone_offsets[i + 1])
+        phones = [Phone(float(s), float(e), PHONE_LABELS[k]) for s, e, k in
+                  zip(self.phone_start[p0:p1], self.phone_end[p0:p1], self.phone_label[p0:p1])]  # fmt: skip
+        return Item(self.mel[a * m : b * m].astype(np.float32), self.curves[a:b].astype(np.float32), phones, self.meta[i])
+
+    @property
+    def mel_per_frame(self) -> int:
+        return int(self.header.get("mel_per_frame", 2))
+
+
+def encode_mel(mel: np.ndarray, dtype: str) -> np.ndarray:
+    """Features as stored: ``"float16"`` or ``"uint8"`` (see the module docstring)."""
+    if dtype == "float16":
+        return mel.astype(np.float16)
+    if dtype == "uint8":
+        return np.clip(np.rint((mel - MEL_LOW) / MEL_STEP), 0, 255).astype(np.uint8)
+    raise ValueError(f"mel dtype must be 'float16' or 'uint8', got {dtype!r}")
+
+
+def decode_mel(stored: np.ndarray) -> np.ndarray:
+    """Stored features back to float32."""
+    if stored.dtype == np.uint8:
+        return (MEL_LOW + stored.astype(np.float32) * MEL_STEP).astype(np.float32)
+    return stored.astype(np.float32)
+
+
+def write_shard(
+    path: str | PathLike[str],
+    items: Sequence[Item],
+    *,
+    channels: Sequence[str],
+    header: dict[str, Any],
+    mel_dtype: str = "float16",
+) -> Path:
+    """Write items as one shard, atomically.
+
+    Parameters
+    ----------
+    path : path
+        ``.npz`` file to write.
+    items : sequence of Item
+        ``curves`` columns in ``channels`` order, ``mel`` rows ``mel_per_frame``
+        (header, default 2) per curve frame.
+    channels : sequence of str
+    header : dict
+        ``fps``, ``kind`` (``"speech"`` or ``"final"``), ``features`` (settings dict)...
+    mel_dtype : str
+        ``"float16"`` or ``"uint8"``.
+
+    Returns
+    -------
+    Path
+    """
+    from emote.export.atomic import atomic_path
+
+    m = int(header.get("mel_per_frame", 2))
+    for k, it in enumerate(items):
+        if it.curves.shape[1] != len(channels):
+            raise ValueError(f"item {k}: {it.curves.shape[1]} curve columns for {len(channels)} channels")
+        if it.mel.shape[0] != m * it.curves.shape[0]:
+            raise ValueError(f"item {k}: {it.mel.shape[0]} feature rows for {it.curves.shape[0]} frames (want x{m})")
+    offsets = np.cumsum([0] + [it.n_frames for it in items]).astype(np.int64)
+    phones = [p for it in items for p in it.phones]
+    phone_offsets = np.cumsum([0] + [len(it.phones) for it in items]).astype(np.int64)
+    n_mels = items[0].mel.shape[1] if items else 0
+    arrays = {
+        "mel": encode_mel(np.concatenate([it.mel for it in items]) if items else np.zeros((0, n_mels)), mel_dtype),
+        "curves": (np.concatenate([it.curves for it in items]) if items else np.zeros((0, len(channels)))).astype(np.float16),
+        "channels": np.asarray(list(channels), dtype=str),
+        "offsets": offsets,
+        "phone_start": np.asarray([p.start for p in phones], np.float32),
+        "phone_end": np.asarray([p.end for p in phones], np.float32),
+        "phone_label": np.asarray([_PHONE_INDEX[p.label] for p in phones], np.uint8),
+        "phone_offsets": phone_offsets,
+        "meta": np.asarray(json.dumps({"header": {"version": FORMAT_VERSION, "mel_per_frame": m, **header},
+                                       "items": [it.meta for it in items]})),
+    }  # fmt: skip
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        np.savez_compressed(tmp, **arrays)
+    return path
+
+
+def read_shard(path: str | PathLike[str]) -> Shard:
+    """Read a shard; a damaged or foreign file is a :class:`FormatError` naming it."""
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            meta = json.loads(str(z["meta"]))
+            shard = Shard(
+                mel=decode_mel(z["mel"]).astype(np.float16),
+                curves=z["curves"],
+                channels=tuple(str(c) for c in z["channels"]),
+                offsets=z["offsets"],
+                phone_start=z["phone_start"],
+                phone_end=z["phone_end"],
+                phone_label=z["phone_label"],
+                phone_offsets=z["phone_offsets"],
+                meta=meta["items"],
+                header=meta["header"],
+            )
+    except FileNotFoundError:
+        raise file_error(FormatError, path, "shard not found") from None
+    except (OSError, ValueError, KeyError, json.JSONDecodeError) as err:
+        raise file_error(FormatError, path, f"not an emote dataset shard ({err.__class__.__name__}: {err})") from None
+    if shard.header.get("version") != FORMAT_VERSION:
+        raise file_error(FormatError, path, f"shard format version {shard.header.get('version')!r}, expected {FORMAT_VERSION}")
+    return shard
+
+
+def summarize(root: str | PathLike[str], shards: list[dict[str, Any]]) -> dict[str, Any]:
+    """Counts over a dataset's shards: hours per split and voice, emotions, phones."""
+    hours: Counter = Counter()
+    voices: Counter = Counter()
+    emotions: Counter = Counter()
+    phones: Counter = Counter()
+    items = 0
+    for entry in shards:
+        shard = read_shard(Path(root) / entry["file"])
+        for k, meta in enumerate(shard.meta):
+            seconds = float(meta.get("duration", (shard.offsets[k + 1] - shard.offsets[k]) / shard.header["fps"]))
+            hours[entry["split"]] += seconds / 3600
+            voices[meta.get("voice", meta.get("source", "?"))] += seconds / 3600
+            emotions[meta.get("emotion", "unknown")] += 1
+            items += 1
+        phones.update(np.asarray(shard.phone_label).tolist())
+    return {
+        "items": items,
+        "hours": {k: round(v, 4) for k, v in sorted(hours.items())},
+        "hours_total": round(sum(hours.values()), 4),
+        "voices_hours": {k: round(v, 4) for k, v in sorted(voices.items())},
+        "emotions_items": dict(sorted(emotions.items())),
+        "phones": {PHONE_LABELS[k]: v for k, v in sorted(phones.items())},
+    }
+
+
+def write_manifest(root: str | PathLike[str], manifest: dict[str, Any]) -> Path:
+    """Write ``manifest.json`` atomically."""
+    from emote.export.atomic import atomic_write
+
+    path = Path(root) / MANIFEST
+    with atomic_write(path, "w") as f:
+        json.dump(manifest, f, indent=1)
+    return path
+
+
+def read_manifest(root: str | PathLike[str]) -> dict[str, Any]:
+    """Read a dataset's ``manifest.json``."""
+    path = Path(root) / MANIFEST
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise file_error(FormatError, path, "no dataset manifest here (run `emote data generate` or `emote data import`)") from None
+    except (OSError, json.JSONDecodeError) as err:
+        raise file_error(FormatError, path, f"unreadable manifest ({err})") from None

@@ -1,0 +1,147 @@
+"""The neural engine: audio + emotion track → face curves, with the shipped EMOTE-style model.
+
+The network (:mod:`emote.models.networks`) reads level-normalised log-mel
+features and the per-frame emotion weights, predicts the motion prior's latents
+and decodes them into the mouth *and* the emotion's expression at 50 Hz; the
+result is resampled to the requested frame rate. Blinks, gaze and head motion
+are not the network's job: the performance layer adds them procedurally.
+
+The model file comes from, in order: the ``checkpoint`` argument, the
+``EMOTE_CHECKPOINT`` environment variable, ``checkpoints/`` inside the
+installed package or beside it in a source checkout.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from os import PathLike
+from pathlib import Path
+
+import numpy as np
+
+from emote.animation.channels import INDEX, N_ARKIT, N_CHANNELS
+from emote.errors import EmoteError
+
+__all__ = ["DEFAULT_MODEL", "animate_neural", "find_checkpoint", "load"]
+
+DEFAULT_MODEL = "emote_tts.pt"
+"""File name of the shipped model."""
+
+
+def find_checkpoint(checkpoint: str | PathLike[str] | None = None) -> Path:
+    """The model file to use (see the module docstring for the search order).
+
+    Raises
+    ------
+    EmoteError
+        When no model file is found, naming where it looked.
+    """
+    if checkpoint is not None:
+        return Path(checkpoint)
+    env = os.environ.get("EMOTE_CHECKPOINT")
+    if env:
+        return Path(env)
+    package = Path(__file__).resolve().parents[1]
+    candidates = [package / "checkpoints" / DEFAULT_MODEL, package.parent / "checkpoints" / DEFAULT_MODEL]
+    for path in candidates:
+        if path.is_file():
+            return path
+    raise EmoteError(f"no neural model found (looked in {', '.join(str(c.parent) for c in candidates)}); "
+                     "set EMOTE_CHECKPOINT or use --engine phonetic")  # fmt: skip
+
+
+@lru_cache(maxsize=4)
+def _load_cached(path: str, mtime: float):  # noqa: ANN202 - a LoadedModel
+    from emote.models.checkpoint import load_model
+
+    return load_model(path)
+
+
+def load(checkpoint: str | PathLike[str] | None = None):  # noqa: ANN201 - a LoadedModel
+    """The model (loaded once per file and kept)."""
+    path = find_checkpoint(checkpoint)
+    if not path.is_file():
+        raise EmoteError(f"{path}: model file not found")
+    return _load_cached(str(path.resolve()), path.stat().st_mtime)
+
+
+def _resample_frames(curves: np.ndarray, rate: float, times: np.ndarray) -> np.ndarray:
+    """Linear interpolation of (T, C) curves sampled at ``rate`` to ``times`` (s)."""
+    pos = np.clip(times * rate, 0, curves.shape[0] - 1)
+    lo = np.floor(pos).astype(np.int64)
+    hi = np.minimum(lo + 1, curves.shape[0] - 1)
+    frac = (pos - lo)[:, None]
+    return curves[lo] * (1 - frac) + curves[hi] * frac
+
+
+def animate_neural(
+    y: np.ndarray,
+    sr: int,
+    *,
+    fps: float,
+    n_frames: int,
+    track=None,  # noqa: ANN001 - EmotionTrack, emotion name, dict or None (neutral)
+    checkpoint: str | PathLike[str] | None = None,
+    style: str | None = None,
+) -> np.ndarray:
+    """Face curves (mouth + emotion) for a speech signal.
+
+    Parameters
+    ----------
+    y : np.ndarray [shape=(samples,)]
+        Mono speech.
+    sr : int
+        Rate of ``y``.
+    fps : float
+        Frame rate of the result.
+    n_frames : int
+        Frames to produce (frame ``i`` at ``i / fps`` s).
+    track : EmotionTrack, str, dict or None
+        Emotion over time (``None``: neutral).
+    checkpoint : path, optional
+        Model file (default: the shipped one, :func:`find_checkpoint`).
+    style : str, optional
+        Style name for a model trained with style codes.
+
+    Returns
+    -------
+    np.ndarray [shape=(n_frames, 61), dtype=float32]
+        Blendshapes in [0, 1] with the emotion already expressed; blinks, gaze
+        and head angles left at 0 (the performance layer adds them, with its
+        expression step off).
+
+    Examples
+    --------
+    >>> curves = animate_neural(y, 16000, fps=30, n_frames=91, track="happy")  # doctest: +SKIP
+    """
+    import torch
+
+    from emote.models.features import align_mel, speech_features
+    from emote.performance.track import as_track
+
+    model = load(checkpoint)
+    cfg = model.config
+    if n_frames <= 0:
+        return np.zeros((0, N_CHANNELS), np.float32)
+    rate = cfg.frame_rate
+    frames = int(np.ceil((n_frames - 1) / fps * rate)) + 2
+    frames += (-frames) % cfg.stride  # the latent runs at 1/stride of the frame rate
+    mel = align_mel(speech_features(y, sr=sr, settings=cfg.features), frames, settings=cfg.features)
+    weights = as_track(track).weights(np.arange(frames) / rate)
+    style_id = None
+    if style is not None:
+        if style not in cfg.styles:
+            raise EmoteError(f"unknown style {style!r}; this model knows: {', '.join(cfg.styles) or 'none'}")
+        style_id = torch.tensor([cfg.styles.index(style)])
+    with torch.inference_mode():
+        out = model.net(torch.from_numpy(mel)[None], torch.from_numpy(np.asarray(weights, np.float32))[None], style_id)
+    pred = _resample_frames(out[0].numpy(), rate, np.arange(n_frames) / fps)
+    curves = np.zeros((n_frames, N_CHANNELS), np.float32)
+    for j, name in enumerate(cfg.channels):
+        if name in INDEX:
+            curves[:, INDEX[name]] = pred[:, j]
+    curves[:, :N_ARKIT] = np.clip(curves[:, :N_ARKIT], 0.0, 1.0)
+    jaw, close = INDEX["JawOpen"], INDEX["MouthClose"]
+    curves[:, close] = np.minimum(curves[:, close], curves[:, jaw])  # ARKit: lips cannot close past the jaw
+    return curves

@@ -1,0 +1,257 @@
+"""Model and training configuration: dataclasses read from a TOML or JSON file.
+
+The model's config travels inside every checkpoint (as a JSON string, so
+``torch.load(weights_only=True)`` reads it), like Whisper's ``ModelDimensions``.
+
+A training config file::
+
+    data = "../.emote_data/tts"     # dataset folder (relative to the config file)
+    out = "../runs/tts"             # checkpoints and logs
+    seed = 0
+
+    [model]
+    latent_dim = 64
+
+    [prior]                         # stage 1: the motion prior (VAE) alone
+    steps = 3000
+    batch = 64
+
+    [classifier]                    # stage 2: the emotion classifier on curves
+    steps = 1000
+
+    [main]                          # stage 3: speech + emotion -> prior latents
+    steps = 20000
+
+    [losses]
+    lip = 1.0
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import sys
+from dataclasses import asdict, dataclass, field
+from os import PathLike
+from pathlib import Path
+from typing import Any
+
+from emote.errors import EmoteError, file_error
+from emote.models.features import FeatureSettings
+
+__all__ = ["LossWeights", "ModelConfig", "StageConfig", "TrainConfig", "load_config"]
+
+
+@dataclass
+class ModelConfig:
+    """Shape of the networks (all 1-D convolutions; see :mod:`emote.models.networks`).
+
+    Attributes
+    ----------
+    channels : tuple[str, ...]
+        Output curve names; empty: taken from the dataset (every channel its
+        targets move).
+    classifier_channels : tuple[str, ...]
+        Channels the emotion classifier reads; empty: the upper face
+        (``emote.animation.channels.UPPER_FACE_NAMES``) among ``channels``.
+    latent_dim : int
+        Width of the motion prior's latent sequence.
+    prior_widths : tuple[int, int, int]
+        Prior channels at 50, 25 and 12.5 Hz.
+    speech_widths : tuple[int, int, int]
+        Speech encoder channels at 50, 25 and 12.5 Hz.
+    speech_blocks : tuple[int, int, int]
+        Residual blocks at each rate.
+    emotion_dim : int
+        Width of the emotion (and style) embedding.
+    styles : tuple[str, ...]
+        Speaker/style names with a learned code (empty: no style code).
+    classifier_width : int
+    features : FeatureSettings
+    """
+
+    channels: tuple[str, ...] = ()
+    classifier_channels: tuple[str, ...] = ()
+    latent_dim: int = 64
+    prior_widths: tuple[int, int, int] = (64, 128, 192)
+    prior_blocks: tuple[int, int, int] = (1, 1, 2)
+    speech_widths: tuple[int, int, int] = (96, 128, 192)
+    speech_blocks: tuple[int, int, int] = (1, 2, 3)
+    emotion_dim: int = 64
+    styles: tuple[str, ...] = ()
+    classifier_width: int = 64
+    features: FeatureSettings = field(default_factory=FeatureSettings)
+
+    @property
+    def frame_rate(self) -> float:
+        return self.features.frame_rate
+
+    @property
+    def stride(self) -> int:
+        """Curve frames per latent frame."""
+        return 4
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ModelConfig:
+        data = dict(data)
+        data["features"] = FeatureSettings(**data.get("features", {}))
+        return _build(cls, data, "model")
+
+
+@dataclass
+class StageConfig:
+    """One training stage.
+
+    Attributes
+    ----------
+    steps : int
+    batch : int
+        Windows per step.
+    window : int
+        Frames per window (a multiple of 4; 50 Hz).
+    lr : float
+        Peak learning rate (AdamW, linear warm-up then cosine decay).
+    warmup : int
+        Warm-up steps.
+    weight_decay : float
+    max_seconds : float
+        Wall-time cap of the stage (0: none); the schedule anneals by time when it binds.
+    """
+
+    steps: int = 1000
+    batch: int = 32
+    window: int = 200
+    lr: float = 2e-3
+    warmup: int = 200
+    weight_decay: float = 1e-4
+    max_seconds: float = 0.0
+
+
+@dataclass
+class LossWeights:
+    """Weights of the EMOTE losses (Danecek et al. 2023, §3.3) as adapted here.
+
+    Attributes
+    ----------
+    rec : float
+        L1 on every output channel.
+    lip : float
+        Extra L1 on the mouth channels (EMOTE's lip loss, localised at the mouth).
+    gap : float
+        L1 on the lip gap (``emote.eval.lip_gap_proxy``, in units of 30 mm).
+    closure : float
+        Extra weight of the gap loss on closure frames (bilabials, labiodentals).
+    emotion : float
+        Sequence-level emotion loss from the frozen classifier.
+    exchange_lip, exchange_emotion, exchange_rec : float
+        Content–emotion exchange: the same audio under a second emotion track
+        must keep its closures and articulation (lip), show the second emotion
+        (classifier), and — where the data can compose it — match the exact
+        composed target (rec).
+    kl : float
+        KL weight of the motion prior (stage 1).
+    """
+
+    rec: float = 1.0
+    lip: float = 1.0
+    gap: float = 1.0
+    closure: float = 4.0
+    emotion: float = 0.05
+    exchange_lip: float = 1.0
+    exchange_emotion: float = 0.05
+    exchange_rec: float = 0.5
+    kl: float = 1e-4
+
+
+@dataclass
+class TrainConfig:
+    """Everything ``emote train`` needs.
+
+    Attributes
+    ----------
+    data : str
+        Dataset folder (``manifest.json`` + shards); relative paths are taken
+        from the config file's folder.
+    out : str
+        Run folder: ``state.pt`` (resumable), ``log.jsonl``, ``model.pt`` (the result).
+    seed : int
+    device : str
+        ``"auto"`` (CUDA when present), ``"cpu"`` or ``"cuda"``.
+    workers : int
+        Batch-making processes (0: in the training process).
+    log_every, eval_every, save_every : int
+        Steps.
+    amp : bool
+        bfloat16 autocast on CUDA.
+    """
+
+    data: str = "data"
+    out: str = "runs/emote"
+    seed: int = 0
+    device: str = "auto"
+    workers: int = 0
+    log_every: int = 50
+    eval_every: int = 500
+    save_every: int = 500
+    amp: bool = True
+    model: ModelConfig = field(default_factory=ModelConfig)
+    prior: StageConfig = field(default_factory=lambda: StageConfig(steps=2000, lr=2e-3))
+    classifier: StageConfig = field(default_factory=lambda: StageConfig(steps=500, lr=2e-3))
+    main: StageConfig = field(default_factory=lambda: StageConfig(steps=6000, lr=1.5e-3))
+    losses: LossWeights = field(default_factory=LossWeights)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _build(cls: type, data: dict[str, Any], where: str) -> Any:
+    """A dataclass from a dict; unknown keys are errors, lists become tuples where typed so."""
+    names = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = set(data) - set(names)
+    if unknown:
+        raise EmoteError(f"[{where}]: unknown key(s) {', '.join(sorted(unknown))}; known: {', '.join(names)}")
+    clean = {k: (tuple(v) if isinstance(v, list) else v) for k, v in data.items()}
+    return cls(**clean)
+
+
+def load_config(path: str | PathLike[str]) -> TrainConfig:
+    """Read a training config (``.toml`` or ``.json``); paths are resolved from its folder.
+
+    Raises
+    ------
+    EmoteError
+        Unreadable file or unknown keys, naming the file.
+    """
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except OSError as err:
+        raise file_error(EmoteError, p, f"cannot read config ({err.strerror or err})") from None
+    try:
+        if p.suffix == ".json":
+            raw = json.loads(text)
+        else:
+            if sys.version_info >= (3, 11):
+                import tomllib
+            else:  # pragma: no cover
+                import tomli as tomllib
+            raw = tomllib.loads(text)
+    except ValueError as err:
+        raise file_error(EmoteError, p, f"not valid {p.suffix.lstrip('.') or 'TOML'} ({err})") from None
+    try:
+        sections = {
+            "model": ModelConfig.from_dict(raw.pop("model", {})),
+            **{name: _build(StageConfig, raw.pop(name, {}), name)
+               for name in ("prior", "classifier", "main") if name in raw},
+            "losses": _build(LossWeights, raw.pop("losses", {}), "losses"),
+        }  # fmt: skip
+        cfg = _build(TrainConfig, {**raw, **sections}, "top level")
+    except (EmoteError, TypeError) as err:
+        raise file_error(EmoteError, p, str(err)) from None
+    base = p.resolve().parent
+    cfg.data = str((base / cfg.data).resolve())
+    cfg.out = str((base / cfg.out).resolve())
+    return cfg

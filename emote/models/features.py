@@ -1,0 +1,99 @@
+"""The speech features the neural engine reads: level-normalised log-mel at 100 Hz.
+
+One function serves the data engine (features stored in the dataset) and
+inference (features of the user's audio), so both see exactly the same input.
+Curves are predicted at :attr:`FeatureSettings.frame_rate` (50 Hz), two mel
+frames per curve frame: mel frame ``2 i`` is centred on curve frame ``i``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+__all__ = ["FeatureSettings", "align_mel", "speech_features"]
+
+
+@dataclass(frozen=True)
+class FeatureSettings:
+    """Log-mel analysis.
+
+    Attributes
+    ----------
+    sr : int
+        Analysis rate (input is resampled to it).
+    n_mels : int
+    hop_length, n_fft : int
+        Samples (160 = 10 ms, 400 = 25 ms at 16 kHz).
+    fmin, fmax : float
+        Filterbank band, Hz.
+    frame_rate : float
+        Curve frames per second predicted from the features (``sr / hop_length / 2``).
+    floor : float
+        Levels more than this far under the speech level are clipped (natural-log
+        power units: 12 ≈ 52 dB).
+    """
+
+    sr: int = 16000
+    n_mels: int = 40
+    hop_length: int = 160
+    n_fft: int = 400
+    fmin: float = 50.0
+    fmax: float = 7600.0
+    frame_rate: float = 50.0
+    floor: float = 12.0
+
+    @property
+    def mel_per_frame(self) -> int:
+        return round(self.sr / self.hop_length / self.frame_rate)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def speech_features(y: np.ndarray, *, sr: int, settings: FeatureSettings | None = None) -> np.ndarray:
+    """Level-normalised log-mel features of a mono signal.
+
+    ``S = log(mel power)``; the speech level ``L`` is the 95th percentile of the
+    frames' mean ``S``; features are ``(max(S, L - floor) - L) / 4``: a gain
+    applied to ``y`` changes nothing, silence sits near ``-floor / 4``.
+
+    Parameters
+    ----------
+    y : np.ndarray [shape=(samples,)]
+    sr : int
+        Rate of ``y`` (resampled to ``settings.sr`` when different).
+    settings : FeatureSettings, optional
+
+    Returns
+    -------
+    np.ndarray [shape=(1 + samples_at_sr // hop_length, n_mels), dtype=float32]
+    """
+    from emote.audio.features import log_mel  # imported here: training machines need no audio stack
+
+    s = settings or FeatureSettings()
+    y = np.asarray(y, np.float32)
+    if sr != s.sr:
+        import soxr
+
+        y = soxr.resample(y, sr, s.sr).astype(np.float32)
+    S = log_mel(y=y, sr=s.sr, n_mels=s.n_mels, hop_length=s.hop_length, n_fft=s.n_fft, fmin=s.fmin, fmax=s.fmax)
+    level = float(np.percentile(S.mean(axis=1), 95)) if S.size else 0.0
+    return ((np.maximum(S, level - s.floor) - level) / 4.0).astype(np.float32)
+
+
+def align_mel(mel: np.ndarray, n_frames: int, *, settings: FeatureSettings | None = None) -> np.ndarray:
+    """Pad (with the quietest value) or trim features to ``n_frames * mel_per_frame`` rows.
+
+    Returns
+    -------
+    np.ndarray [shape=(n_frames * mel_per_frame, n_mels)]
+    """
+    s = settings or FeatureSettings()
+    rows = n_frames * s.mel_per_frame
+    if mel.shape[0] >= rows:
+        return mel[:rows]
+    fill = mel.min() if mel.size else -s.floor / 4.0
+    pad = np.full((rows - mel.shape[0], mel.shape[1]), fill, mel.dtype)
+    return np.concatenate([mel, pad])

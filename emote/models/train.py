@@ -1,0 +1,356 @@
+"""Training: the EMOTE recipe in three stages, resumable, logged.
+
+1. **prior** — the temporal VAE motion prior (:class:`MotionPrior`) learns
+   curve sequences alone (reconstruction + closure-weighted lip gap + a small KL);
+2. **classifier** — the emotion classifier learns the window's emotion from
+   the upper-face curves (soft labels: the mean emotion weights);
+3. **main** — :class:`EmoteNet` learns speech + emotion → prior latents with
+   the prior's decoder frozen; losses: reconstruction, lip (mouth channels and
+   closure-weighted lip gap), sequence-level emotion from the frozen
+   classifier, and content–emotion exchange (Danecek et al. 2023).
+
+``run_dir/state.pt`` is rewritten every ``save_every`` steps and at the end of
+each stage (atomically); a run that stops resumes from it. ``log.jsonl`` gets a
+line per ``log_every`` steps and per evaluation. The result is
+``run_dir/model.pt`` (:func:`emote.models.checkpoint.save_model`).
+
+A stage may be capped in wall time (``max_seconds``): the learning-rate
+schedule runs on whichever of steps or time ends first, so a capped stage
+still anneals.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from emote.animation.channels import MOUTH_NAMES, UPPER_FACE_NAMES
+from emote.data.dataset import Batch, Stream, load_stream, sample_batch, target_channels
+from emote.models.checkpoint import save_model
+from emote.models.config import ModelConfig, StageConfig, TrainConfig
+from emote.models.losses import GapModel, kl_divergence, masked_l1, soft_cross_entropy
+from emote.models.networks import EmotionClassifier, EmoteNet, MotionPrior
+
+__all__ = ["STAGES", "Trainer", "train"]
+
+log = logging.getLogger("emote.train")
+
+STAGES = ("prior", "classifier", "main")
+STATE = "state.pt"
+LOG = "log.jsonl"
+MODEL = "model.pt"
+
+
+class _Batches(torch.utils.data.IterableDataset):
+    """Endless batches as tensors; each worker draws from its own seed."""
+
+    def __init__(self, stream: Stream, seed: int, channels: tuple[str, ...], stage: StageConfig, exchange: bool) -> None:
+        self.stream, self.seed, self.channels, self.stage, self.exchange = stream, seed, channels, stage, exchange
+
+    def __iter__(self):
+        info = torch.utils.data.get_worker_info()
+        rng = np.random.default_rng([self.seed, info.id if info else 0])
+        while True:
+            b = sample_batch(self.stream, rng, batch=self.stage.batch, window=self.stage.window,
+                             channels=self.channels, exchange=self.exchange)  # fmt: skip
+            yield {k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in vars(b).items()}
+
+
+def _schedule(fraction: float, step: int, stage: StageConfig) -> float:
+    """Learning-rate factor: linear warm-up, then cosine to 5% of the peak."""
+    if step < stage.warmup:
+        return (step + 1) / stage.warmup
+    return 0.05 + 0.95 * 0.5 * (1.0 + math.cos(math.pi * min(fraction, 1.0)))
+
+
+class Trainer:
+    """Holds the networks, data and state of one training run."""
+
+    def __init__(self, cfg: TrainConfig, *, progress: Callable[[float], None] | None = None) -> None:
+        self.cfg = cfg
+        self.out = Path(cfg.out)
+        self.out.mkdir(parents=True, exist_ok=True)
+        self.progress = progress or (lambda f: None)
+        self.device = torch.device("cuda" if cfg.device == "auto" and torch.cuda.is_available() else
+                                   ("cpu" if cfg.device == "auto" else cfg.device))  # fmt: skip
+        torch.manual_seed(cfg.seed)
+        self.train_stream = load_stream(cfg.data, "train", styles=cfg.model.styles)
+        try:
+            self.val_stream: Stream | None = load_stream(cfg.data, "val", styles=cfg.model.styles)
+        except Exception:  # a dataset without held-out voices trains without validation
+            self.val_stream = None
+        mc = cfg.model
+        channels = mc.channels or target_channels(self.train_stream)
+        cls_channels = mc.classifier_channels or tuple(c for c in channels if c in UPPER_FACE_NAMES)
+        self.model_cfg: ModelConfig = replace(mc, channels=tuple(channels), classifier_channels=tuple(cls_channels))
+        self.channels = self.model_cfg.channels
+        self.cls_index = torch.tensor([self.channels.index(c) for c in cls_channels])
+        self.mouth_weight = torch.tensor([1.0 if c in MOUTH_NAMES else 0.0 for c in self.channels])
+        from emote.performance.emotions import EXPRESSIONS
+        from emote.animation.channels import INDEX
+
+        emotional = {name for name in self.channels if name in INDEX and np.abs(EXPRESSIONS[:, INDEX[name]]).max() > 0}
+        # Mouth channels no emotion moves: pure articulation, must not change under exchange.
+        self.articulation_weight = torch.tensor([1.0 if c in MOUTH_NAMES and c not in emotional else 0.0
+                                                 for c in self.channels])  # fmt: skip
+        self.gap = GapModel(self.channels)
+        n = len(self.channels)
+        self.prior = MotionPrior(self.model_cfg, n).to(self.device)
+        self.classifier = EmotionClassifier(len(cls_channels), self.model_cfg.classifier_width).to(self.device)
+        self.net = EmoteNet(self.model_cfg).to(self.device)
+        self.stage_index = 0
+        self.step = 0
+        self.elapsed = {s: 0.0 for s in STAGES}
+        self.history: dict[str, Any] = {}
+        self._resume()
+
+    # -- state ---------------------------------------------------------------------------------
+    def _resume(self) -> None:
+        path = self.out / STATE
+        if not path.exists():
+            return
+        state = torch.load(path, map_location=self.device, weights_only=True)
+        if json.loads(state["channels"]) != list(self.channels):
+            raise RuntimeError(f"{path}: saved for other channels; use a new run folder")
+        self.prior.load_state_dict(state["prior"])
+        self.classifier.load_state_dict(state["classifier"])
+        self.net.load_state_dict(state["net"])
+        self.stage_index, self.step = int(state["stage"]), int(state["step"])
+        self.elapsed = json.loads(state["elapsed"])
+        self.history = json.loads(state["history"])
+        self._optimizer_state = state.get("optimizer")
+        log.info("resumed %s at stage %s step %d", path, STAGES[min(self.stage_index, 2)], self.step)
+
+    def _save(self, optimizer: torch.optim.Optimizer | None) -> None:
+        from emote.export.atomic import atomic_path
+
+        state = {
+            "channels": json.dumps(list(self.channels)),
+            "prior": self.prior.state_dict(),
+            "classifier": self.classifier.state_dict(),
+            "net": self.net.state_dict(),
+            "stage": self.stage_index,
+            "step": self.step,
+            "elapsed": json.dumps(self.elapsed),
+            "history": json.dumps(self.history),
+        }
+        if optimizer is not None:
+            state["optimizer"] = optimizer.state_dict()
+        with atomic_path(self.out / STATE) as tmp:
+            torch.save(state, tmp)
+
+    def _log(self, record: dict[str, Any]) -> None:
+        with open(self.out / LOG, "a", encoding="utf-8") as f:
+            f.write(json.dumps(record) + "\n")
+        log.info("%s", " ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in record.items()))
+
+    # -- batches -------------------------------------------------------------------------------
+    def _loader(self, stage: StageConfig, exchange: bool, seed_offset: int):
+        ds = _Batches(self.train_stream, self.cfg.seed * 1000 + seed_offset, self.channels, stage, exchange)
+        workers = self.cfg.workers if self.cfg.workers >= 0 else max(1, (os.cpu_count() or 2) - 2)
+        loader = torch.utils.data.DataLoader(ds, batch_size=None, num_workers=workers,
+                                             pin_memory=self.device.type == "cuda",
+                                             prefetch_factor=4 if workers else None,
+                                             persistent_workers=False)  # fmt: skip
+        for b in loader:
+            yield {k: v.to(self.device, non_blocking=True) for k, v in b.items()}
+
+    def _autocast(self):
+        enabled = self.cfg.amp and self.device.type == "cuda"
+        return torch.autocast(device_type=self.device.type, dtype=torch.bfloat16, enabled=enabled)
+
+    # -- losses --------------------------------------------------------------------------------
+    def _gap_loss(self, pred: torch.Tensor, target: torch.Tensor, closure: torch.Tensor) -> torch.Tensor:
+        w = 1.0 + self.cfg.losses.closure * closure
+        return ((self.gap(pred) - self.gap(target)).abs() * w).sum() / w.sum() / 30.0
+
+    def prior_loss(self, b: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict[str, float]]:
+        with self._autocast():
+            recon, mu, logvar = self.prior(b["target"])
+        recon = recon.float()
+        rec = masked_l1(recon, b["target"], b["mask"])
+        gap = self._gap_loss(recon, b["target"], b["closure"])
+        kl = kl_divergence(mu.float(), logvar.float())
+        L = self.cfg.losses
+        return L.rec * rec + L.gap * gap + L.kl * kl, {"rec": rec.item(), "gap": gap.item(), "kl": kl.item()}
+
+    def classifier_loss(self, b: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict[str, float]]:
+        x = b["target"][..., self.cls_index.to(self.device)]
+        x = x + 0.02 * torch.randn_like(x)  # the classifier will read network outputs, not exact targets
+        with self._autocast():
+            logits = self.classifier(x)
+        label = b["weights"].mean(dim=1)
+        loss = soft_cross_entropy(logits, label)
+        acc = (logits.argmax(-1) == label.argmax(-1)).float().mean()
+        return loss, {"ce": loss.item(), "acc": acc.item()}
+
+    def _emotion_ce(self, curves: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+        with self._autocast():
+            logits = self.classifier(curves[..., self.cls_index.to(self.device)])
+        return soft_cross_entropy(logits, weights.mean(dim=1))
+
+    def main_loss(self, b: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict[str, float]]:
+        L = self.cfg.losses
+        style = b["style"].clamp_min(0) if self.model_cfg.styles else None
+        with self._autocast():
+            out = self.net(b["mel"], b["weights"], style)
+        out = out.float()
+        rec = masked_l1(out, b["target"], b["mask"])
+        lip = masked_l1(out, b["target"], b["mask"], self.mouth_weight)
+        gap = self._gap_loss(out, b["target"], b["closure"])
+        emo = self._emotion_ce(out, b["weights"])
+        total = L.rec * rec + L.lip * lip + L.gap * gap + L.emotion * emo
+        parts = {"rec": rec.item(), "lip": lip.item(), "gap": gap.item(), "emo": emo.item()}
+        if L.exchange_lip or L.exchange_emotion or L.exchange_rec:
+            with self._autocast():
+                out2 = self.net(b["mel"], b["weights2"], style)
+            out2 = out2.float()
+            # Same audio, other emotion: closures stay closed, pure articulation stays put.
+            c = b["closure"]
+            ex_gap = ((self.gap(out2) - self.gap(b["target"])).abs() * c).sum() / c.sum().clamp_min(1.0) / 30.0
+            ex_art = masked_l1(out2, b["target"], b["mask"], self.articulation_weight)
+            ex_emo = self._emotion_ce(out2, b["weights2"])
+            ex_rec = masked_l1(out2, b["target2"], b["mask2"])
+            total = total + L.exchange_lip * (ex_gap + ex_art) + L.exchange_emotion * ex_emo + L.exchange_rec * ex_rec
+            parts |= {"ex_gap": ex_gap.item(), "ex_art": ex_art.item(), "ex_emo": ex_emo.item(), "ex_rec": ex_rec.item()}
+        return total, parts
+
+    # -- evaluation ----------------------------------------------------------------------------
+    @torch.no_grad()
+    def evaluate(self, stage: str, *, batches: int = 8) -> dict[str, float]:
+        """Mean metrics on fixed validation windows (the held-out voices)."""
+        stream = self.val_stream
+        if stream is None:
+            return {}
+        rng = np.random.default_rng(12345)
+        sc = getattr(self.cfg, stage)
+        window = min(sc.window, stream.n_frames // 4 * 4)
+        sums: dict[str, float] = {}
+        for _ in range(batches):
+            nb = sample_batch(stream, rng, batch=min(sc.batch, 32), window=window, channels=self.channels, exchange=False)
+            b = {k: torch.from_numpy(np.ascontiguousarray(v)).to(self.device) for k, v in vars(nb).items()}
+            if stage == "prior":
+                self.prior.eval()
+                recon, _, _ = self.prior(b["target"])
+                pred = recon.float()
+            elif stage == "classifier":
+                self.classifier.eval()
+                logits = self.classifier(b["target"][..., self.cls_index.to(self.device)])
+                label = b["weights"].mean(dim=1)
+                acc = (logits.argmax(-1) == label.argmax(-1)).float().mean().item()
+                sums["acc"] = sums.get("acc", 0.0) + acc / batches
+                continue
+            else:
+                self.net.eval()
+                pred = self.net(b["mel"], b["weights"], b["style"].clamp_min(0) if self.model_cfg.styles else None).float()
+            m = {
+                "mae": masked_l1(pred, b["target"], b["mask"]).item(),
+                "mouth_mae": masked_l1(pred, b["target"], b["mask"], self.mouth_weight).item(),
+                "gap_mae_mm": (self.gap(pred) - self.gap(b["target"])).abs().mean().item(),
+                "closure_gap_mm": ((self.gap(pred) * b["closure"]).sum() / b["closure"].sum().clamp_min(1)).item(),
+            }
+            for k, v in m.items():
+                sums[k] = sums.get(k, 0.0) + v / batches
+        self.prior.train()
+        self.classifier.train()
+        self.net.train()
+        return {f"val_{k}": v for k, v in sums.items()}
+
+    # -- stages --------------------------------------------------------------------------------
+    def _modules(self, stage: str) -> list[torch.nn.Module]:
+        if stage == "prior":
+            return [self.prior]
+        if stage == "classifier":
+            return [self.classifier]
+        return [self.net.speech, self.net.emotion]
+
+    def run_stage(self, stage: str) -> None:
+        sc: StageConfig = getattr(self.cfg, stage)
+        if stage == "main":
+            # EMOTE: the prior's decoder, trained in stage 1, is frozen under the new encoder.
+            self.net.decoder.load_state_dict(self.prior.decoder.state_dict())
+            self.net.decoder.requires_grad_(False)
+            self.classifier.requires_grad_(False)
+        params = [p for m in self._modules(stage) for p in m.parameters() if p.requires_grad]
+        opt = torch.optim.AdamW(params, lr=sc.lr, weight_decay=sc.weight_decay)
+        if getattr(self, "_optimizer_state", None) is not None and self.step > 0:
+            opt.load_state_dict(self._optimizer_state)
+        self._optimizer_state = None
+        loss_fn = {"prior": self.prior_loss, "classifier": self.classifier_loss, "main": self.main_loss}[stage]
+        exchange = stage == "main"
+        started = time.perf_counter() - self.elapsed[stage]
+        running: dict[str, float] = {}
+        count = 0
+        stage_start_step = self.step
+        for b in self._loader(sc, exchange, seed_offset=STAGES.index(stage) * 100003 + self.step):
+            if self.step >= sc.steps:
+                break
+            elapsed = time.perf_counter() - started
+            fraction = self.step / sc.steps
+            if sc.max_seconds > 0:
+                fraction = max(fraction, elapsed / sc.max_seconds)
+                if elapsed >= sc.max_seconds:
+                    log.info("stage %s: time cap reached at step %d", stage, self.step)
+                    break
+            for g in opt.param_groups:
+                g["lr"] = sc.lr * _schedule(fraction, self.step, sc)
+            loss, parts = loss_fn(b)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(params, 1.0)
+            opt.step()
+            self.step += 1
+            count += 1
+            for k, v in {"loss": loss.item(), **parts}.items():
+                running[k] = running.get(k, 0.0) + v
+            self.elapsed[stage] = time.perf_counter() - started
+            self.progress((STAGES.index(stage) + min(fraction, 1.0)) / len(STAGES))
+            if self.step % self.cfg.log_every == 0:
+                rec = {"stage": stage, "step": self.step, "seconds": round(self.elapsed[stage], 2),
+                       "lr": opt.param_groups[0]["lr"], **{k: v / count for k, v in running.items()}}  # fmt: skip
+                self._log(rec)
+                self.history.setdefault(stage, {})["last"] = rec
+                running, count = {}, 0
+            if self.step % self.cfg.eval_every == 0:
+                self._log({"stage": stage, "step": self.step, **self.evaluate(stage)})
+            if self.step % self.cfg.save_every == 0:
+                self._save(opt)
+        final = {"stage": stage, "step": self.step, "seconds": round(self.elapsed[stage], 2),
+                 "steps_this_run": self.step - stage_start_step, **self.evaluate(stage)}  # fmt: skip
+        self._log(final)
+        self.history.setdefault(stage, {})["final"] = final
+        self.stage_index += 1
+        self.step = 0
+        self._save(None)
+
+    def run(self) -> Path:
+        """Run every remaining stage; write and return ``model.pt``."""
+        while self.stage_index < len(STAGES):
+            stage = STAGES[self.stage_index]
+            log.info("stage %s: %d steps", stage, getattr(self.cfg, stage).steps)
+            self.run_stage(stage)
+        card = {
+            "data": self.cfg.data,
+            "train_hours": round(self.train_stream.hours, 3),
+            "val_hours": round(self.val_stream.hours, 3) if self.val_stream else 0.0,
+            "device": torch.cuda.get_device_name(0) if self.device.type == "cuda" else "cpu",
+            "stages": self.history,
+            "train_config": self.cfg.to_dict(),
+        }
+        self.progress(1.0)
+        return save_model(self.out / MODEL, self.net, self.classifier, card=card)
+
+
+def train(cfg: TrainConfig, *, progress: Callable[[float], None] | None = None) -> Path:
+    """Train (or resume) the neural engine; return the path of ``model.pt``."""
+    return Trainer(cfg, progress=progress).run()

@@ -1,0 +1,148 @@
+"""ICT-FaceKit: split shapes combined as ARKit expects, parts, eyes, probes, and the npz cache."""
+
+from __future__ import annotations
+
+import os
+import time
+
+import numpy as np
+import pytest
+from conftest import RIGS_DATA
+
+from emote.animation.channels import ARKIT_NAMES
+from emote.errors import RigError
+from emote.rigs import ict
+from emote.rigs.ict import load_ict_rig
+
+ICT = RIGS_DATA / "ict-facekit"
+MODEL = ICT / "FaceXModel"
+
+
+@pytest.fixture(scope="module")
+def loads(tmp_path_factory):
+    """(cold rig, warm rig, cold seconds, warm seconds) with a fresh cache folder."""
+    if not (MODEL / "generic_neutral_mesh.obj").is_file():
+        pytest.skip(f"test material not found at {ICT}")
+    cache = tmp_path_factory.mktemp("cache")
+    old = os.environ.get("EMOTE_CACHE_DIR")
+    os.environ["EMOTE_CACHE_DIR"] = str(cache)
+    try:
+        t0 = time.perf_counter()
+        cold = load_ict_rig(ICT)
+        t1 = time.perf_counter()
+        warm = load_ict_rig(ICT)
+        t2 = time.perf_counter()
+    finally:
+        if old is None:
+            del os.environ["EMOTE_CACHE_DIR"]
+        else:
+            os.environ["EMOTE_CACHE_DIR"] = old
+    print(f"ICT-FaceKit load: cold {t1 - t0:.2f} s, warm {t2 - t1:.3f} s")
+    return cold, warm, t1 - t0, t2 - t1
+
+
+@pytest.fixture(scope="module")
+def rig(loads):
+    return loads[1]
+
+
+def obj_vertices(name: str) -> np.ndarray:
+    """Reference parser (plain Python) for the oracle: the OBJ's vertices in mm."""
+    with open(MODEL / f"{name}.obj") as f:
+        return np.array([[float(t) for t in line.split()[1:4]] for line in f if line.startswith("v ")]) * 10.0
+
+
+def test_second_load_comes_from_the_cache_well_under_a_second(loads):
+    cold, warm, _, warm_s = loads
+    assert warm_s < 1.0
+    assert warm.shape_names == cold.shape_names and warm.probes == cold.probes
+    np.testing.assert_array_equal(warm.deltas, cold.deltas)
+    np.testing.assert_array_equal(warm.faces, cold.faces)
+
+
+def test_ict_gives_51_arkit_shapes_and_reports_the_tongue_missing(rig):
+    assert rig.missing == ["TongueOut"]
+    assert rig.shape_names == [n for n in ARKIT_NAMES if n != "TongueOut"]
+
+
+def test_mouth_smile_left_moves_only_the_characters_left_corner(rig):
+    smile = np.linalg.norm(rig.deltas[rig.shape_names.index("MouthSmileLeft")], axis=1)
+    x = rig.neutral[:, 0]
+    assert smile[rig.probes["mouth_left"]] > 10.0  # mm
+    assert smile[rig.probes["mouth_right"]] < 0.01 * smile[rig.probes["mouth_left"]]
+    assert (smile * (x > 0)).sum() > 0.9 * smile.sum()
+    right = np.linalg.norm(rig.deltas[rig.shape_names.index("MouthSmileRight")], axis=1)
+    assert (right * (x < 0)).sum() > 0.9 * right.sum()
+
+
+def test_eye_blink_left_closes_the_eye_at_plus_x(rig):
+    blink = rig.deltas[rig.shape_names.index("EyeBlinkLeft")]
+    moved = np.linalg.norm(blink, axis=1) > 1.0
+    assert moved.any() and (rig.neutral[moved, 0] > 0).all()
+    assert blink[moved, 1].mean() < 0  # the upper lid comes down
+
+
+def test_shapes_ict_splits_are_summed_and_unsplit_ones_map_directly():
+    neutral = obj_vertices("generic_neutral_mesh")
+    arrays = ict._parse(MODEL)
+    keep = np.ones(len(neutral), bool)
+    for _, a, b, color in ict.PARTS:
+        keep[a:b] = color is not None
+    names = list(arrays["shape_names"])
+    for canonical, (left, right) in ict.SUMMED.items():
+        expected = obj_vertices(left) + obj_vertices(right) - 2 * neutral
+        np.testing.assert_allclose(arrays["deltas"][names.index(canonical)], expected[keep], atol=1e-3)
+    expected = obj_vertices("jawOpen") - neutral
+    np.testing.assert_allclose(arrays["deltas"][names.index("JawOpen")], expected[keep], atol=1e-3)
+
+
+def test_overlay_shells_are_dropped_and_the_eyes_are_rigid(rig):
+    assert rig.n_vertices == ict.N_VERTICES - (25351 - 24591)
+    eyes = {e.yaw: e for e in rig.eyes}
+    assert eyes["LeftEyeYaw"].pivot[0] > 20 and eyes["RightEyeYaw"].pivot[0] < -20
+    assert 55 < eyes["LeftEyeYaw"].pivot[0] - eyes["RightEyeYaw"].pivot[0] < 70  # interpupillary distance, mm
+    for e in rig.eyes:
+        radius = np.linalg.norm(rig.neutral[e.vertices] - e.pivot, axis=1)
+        assert 10 < np.median(radius) < 18  # the pivot is the eyeball's centre
+    look = rig.deltas[rig.shape_names.index("EyeLookOutLeft")]
+    assert not look[eyes["LeftEyeYaw"].vertices].any()  # the eye angles turn the eyeball
+    assert np.abs(look).max() > 0  # ...the lids still follow
+
+
+def test_probes_meet_at_rest_and_part_when_the_jaw_opens(rig):
+    p, jaw = rig.probes, rig.deltas[rig.shape_names.index("JawOpen")]
+
+    def gap(w):
+        return np.linalg.norm(
+            rig.neutral[p["upper_lip"]]
+            + w * jaw[p["upper_lip"]]
+            - rig.neutral[p["lower_lip"]]
+            - w * jaw[p["lower_lip"]]
+        )
+
+    assert gap(0.0) < 1.5 and gap(1.0) > 10.0
+    assert abs(rig.neutral[p["upper_lip"], 0]) < 1e-3  # on the midline
+    width = rig.neutral[p["mouth_left"], 0] - rig.neutral[p["mouth_right"], 0]
+    assert 40 < width < 65
+
+
+def test_colours_separate_skin_teeth_and_mouth(rig):
+    from emote.rigs.mesh_tools import MOUTH, SKIN, TEETH
+
+    assert np.allclose(rig.colors[0], SKIN)
+    assert (np.abs(rig.colors - TEETH).sum(1) < 1e-6).sum() == 21451 - 17039
+    assert (np.abs(rig.colors - MOUTH).sum(1) < 1e-6).sum() > 2000
+
+
+def test_the_cache_key_changes_when_a_model_file_changes(tmp_path):
+    (tmp_path / "a.obj").write_text("v 0 0 0\n")
+    before = ict._cache_key(tmp_path)
+    os.utime(tmp_path / "a.obj", ns=(1, 1))
+    assert ict._cache_key(tmp_path) != before
+
+
+def test_a_folder_without_the_model_is_a_rig_error(tmp_path):
+    with pytest.raises(RigError, match="not an ICT-FaceKit model folder"):
+        load_ict_rig(tmp_path)
+    with pytest.raises(RigError, match="emote rigs fetch ict-facekit"):
+        load_ict_rig(tmp_path / "absent")
