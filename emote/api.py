@@ -151,7 +151,11 @@ def animate(
         parts.append(part)
         report(0.05 + 0.75 * (k + 1) / chunks.count, "phones" if alignment is None else "features")
     if chunks.count > 1 and text:
-        log.warning("%s: longer than %.0f s; transcript ignored, phones recognised per chunk", path, LONG_AUDIO_SECONDS)
+        log.warning(
+            "%s: longer than %.0f s; transcript ignored, phones recognised per chunk",
+            path,
+            LONG_AUDIO_SECONDS,
+        )
         source = "recognition"
 
     energy = np.concatenate([p.energy for p in parts])
@@ -238,9 +242,11 @@ def _analyse(y: np.ndarray, *, fps: float, n_frames: int, timer: _Timer) -> _Ana
     return _Analysis(energy=energy, pitch=f0)
 
 
-def _find_phones(part: _Analysis, y: np.ndarray, *, text: str | None, t0: float, timer: _Timer, path: Path) -> None:
-    from emote.audio.convert import SAMPLE_RATE
+def _find_phones(
+    part: _Analysis, y: np.ndarray, *, text: str | None, t0: float, timer: _Timer, path: Path
+) -> None:
     from emote.audio.align import align
+    from emote.audio.convert import SAMPLE_RATE
     from emote.audio.recognize import recognize
 
     with timer("phones"):
