@@ -39,6 +39,25 @@ say "installing torch 2.13.0"
 say "installing emote"
 "${PIP[@]}" install -e ".[render,dev]"
 
+# -- PyTorch3D (the CUDA/differentiable renderer): no Linux package in the registry, so build it once
+# against the installed torch and keep the wheel in $CACHE/wheels (about 30 CPU-minutes the first time).
+PYTORCH3D_COMMIT=9381c4016376345bb795b97c45a6c2de66db354a
+if ! .venv/bin/python -c "import torch, pytorch3d._C" >/dev/null 2>&1; then
+  mkdir -p "$CACHE/wheels"
+  wheel=$(ls "$CACHE"/wheels/pytorch3d-*-cp311-*.whl 2>/dev/null | head -n 1 || true)
+  if [[ -z "$wheel" ]]; then
+    archive=$(ls ../shared/vendor/pytorch3d-*.tar.gz 2>/dev/null | head -n 1 || true)
+    src=${archive:-"git+https://github.com/facebookresearch/pytorch3d.git@$PYTORCH3D_COMMIT"}
+    say "building PyTorch3D from $src (once; about 30 minutes on 2 cores)"
+    "${PIP[@]}" install iopath
+    MAX_JOBS=${MAX_JOBS:-$(nproc)} .venv/bin/python -m pip wheel -q --no-build-isolation --no-deps \
+      -w "$CACHE/wheels" "$src"
+    wheel=$(ls "$CACHE"/wheels/pytorch3d-*-cp311-*.whl | head -n 1)
+  fi
+  say "installing PyTorch3D from $wheel"
+  "${PIP[@]}" install iopath "$wheel"
+fi
+
 if [[ $DEMO == 1 ]]; then
   say "animating examples/hello.wav (happy) into out/"
   .venv/bin/emote animate examples/hello.wav --emotion happy --intensity 0.8 -o out

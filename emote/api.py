@@ -48,6 +48,45 @@ class _Analysis:
     words: list = field(default_factory=list)
 
 
+@dataclass
+class Speech:
+    """What the front-end found in a recording, per frame of the animation to come.
+
+    Attributes
+    ----------
+    audio : str
+        The file.
+    duration : float
+        Its length in seconds.
+    fps : float
+        Frame rate of ``energy`` and ``pitch``.
+    energy : np.ndarray [shape=(frames,), float32]
+        Loudness in [0, 1] (``emote.audio.features.frame_energy``).
+    pitch : np.ndarray [shape=(frames,), float32]
+        f0 in Hz, 0 where unvoiced.
+    phones, words : list
+        ``emote.audio.phones.Phone`` / ``Word`` in seconds.
+    source : str
+        Where the phones came from: ``alignment``, ``recognition`` or ``timings:FILE``.
+    timings : dict[str, float]
+        Wall seconds per stage so far.
+    """
+
+    audio: str
+    duration: float
+    fps: float
+    energy: np.ndarray
+    pitch: np.ndarray
+    phones: list
+    words: list
+    source: str
+    timings: dict[str, float]
+
+    @property
+    def n_frames(self) -> int:
+        return int(self.energy.shape[0])
+
+
 def animate(
     audio: str | PathLike[str],
     *,
@@ -104,23 +143,57 @@ def animate(
     EmoteError
         A bad file or setting; the message names it.
 
+    See Also
+    --------
+    analyse, perform_speech : the two halves, to animate one line in several emotions.
+
     Examples
     --------
     >>> anim = animate("line.wav", emotion="happy", intensity=0.7)  # doctest: +SKIP
     >>> anim.save("line.csv")                                        # doctest: +SKIP
     """
+    # Settings are checked before any audio is decoded: a typo fails in milliseconds.
+    track = emotion_track_for(emotion, intensity, emotion_track)
+    _check_engine(engine)
+    report = progress or (lambda fraction, stage: None)
+    speech = analyse(
+        audio, text=text, timings=timings, use_transcript_file=use_transcript_file, fps=fps,
+        progress=lambda f, stage: report(0.85 * f, stage),
+    )  # fmt: skip
+    anim = perform_speech(
+        speech,
+        emotion_track=track,
+        engine=engine,
+        seed=seed,
+        blinks=blinks,
+        gaze=gaze,
+        head_motion=head_motion,
+    )
+    report(1.0, "done")
+    return anim
+
+
+def analyse(
+    audio: str | PathLike[str],
+    *,
+    text: str | None = None,
+    timings: str | PathLike[str] | None = None,
+    use_transcript_file: bool = True,
+    fps: float = 30.0,
+    progress: Progress | None = None,
+) -> Speech:
+    """The front-end half of :func:`animate`: decode, features and phones (see its parameters).
+
+    Files longer than :data:`LONG_AUDIO_SECONDS` are decoded and analysed in
+    :data:`CHUNK_SECONDS` chunks, so memory stays bounded whatever the length.
+    """
     from emote.audio.convert import n_frames_for
     from emote.audio.io import audio_info
-    from emote.performance import PerformanceSettings, perform
 
     report = progress or (lambda fraction, stage: None)
     path = Path(audio)
     if not (isinstance(fps, (int, float)) and math.isfinite(fps) and 0 < fps <= MAX_FPS):
         raise EmoteError(f"fps must be a number in (0, {MAX_FPS:g}], got {fps!r}")
-    if engine != "phonetic":
-        raise EmoteError(f"unknown engine {engine!r}; available: phonetic")
-    # Settings are checked before any audio is decoded: a typo fails in milliseconds.
-    track = _emotion_track(emotion, intensity, emotion_track)
     if text is None and timings is None and use_transcript_file:
         text = _transcript_beside(path)
     timer = _Timer()
@@ -130,93 +203,111 @@ def animate(
     n_frames = n_frames_for(duration=info.duration, fps=fps)
     report(0.02, "load")
 
-    parts = []
+    alignment = None
+    source = "alignment" if text else "recognition"
     if timings is not None:
         from emote.audio.timings import read_timings
 
         with timer("phones"):
             alignment = read_timings(timings)
         source = f"timings:{Path(timings).name}"
-    else:
-        alignment = None
-        source = "alignment" if text else "recognition"
 
+    parts = []
     chunks = _Chunks(info, fps=fps, n_frames=n_frames)
-    for k, (start_frame, y) in enumerate(chunks.blocks):
-        t0 = start_frame / fps
-        stop_frame = chunks.stop(k)
-        part = _analyse(y, fps=fps, n_frames=stop_frame - start_frame, timer=timer)
-        if alignment is None:
-            _find_phones(part, y, text=text if chunks.count == 1 else None, t0=t0, timer=timer, path=path)
-        parts.append(part)
-        report(0.05 + 0.75 * (k + 1) / chunks.count, "phones" if alignment is None else "features")
     if chunks.count > 1 and text:
         log.warning(
             "%s: longer than %.0f s; transcript ignored, phones recognised per chunk",
             path,
             LONG_AUDIO_SECONDS,
         )
-        source = "recognition"
+        text, source = None, "recognition"
+    for k, (start_frame, y) in enumerate(chunks.blocks):
+        part = _analyse(y, fps=fps, n_frames=chunks.stop(k) - start_frame, timer=timer)
+        if alignment is None:
+            _find_phones(part, y, text=text, t0=start_frame / fps, timer=timer)
+        parts.append(part)
+        report(0.05 + 0.95 * (k + 1) / chunks.count, "phones" if alignment is None else "features")
 
     energy = np.concatenate([p.energy for p in parts])
-    pitch = np.concatenate([p.pitch for p in parts])
+    if float(energy.max(initial=0.0)) <= 0.0:
+        raise file_error(AudioError, path, "is silent (no speech found); nothing to animate")
     if alignment is not None:
         phones, words = list(alignment.phones), list(alignment.words)
     else:
         phones = [ph for p in parts for ph in p.phones]
         words = [w for p in parts for w in p.words]
-    if float(energy.max(initial=0.0)) <= 0.0:
-        raise file_error(AudioError, path, "is silent (no speech found); nothing to animate")
+    return Speech(
+        audio=str(path), duration=info.duration, fps=float(fps), energy=energy,
+        pitch=np.concatenate([p.pitch for p in parts]), phones=phones, words=words, source=source,
+        timings=timer.seconds,
+    )  # fmt: skip
 
+
+def perform_speech(
+    speech: Speech,
+    *,
+    emotion: str | None = "neutral",
+    intensity: float = 1.0,
+    emotion_track=None,
+    engine: str = "phonetic",
+    seed: int = 0,
+    blinks: bool = True,
+    gaze: bool = True,
+    head_motion: bool = True,
+) -> FaceAnimation:
+    """The animation half of :func:`animate`: engine and performance layer over analysed speech."""
+    from emote.audio.features import pauses as find_pauses
+    from emote.performance import PerformanceSettings, perform
+
+    track = emotion_track_for(emotion, intensity, emotion_track)
+    _check_engine(engine)
+    timer = _Timer()
     with timer("engine"):
         from emote.engines.phonetic import animate_phones
 
-        speech = animate_phones(phones, n_frames=n_frames, fps=fps, energy=energy)
-    report(0.85, "engine")
-
+        mouth = animate_phones(speech.phones, n_frames=speech.n_frames, fps=speech.fps, energy=speech.energy)
     with timer("performance"):
-        from emote.audio.features import pauses as find_pauses
-
         settings = PerformanceSettings(blinks=blinks, gaze=gaze, head=head_motion, seed=seed)
         curves = perform(
-            speech,
-            fps=fps,
-            track=track,
-            energy=energy,
-            pauses=find_pauses(energy, fps=fps),
-            pitch=pitch,
-            settings=settings,
-        )
-    report(1.0, "done")
-
+            mouth, fps=speech.fps, track=track, energy=speech.energy,
+            pauses=find_pauses(speech.energy, fps=speech.fps), pitch=speech.pitch, settings=settings,
+        )  # fmt: skip
+    assert curves.shape == (speech.n_frames, N_CHANNELS)
     metadata = {
         "engine": engine,
         "emotion_track": track.to_dict(),
-        "audio": str(path),
-        "audio_duration": info.duration,
+        "audio": speech.audio,
+        "audio_duration": speech.duration,
         "seed": seed,
-        "phones_source": source,
-        "n_phones": len(phones),
+        "phones_source": speech.source,
+        "n_phones": len(speech.phones),
         "settings": {"blinks": blinks, "gaze": gaze, "head_motion": head_motion},
-        "timings": timer.seconds,
+        "timings": {**speech.timings, **timer.seconds},
     }
-    if words:
-        metadata["transcript_words"] = len(words)
-    assert curves.shape == (n_frames, N_CHANNELS)
-    return FaceAnimation(fps, curves, metadata)
+    if speech.words:
+        metadata["transcript_words"] = len(speech.words)
+    return FaceAnimation(speech.fps, curves, metadata)
 
 
 # -- helpers -------------------------------------------------------------------------------------
 
 
-def _emotion_track(emotion: str | None, intensity: float, emotion_track):
+def emotion_track_for(emotion: str | None, intensity: float = 1.0, emotion_track=None):
+    """An ``EmotionTrack`` from a constant emotion, a track file or dict (or a track, passed through)."""
     from emote.performance import EmotionTrack
 
+    if isinstance(emotion_track, EmotionTrack):
+        return emotion_track
     if emotion_track is not None:
         if isinstance(emotion_track, dict):
             return EmotionTrack.from_dict(emotion_track)
         return EmotionTrack.from_json(emotion_track)
     return EmotionTrack.constant(emotion or "neutral", intensity)
+
+
+def _check_engine(engine: str) -> None:
+    if engine != "phonetic":
+        raise EmoteError(f"unknown engine {engine!r}; available: phonetic")
 
 
 def _transcript_beside(path: Path) -> str | None:
@@ -242,9 +333,7 @@ def _analyse(y: np.ndarray, *, fps: float, n_frames: int, timer: _Timer) -> _Ana
     return _Analysis(energy=energy, pitch=f0)
 
 
-def _find_phones(
-    part: _Analysis, y: np.ndarray, *, text: str | None, t0: float, timer: _Timer, path: Path
-) -> None:
+def _find_phones(part: _Analysis, y: np.ndarray, *, text: str | None, t0: float, timer: _Timer) -> None:
     from emote.audio.align import align
     from emote.audio.convert import SAMPLE_RATE
     from emote.audio.recognize import recognize

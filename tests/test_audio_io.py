@@ -115,7 +115,9 @@ def test_formats_libsndfile_lacks_go_through_ffmpeg(speech_dir: Path, tmp_path: 
 
 
 def test_max_duration_refuses_long_files_before_decoding(speech_dir: Path) -> None:
-    with pytest.raises(AudioError, match=r"acoustic_corpus\.wav: is 26\.7 s long, more than max_duration=10 s"):
+    with pytest.raises(
+        AudioError, match=r"acoustic_corpus\.wav: is 26\.7 s long, more than max_duration=10 s"
+    ):
         load_audio(speech_dir / "acoustic_corpus.wav", max_duration=10)
 
 
@@ -152,7 +154,10 @@ def test_text_named_wav_is_not_audio(tmp_path: Path) -> None:
     assert "not an audio file" in _one_line(exc, path)
 
 
-@pytest.mark.parametrize(("source", "keep"), [("cold_corpus.wav", 50_000), ("61-70968-0000.flac", 20_000), ("13697_11991_000000.opus", 30_000)])
+@pytest.mark.parametrize(
+    ("source", "keep"),
+    [("cold_corpus.wav", 50_000), ("61-70968-0000.flac", 20_000), ("13697_11991_000000.opus", 30_000)],
+)
 def test_truncated_files(speech_dir: Path, tmp_path: Path, source: str, keep: int) -> None:
     path = tmp_path / f"cut{Path(source).suffix}"
     path.write_bytes((speech_dir / source).read_bytes()[:keep])

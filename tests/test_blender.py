@@ -248,7 +248,8 @@ if "fail" in audio:
     print("Traceback (most recent call last): ...", file=sys.stderr)
     print(audio + ": not an audio file", file=sys.stderr)
     sys.exit(2)
-for pct in (10, 50, 90):
+import os
+for pct in (10, 50, 90) if os.environ.get("EMOTE_PROGRESS") else ():  # the bar only on request
     sys.stderr.write(f"\\ranimating: {{pct:3d}}%|###       | {{pct}}/100 [00:01<00:01]")
     sys.stderr.flush()
     time.sleep(float({delay!r}))

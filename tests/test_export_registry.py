@@ -53,7 +53,7 @@ def test_format_names_and_aliases():
 
 
 def test_every_format_module_has_the_same_interface():
-    assert set(FORMATS) == {"livelink", "json", "npz", "metahuman"}
+    assert set(FORMATS) == {"livelink", "json", "npz", "metahuman", "glb", "usd"}
     for module in FORMATS.values():
         assert module.EXTENSION.startswith(".")
         assert callable(module.write) and callable(module.read)

@@ -27,7 +27,9 @@ CLIPS = [
 def boundary_hits(hyp: Alignment, ref: Alignment, tolerance: float = 0.05) -> tuple[int, int]:
     """(reference word boundaries within ``tolerance`` of the aligned word's, all reference boundaries)."""
     ref_words = [w for w in ref.words if w.label]
-    matcher = difflib.SequenceMatcher(a=[w.label for w in ref_words], b=[w.label for w in hyp.words], autojunk=False)
+    matcher = difflib.SequenceMatcher(
+        a=[w.label for w in ref_words], b=[w.label for w in hyp.words], autojunk=False
+    )
     hits = 0
     for a, b, n in matcher.get_matching_blocks():
         for k in range(n):
@@ -67,12 +69,16 @@ def test_most_words_of_all_clips_together(speech_dir: Path, alignments: dict[str
     assert hits / total > 0.65
 
 
-def test_alignment_tiles_the_clip_with_every_transcript_word(speech_dir: Path, alignments: dict[str, Alignment]) -> None:
+def test_alignment_tiles_the_clip_with_every_transcript_word(
+    speech_dir: Path, alignments: dict[str, Alignment]
+) -> None:
     for audio, _, text in CLIPS:
         al = alignments[audio]
         duration = load_audio(speech_dir / audio).duration
         assert al.phones[0].start == 0.0 and al.phones[-1].end == pytest.approx(duration, abs=1e-3), audio
-        assert all(a.end == pytest.approx(b.start) for a, b in zip(al.phones, al.phones[1:], strict=False)), audio
+        assert all(a.end == pytest.approx(b.start) for a, b in zip(al.phones, al.phones[1:], strict=False)), (
+            audio
+        )
         words = (text or find_transcript(speech_dir / audio)).lower().replace(".", "").split()
         assert len(al.words) == len(words), audio
         for w in al.words:  # each word's span is covered by non-silent phones
@@ -80,7 +86,9 @@ def test_alignment_tiles_the_clip_with_every_transcript_word(speech_dir: Path, a
             assert inside and all(p.label != SIL for p in inside), (audio, w)
 
 
-def test_bobby_bilabials_are_aligned_on_the_reference(speech_dir: Path, alignments: dict[str, Alignment]) -> None:
+def test_bobby_bilabials_are_aligned_on_the_reference(
+    speech_dir: Path, alignments: dict[str, Alignment]
+) -> None:
     ref = read_textgrid(speech_dir / "bobby_phones.TextGrid")
     hyp = alignments["bobby.wav"]
     for label in ("B", "P"):
@@ -142,7 +150,10 @@ def test_recognition_hears_the_bilabials_of_bobby(speech_dir: Path, engine: str)
     bilabial = {"B", "P", "M"}
     for r in [p for p in ref.phones if p.label in bilabial]:
         mid = (r.start + r.end) / 2
-        assert any(p.label in bilabial and p.start - 0.06 <= mid <= p.end + 0.06 for p in al.phones), (engine, r)
+        assert any(p.label in bilabial and p.start - 0.06 <= mid <= p.end + 0.06 for p in al.phones), (
+            engine,
+            r,
+        )
     speech = [p for p in al.phones if p.label != SIL]
     assert 8 <= len(speech) <= 20  # 15 reference phones: plausible, not a phone every frame
 
@@ -158,7 +169,10 @@ def test_recognition_tiles_long_audio_streamed_from_disk(speech_dir: Path) -> No
 
 
 def test_phone_timings_picks_the_best_source(speech_dir: Path) -> None:
-    assert phone_timings(speech_dir / "bobby.wav", timings=speech_dir / "bobby_phones.TextGrid").source == "textgrid"
+    assert (
+        phone_timings(speech_dir / "bobby.wav", timings=speech_dir / "bobby_phones.TextGrid").source
+        == "textgrid"
+    )
     assert phone_timings(speech_dir / "61-70968-0000.flac").source == "pocketsphinx-align"  # .lab beside it
     assert phone_timings(speech_dir / "bobby.wav", text="bobby ripped the ledger").words
     assert phone_timings(speech_dir / "bobby.wav").source in ("hama", "pocketsphinx-allphone")

@@ -42,6 +42,8 @@ from emote.errors import TranscriptError
         ("ɚ", ["ER"]),
         ("d͡ʒ", ["JH"]),
         ("S", ["S"]),
+        ("ax", ["AH"]),
+        ("DX", ["T"]),
     ],
 )
 def test_labels_normalise_to_arpabet(label: str, phones: list[str]) -> None:

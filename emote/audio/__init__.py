@@ -17,7 +17,15 @@ from os import PathLike
 from emote.audio.align import AlignSettings, align, align_file
 from emote.audio.convert import SAMPLE_RATE, frames_to_time, samples_to_frames, time_to_frames
 from emote.audio.features import frame_energy, log_mel, pauses, pitch, voicing
-from emote.audio.io import Audio, AudioInfo, audio_info, check_not_silent, is_silent, iter_audio_blocks, load_audio
+from emote.audio.io import (
+    Audio,
+    AudioInfo,
+    audio_info,
+    check_not_silent,
+    is_silent,
+    iter_audio_blocks,
+    load_audio,
+)
 from emote.audio.phones import ARPABET, SIL, Alignment, Phone, Word, normalize_label
 from emote.audio.recognize import RecognizeSettings, recognize, recognize_file
 from emote.audio.timings import find_transcript, read_phone_csv, read_textgrid, read_timings

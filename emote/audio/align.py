@@ -178,11 +178,13 @@ def _align_stream(
             )
             parts.append(part.shifted(start))
             k += consumed
-            if progress is not None:
-                progress(min(1.0, (start + length) / duration) if duration > 0 else 1.0)
+            if progress is not None and not last:
+                progress(min(1.0, (start + length) / max(duration, 1e-9)))
     except RuntimeError:
         sphinx.reset()  # a decoder error leaves it in an unknown state
         raise
+    if progress is not None:
+        progress(1.0)
     result = Alignment.concatenate(parts, source="pocketsphinx-align")
     return Alignment(result.phones, result.words, result.source, warnings + result.warnings)
 
@@ -260,23 +262,32 @@ _previous_search: dict[int, str] = {}  # id(decoder) -> its last grammar, remove
 
 
 def _decode_segment(
-    decoder, y: np.ndarray, prons: Sequence[list[list[str]]], min_end: int, settings: AlignSettings  # noqa: ANN001
+    decoder,
+    y: np.ndarray,
+    prons: Sequence[list[list[str]]],
+    min_end: int,
+    settings: AlignSettings,
 ) -> list[_Slot | None]:
-    """Word and phone times of the words with pronunciations ``prons`` in ``y``; None where skipped."""
-    slots: list[_Slot | None] = [None] * len(prons)
-    if not prons or y.size < 0.05 * SAMPLE_RATE:
-        return slots
+    """Word and phone times of the words with pronunciations ``prons`` in ``y``; None where skipped.
+
+    Only the stretch from the first to the last loud frame (plus a margin) is
+    decoded: see :func:`emote.audio.segment.speech_span`.
+    """
     span = speech_span(y, sr=SAMPLE_RATE)
     if span is None:
-        return slots
-    crop = span[0] / SAMPLE_RATE
-    slots = [_shift_slot(slot, crop) for slot in _decode_cropped(decoder, y[span[0] : span[1]], prons, min_end, settings)]
-    return slots
+        return [None] * len(prons)
+    found = _decode_with_retries(decoder, y[span[0] : span[1]], prons, min_end, settings)
+    return [_shift_slot(slot, span[0] / SAMPLE_RATE) for slot in found]
 
 
-def _decode_cropped(
-    decoder, y: np.ndarray, prons: Sequence[list[list[str]]], min_end: int, settings: AlignSettings  # noqa: ANN001
+def _decode_with_retries(
+    decoder,
+    y: np.ndarray,
+    prons: Sequence[list[list[str]]],
+    min_end: int,
+    settings: AlignSettings,
 ) -> list[_Slot | None]:
+    """The lenient decode, then a strict one over each stretch where it skipped words."""
     length = y.size / SAMPLE_RATE
     lenient, strict = settings.skip_probs
     slots = _decode_once(decoder, y, prons, min_end, lenient, settings.silence_prob)
@@ -322,13 +333,14 @@ def _shift_slot(slot: _Slot | None, offset: float) -> _Slot | None:
 
 
 def _decode_once(
-    decoder,  # noqa: ANN001
+    decoder,
     y: np.ndarray,
     prons: Sequence[list[list[str]]],
     min_end: int,
     skip_prob: float,
     silence_prob: float,
 ) -> list[_Slot | None]:
+    """One Viterbi pass of ``y`` through the grammar of ``prons``, parsed back into words."""
     if not prons or y.size < 0.05 * SAMPLE_RATE:
         return [None] * len(prons)
     length = y.size / SAMPLE_RATE
@@ -443,7 +455,9 @@ def _segment_alignment(
     return Alignment(phones, out_words, "pocketsphinx-align", warnings)
 
 
-def _word_phones(start: float, end: float, labels: list[tuple[float, float, str]], pron: list[str]) -> list[Phone]:
+def _word_phones(
+    start: float, end: float, labels: list[tuple[float, float, str]], pron: list[str]
+) -> list[Phone]:
     """Phones of one word clipped into [start, end]; ``pron`` spread evenly when the pass gave none."""
     if not labels:
         step = (end - start) / len(pron)
@@ -484,5 +498,9 @@ def _interpolate(slots: list[_Slot | None], n_phones: Sequence[int], length: flo
             else:  # rescale the found word's phones into its new span
                 os_, oe, labels = old
                 scale = (e - s) / max(oe - os_, 1e-9)
-                slots[m] = (float(s), float(e), [(s + (a - os_) * scale, s + (b - os_) * scale, lab) for a, b, lab in labels])
+                slots[m] = (
+                    float(s),
+                    float(e),
+                    [(s + (a - os_) * scale, s + (b - os_) * scale, lab) for a, b, lab in labels],
+                )
         i = j

@@ -45,6 +45,12 @@ _SILENCE = frozenset(
      "eps", "<eps>", "garbage", "ns", "bg", "epi", "pause", "lg", "ls", "br"}
 )  # fmt: skip
 _BRACKETS = "<>[]{}+"
+# TIMIT/Buckeye and festival's "radio" set extend ARPAbet with reduced and allophonic
+# phones; each is realised by the mouth like the CMU phone it maps to.
+_EXTENDED = {
+    "AX": "AH", "AXH": "AH", "AXR": "ER", "IX": "IH", "UX": "UW", "DX": "T", "NX": "N", "Q": "T",
+    "EL": "L", "EM": "M", "EN": "N", "ENG": "NG", "HV": "HH",
+}  # fmt: skip
 _STRESS = re.compile(r"[012]$")
 
 
@@ -167,7 +173,9 @@ def _check_intervals(items: Sequence[Phone | Word], kind: str) -> None:
         if not (np.isfinite(x.start) and np.isfinite(x.end) and x.start >= 0 and x.end >= x.start):
             raise ValueError(f"{kind} {x.label!r}: bad interval [{x.start}, {x.end}]")
         if x.start < previous_end - 1e-6:
-            raise ValueError(f"{kind} {x.label!r} at {x.start:.3f} s overlaps the one before (ends {previous_end:.3f} s)")
+            raise ValueError(
+                f"{kind} {x.label!r} at {x.start:.3f} s overlaps the one before (ends {previous_end:.3f} s)"
+            )
         previous_end = x.end
 
 
@@ -176,7 +184,8 @@ def normalize_label(label: str) -> list[str] | None:
 
     - silence and non-speech (``""``, ``sil``, ``sp``, ``spn``, ``<sil>``, ``+NSN+``,
       ``[NOISE]``...) become ``["SIL"]``;
-    - ARPAbet in any case, with or without stress (``AA1``, ``aa``) is itself;
+    - ARPAbet in any case, with or without stress (``AA1``, ``aa``) is itself, and
+      the TIMIT/festival extensions map to the CMU phone (``AX`` -> ``AH``, ``DX`` -> ``T``);
     - IPA (MFA's ``english_mfa`` set, espeak, hama) is mapped by
       :func:`emote.audio.ipa.ipa_to_arpabet`;
     - several ARPAbet phones run together (``PT`` in a hand-made tier, a closure and
@@ -192,9 +201,9 @@ def normalize_label(label: str) -> list[str] | None:
     if text.strip(_BRACKETS).lower() in _SILENCE or text.upper() == SIL:
         return [SIL]
     arpa = _STRESS.sub("", text).upper()
-    if arpa in PHONE_SET and text.isascii():
-        return [arpa]
-    if text.isascii() and text.isupper() or (text.isascii() and " " in text):
+    if text.isascii() and (arpa in PHONE_SET or arpa in _EXTENDED):
+        return [_EXTENDED.get(arpa, arpa)]
+    if (text.isascii() and text.isupper()) or (text.isascii() and " " in text):
         split = _split_arpabet(text.upper().split())
         if split is not None:
             return split

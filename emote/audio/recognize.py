@@ -135,6 +135,7 @@ def _recognize_stream(
     engine, warnings = _pick_engine(settings.engine)
     decode = _decode_hama if engine == "hama" else _decode_sphinx
     parts: list[Alignment] = []
+    done = 0.0
     try:
         for offset, segment in iter_segments(blocks, sr=SAMPLE_RATE, max_seconds=settings.max_segment):
             start, length = offset / SAMPLE_RATE, segment.size / SAMPLE_RATE
@@ -144,11 +145,14 @@ def _recognize_stream(
                 shift = span[0] / SAMPLE_RATE
                 phones = [Phone(p.start + shift, p.end + shift, p.label) for p in phones]
             parts.append(Alignment(_tidy(phones, length, settings.min_silence), []).shifted(start))
+            done = min(1.0, (start + length) / max(duration, 1e-9))
             if progress is not None:
-                progress(min(1.0, (start + length) / duration) if duration > 0 else 1.0)
+                progress(done)
     except RuntimeError:
         sphinx.reset()
         raise
+    if progress is not None and done < 1.0:
+        progress(1.0)  # an MP3 header's length estimate may overshoot its samples
     source = "hama" if engine == "hama" else "pocketsphinx-allphone"
     result = Alignment.concatenate(parts, source=source)
     return Alignment(result.phones, [], source, warnings)
@@ -169,7 +173,7 @@ def _pick_engine(engine: Engine) -> tuple[str, list[str]]:
 
 
 @functools.lru_cache(maxsize=1)
-def _hama_model():  # noqa: ANN202 - hama.ASRModel
+def _hama_model():
     import hama
 
     return hama.ASRModel()
@@ -215,7 +219,7 @@ def _decode_sphinx(y: np.ndarray, settings: RecognizeSettings) -> list[Phone]:
     return _decode(sphinx.allphone_decoder(), y)
 
 
-def _decode(decoder, y: np.ndarray) -> list[Phone]:  # noqa: ANN001
+def _decode(decoder, y: np.ndarray) -> list[Phone]:
     """Raw allphone segmentation of one utterance, times relative to ``y``."""
     if y.size < 0.05 * SAMPLE_RATE:
         return []

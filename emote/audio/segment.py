@@ -78,7 +78,9 @@ def iter_segments(
         yield offset, np.asarray(buffer, dtype=np.float32)
 
 
-def speech_span(y: np.ndarray, *, sr: int, margin: float = 0.25, threshold: float = 0.1) -> tuple[int, int] | None:
+def speech_span(
+    y: np.ndarray, *, sr: int, margin: float = 0.25, threshold: float = 0.1
+) -> tuple[int, int] | None:
     """Sample range ``[start, end)`` from the first to the last loud frame, widened by ``margin`` s.
 
     None when nothing in ``y`` is louder than ``threshold`` (see

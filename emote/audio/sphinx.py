@@ -58,7 +58,7 @@ def _base_config() -> dict:
 
 
 @functools.lru_cache(maxsize=1)
-def align_decoder():  # noqa: ANN201 - pocketsphinx.Decoder, imported lazily
+def align_decoder():
     """The shared decoder for alignment: no language model, fillers off, one entry per phone.
 
     Alignment grammars are written over phones (``_aa``, ``_b``...), not words,
@@ -85,7 +85,7 @@ def phone_word(phone: str) -> str:
     return "_" + phone.lower()
 
 
-def pronunciations(decoder, word: str) -> list[list[str]]:  # noqa: ANN001
+def pronunciations(decoder, word: str) -> list[list[str]]:
     """Every dictionary pronunciation of ``word`` (``word``, ``word(2)``, ...), as ARPAbet lists."""
     out = []
     for k in range(1, 10):
@@ -97,7 +97,7 @@ def pronunciations(decoder, word: str) -> list[list[str]]:  # noqa: ANN001
 
 
 @functools.lru_cache(maxsize=1)
-def allphone_decoder():  # noqa: ANN201
+def allphone_decoder():
     """The shared decoder for phone recognition: allphone search with the shipped phone bigram.
 
     Language weight 1 (default 6.5): on ``shared/data/speech`` it lowers the
@@ -110,8 +110,14 @@ def allphone_decoder():  # noqa: ANN201
     return Decoder(lm=None, allphone=lm, lw=1.0, bestpath=False, **_base_config())
 
 
+# Words this process added to the shared dictionary, and how they were pronounced:
+# they stay in it, and are reported as guesses every time they are used.
+_ADDED: dict[str, str] = {}
+
+
 def reset() -> None:
     """Forget the shared decoders (after a decoder error, so the next call starts clean)."""
+    _ADDED.clear()
     align_decoder.cache_clear()
     allphone_decoder.cache_clear()
 
@@ -196,7 +202,7 @@ def _espeak_phones(words: list[str]) -> dict[str, list[str]]:
     return out
 
 
-def pronounce(decoder, words: list[str]) -> tuple[list[str], list[str]]:  # noqa: ANN001
+def pronounce(decoder, words: list[str]) -> tuple[list[str], list[str]]:
     """Make sure every word is in ``decoder``'s dictionary; return the names to use and warnings.
 
     A word the dictionary lacks is added with an espeak-ng (or spelled-out)
@@ -217,13 +223,12 @@ def pronounce(decoder, words: list[str]) -> tuple[list[str], list[str]]:  # noqa
     for i, (word, phones) in enumerate(entries):
         # Rebuilding the search after every word is slow: update once, with the last.
         decoder.add_word(word, " ".join(phones), i == len(entries) - 1)
+        _ADDED[word] = "espeak-ng" if word in guessed else "the spelling"
     warnings = []
-    by_espeak = [w for w, _ in entries if w in guessed]
-    by_spelling = [w for w, _ in entries if w not in guessed]
-    if by_espeak:
-        warnings.append(f"not in the dictionary, pronounced by espeak-ng: {', '.join(by_espeak)}")
-    if by_spelling:
-        warnings.append(f"not in the dictionary, pronounced from the spelling: {', '.join(by_spelling)}")
+    for via in ("espeak-ng", "the spelling"):
+        named = sorted({w for w in words if _ADDED.get(w) == via})
+        if named:
+            warnings.append(f"not in the dictionary, pronounced by {via}: {', '.join(named)}")
     if dropped:
         warnings.append(f"skipped (nothing to pronounce): {', '.join(sorted(dropped))}")
     return [w for w in words if w not in dropped], warnings

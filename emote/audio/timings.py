@@ -32,14 +32,13 @@ from __future__ import annotations
 import csv
 import io
 import math
-import os
 import re
-import tempfile
 from os import PathLike
 from pathlib import Path
 
 from emote.audio.phones import SIL, Alignment, Phone, Word, normalize_label
 from emote.errors import TranscriptError, file_error
+from emote.export.atomic import atomic_write
 
 __all__ = [
     "find_transcript",
@@ -111,10 +110,14 @@ def read_textgrid(path: str | PathLike[str], tier: str | None = None) -> Alignme
         raise file_error(TranscriptError, p, f"not a readable TextGrid ({detail})") from None
     tiers = {name: tg.getTier(name) for name in tg.tierNames if isinstance(tg.getTier(name), IntervalTier)}
     if tier is not None and tier not in tiers:
-        raise file_error(TranscriptError, p, f"no interval tier named {tier!r} (tiers: {', '.join(tiers) or 'none'})")
+        raise file_error(
+            TranscriptError, p, f"no interval tier named {tier!r} (tiers: {', '.join(tiers) or 'none'})"
+        )
     phone_name = tier or _pick_tier(tiers, _PHONE_TIER_NAMES, _phone_share)
     word_name = _pick_tier(
-        {n: t for n, t in tiers.items() if n != phone_name}, _WORD_TIER_NAMES, lambda labels: 1 - _phone_share(labels)
+        {n: t for n, t in tiers.items() if n != phone_name},
+        _WORD_TIER_NAMES,
+        lambda labels: 1 - _phone_share(labels),
     )
     if phone_name is None and word_name is None:
         raise file_error(TranscriptError, p, "has no phone or word tier")
@@ -124,7 +127,9 @@ def read_textgrid(path: str | PathLike[str], tier: str | None = None) -> Alignme
         phones = _phones_from_rows(rows, p, where=lambda i: f"tier {phone_name!r}, interval {i + 1}")
     words: list[Word] = []
     if word_name is not None:
-        words = [Word(e.start, e.end, e.label.strip().lower()) for e in tiers[word_name].entries if e.label.strip()]
+        words = [
+            Word(e.start, e.end, e.label.strip().lower()) for e in tiers[word_name].entries if e.label.strip()
+        ]
     return _alignment(phones, words, "textgrid", p)
 
 
@@ -150,14 +155,18 @@ def read_phone_csv(path: str | PathLike[str]) -> Alignment:
             continue
         fields = [f.strip() for f in next(csv.reader(io.StringIO(re.sub(r"[\t;]", ",", line))))]
         if len(fields) < 3:
-            raise file_error(TranscriptError, p, f"line {number}: expected start,end,phone, got {line.strip()!r}")
+            raise file_error(
+                TranscriptError, p, f"line {number}: expected start,end,phone, got {line.strip()!r}"
+            )
         try:
             start, end = float(fields[0]), float(fields[1])
         except ValueError:
             if first:  # the optional header
                 first = False
                 continue
-            raise file_error(TranscriptError, p, f"line {number}: times must be numbers, got {line.strip()!r}") from None
+            raise file_error(
+                TranscriptError, p, f"line {number}: times must be numbers, got {line.strip()!r}"
+            ) from None
         first = False
         rows.append((start, end, fields[2]))
         lines.append(number)
@@ -217,7 +226,9 @@ def write_textgrid(alignment: Alignment, path: str | PathLike[str], *, duration:
         out.write(f"        xmin = 0\n        xmax = {xmax:.6f}\n        intervals: size = {len(filled)}\n")
         for i, (start, end, label) in enumerate(filled, start=1):
             text = label.replace('"', '""')
-            out.write(f"        intervals [{i}]:\n            xmin = {start:.6f}\n            xmax = {end:.6f}\n")
+            out.write(
+                f"        intervals [{i}]:\n            xmin = {start:.6f}\n            xmax = {end:.6f}\n"
+            )
             out.write(f'            text = "{text}"\n')
     return _write_text(Path(path), out.getvalue())
 
@@ -242,7 +253,7 @@ def _phone_share(labels: list[str]) -> float:
     return sum(normalize_label(x) is not None and " " not in x.strip() for x in spoken) / len(spoken)
 
 
-def _pick_tier(tiers: dict, names: tuple[str, ...], score) -> str | None:  # noqa: ANN001
+def _pick_tier(tiers: dict, names: tuple[str, ...], score) -> str | None:
     for wanted in names:
         for name in tiers:
             if name.strip().lower() == wanted:
@@ -255,7 +266,7 @@ def _pick_tier(tiers: dict, names: tuple[str, ...], score) -> str | None:  # noq
     return best
 
 
-def _phones_from_rows(rows: list[tuple[float, float, str]], path: Path, *, where) -> list[Phone]:  # noqa: ANN001
+def _phones_from_rows(rows: list[tuple[float, float, str]], path: Path, *, where) -> list[Phone]:
     phones: list[Phone] = []
     previous_end = 0.0
     for i, (start, end, label) in enumerate(rows):
@@ -265,14 +276,20 @@ def _phones_from_rows(rows: list[tuple[float, float, str]], path: Path, *, where
             raise file_error(TranscriptError, path, f"{where(i)}: end {end:g} before start {start:g}")
         if start < previous_end - 1e-6:
             raise file_error(
-                TranscriptError, path, f"{where(i)}: starts at {start:g}, before the previous phone ends ({previous_end:g})"
+                TranscriptError,
+                path,
+                f"{where(i)}: starts at {start:g}, before the previous phone ends ({previous_end:g})",
             )
         labels = normalize_label(label)
         if labels is None:
-            raise file_error(TranscriptError, path, f"{where(i)}: {label!r} is not a phone (ARPAbet, IPA or silence)")
+            raise file_error(
+                TranscriptError, path, f"{where(i)}: {label!r} is not a phone (ARPAbet, IPA or silence)"
+            )
         step = (end - start) / len(labels)
         for k, lab in enumerate(labels):
-            phones.append(Phone(start + k * step, start + (k + 1) * step if k + 1 < len(labels) else end, lab))
+            phones.append(
+                Phone(start + k * step, start + (k + 1) * step if k + 1 < len(labels) else end, lab)
+            )
         previous_end = end
     return _merge_silences(phones)
 
@@ -310,27 +327,6 @@ def _fill_gaps(rows: list[tuple[float, float, str]], xmax: float) -> list[tuple[
 
 
 def _write_text(path: Path, text: str) -> Path:
-    try:
-        from emote.export.atomic import atomic_write
-    except ImportError:  # until emote.export lands: the same temp-file-then-rename contract
-        atomic_write = _atomic_write
     with atomic_write(path, mode="w") as f:
         f.write(text)
     return path
-
-
-class _atomic_write:  # noqa: N801 - stands in for emote.export.atomic.atomic_write
-    def __init__(self, path: Path, mode: str = "w") -> None:
-        self.path, self.mode = Path(path), mode
-
-    def __enter__(self):  # noqa: ANN204
-        fd, self.tmp = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.path.name}.", suffix=".tmp")
-        self.f = os.fdopen(fd, self.mode, encoding="utf-8" if "b" not in self.mode else None)
-        return self.f
-
-    def __exit__(self, exc_type, exc, tb) -> None:  # noqa: ANN001
-        self.f.close()
-        if exc_type is None:
-            os.replace(self.tmp, self.path)
-        else:
-            os.unlink(self.tmp)

@@ -291,7 +291,7 @@ class EMOTE_OT_animate_audio(bpy.types.Operator):
             emotion=settings.emotion,
             intensity=settings.intensity,
             emotion_track=track,
-            engine=settings.engine,
+            engine=None if settings.engine == "phonetic" else settings.engine,  # phonetic: emote's default
             text=settings.text or None,
             fps=scene_fps(context.scene),
         )
@@ -439,7 +439,8 @@ class EMOTE_PT_animate(bpy.types.Panel):
         col.prop(settings, "engine")
         if state.running:
             row = layout.row()
-            row.progress(factor=state.progress, type="BAR", text=f"{state.message} {state.progress:.0%}")
+            shown = f" {state.progress:.0%}" if state.progress > 0 else "…"  # 0: no bar from emote yet
+            row.progress(factor=state.progress, type="BAR", text=state.message + shown)
             row.operator(EMOTE_OT_cancel_job.bl_idname, text="", icon="CANCEL")
         else:
             layout.operator(EMOTE_OT_animate_audio.bl_idname, icon="PLAY_SOUND")

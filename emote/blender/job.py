@@ -10,6 +10,7 @@ CLI prints on stderr, and hands back the JSON it wrote. No ``bpy`` here.
 from __future__ import annotations
 
 import contextlib
+import os
 import re
 import shutil
 import subprocess
@@ -44,7 +45,7 @@ class AnimateRequest:
     emotion_track : Path | None
         Time-varying emotion track (JSON), passed as ``--emotion-track``.
     engine : str | None
-        ``phonetic`` or ``neural``; None leaves emote's default.
+        ``neural``, or None for emote's default (the phonetic engine).
     text : str | None
         Transcript, for forced alignment.
     fps : float | None
@@ -159,6 +160,8 @@ class AnimateJob:
         self._lines: list[str] = []
         self._cancelled = False
         flags = getattr(subprocess, "CREATE_NO_WINDOW", 0) if sys.platform == "win32" else 0
+        # emote shows its progress bar only on a terminal, unless asked for it.
+        env = {**os.environ, "EMOTE_PROGRESS": "1"}
         try:
             self._proc = subprocess.Popen(
                 argv,
@@ -166,6 +169,7 @@ class AnimateJob:
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.PIPE,
                 creationflags=flags,
+                env=env,
             )
         except OSError as exc:
             raise EmoteNotFoundError(f"{argv[0]}: cannot run emote ({exc.strerror or exc})") from None

@@ -311,11 +311,6 @@ def plan_pose(anim: FaceAnimation, target: PoseTarget, *, start_frame: float = 1
     return tracks
 
 
-def pose_is_still(anim: FaceAnimation) -> bool:
-    """True when the head and eye curves are all zero (nothing to apply)."""
-    return not anim.pose.any()
-
-
 # -- guessing the head and eye bones ------------------------------------------------
 
 _HELPER_PREFIX = re.compile(r"^(def|org|mch)[-_.]", re.IGNORECASE)

@@ -7,13 +7,19 @@ import logging
 import sys
 from pathlib import Path
 
+from emote.cli.rig_options import add_render_options, add_rig_options, load_rig_from_args, render_outputs
 from emote.errors import EmoteError, TranscriptError, file_error
 
 log = logging.getLogger("emote.cli")
 
 CURVE_FORMATS = ("csv", "json", "npz", "metahuman")
-# Output file name suffix for each --format value.
-SUFFIX = {"csv": ".csv", "json": ".json", "npz": ".npz", "metahuman": ".metahuman.csv"}
+MESH_FORMATS = ("glb", "usd", "flame", "obj", "ply")
+FORMATS = CURVE_FORMATS + MESH_FORMATS
+# Output file (or folder) name suffix for each --format value.
+SUFFIX = {
+    "csv": ".csv", "json": ".json", "npz": ".npz", "metahuman": ".metahuman.csv",
+    "glb": ".glb", "usd": ".usda", "flame": ".flame.npz", "obj": "_obj", "ply": "_ply",
+}  # fmt: skip
 
 EPILOG = """\
 phones: with --text, --text-file or a .txt/.lab file beside the audio the transcript is
@@ -28,6 +34,17 @@ outputs (in OUTDIR, named after the audio file unless --name is given):
   json       NAME.json           emote JSON (docs/json_schema.md)
   npz        NAME.npz            NumPy arrays: curves (frames, 61), fps, channels, metadata
   metahuman  NAME.metahuman.csv  MetaHuman CTRL_expressions_* curves
+  glb        NAME.glb            the rig's mesh with a morph-target animation (Blender, Unity, three.js)
+  usd        NAME.usda           UsdSkel blend-shape animation (Omniverse, Houdini, Maya)
+  flame      NAME.flame.npz      FLAME expression/jaw/neck/eye parameters (--rig flame --flame-model FILE)
+  obj, ply   NAME_obj/ NAME_ply/ one mesh per frame, for research
+  --render   NAME.mp4            H.264 video with the audio (--grid: NAME.grid.mp4, one face per emotion)
+
+examples:
+  emote animate line.wav --render -o out/                         # curves + video on the built-in head
+  emote animate line.wav --rig head.glb --format glb --render -o out/
+  emote animate line.wav --rig ict-facekit --rig-path ICT-FaceKit/ --render --preview-png -o out/
+  emote animate line.wav --grid happy,sad,angry,surprised -o out/
 """
 
 
@@ -40,7 +57,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("audio", type=Path, help="speech audio: wav, flac, mp3, ogg/opus (any rate, mono/stereo)")
-    p.add_argument("-o", "--out", type=Path, default=Path("out"), metavar="OUTDIR", help="output folder (default: out)")
+    p.add_argument(
+        "-o", "--out", type=Path, default=Path("out"), metavar="OUTDIR", help="output folder (default: out)"
+    )
     text = p.add_mutually_exclusive_group()
     text.add_argument("--text", help="transcript of the speech (improves lip-sync)")
     text.add_argument("--text-file", type=Path, help="file holding the transcript")
@@ -54,7 +73,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--format",
         default="csv,json,npz,metahuman",
-        help=f"comma-separated curve formats: {', '.join(CURVE_FORMATS)} (default: all)",
+        help=f"comma-separated formats: {', '.join(FORMATS)} (default: the four curve formats)",
     )
     p.add_argument("--name", help="base name of the output files (default: the audio file's name)")
     p.add_argument("--seed", type=int, default=0, help="seed for blinks, gaze and head motion (default: 0)")
@@ -62,51 +81,71 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--no-gaze", action="store_true", help="no gaze saccades")
     p.add_argument("--no-head", action="store_true", help="no head motion")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    add_rig_options(p)
+    add_render_options(p, optional=True)
     p.set_defaults(run=run)
 
 
 def parse_formats(spec: str) -> list[str]:
     formats = [f.strip().lower() for f in spec.split(",") if f.strip()]
-    bad = [f for f in formats if f not in CURVE_FORMATS]
+    bad = [f for f in formats if f not in FORMATS]
     if bad or not formats:
-        raise EmoteError(f"--format: unknown format {', '.join(bad) or spec!r}; choose from {', '.join(CURVE_FORMATS)}")
+        raise EmoteError(
+            f"--format: unknown format {', '.join(bad) or spec!r}; choose from {', '.join(FORMATS)}"
+        )
     return list(dict.fromkeys(formats))
 
 
 def run(args: argparse.Namespace) -> int:
-    from emote.api import animate
+    from emote.api import analyse, emotion_track_for, perform_speech
     from emote.cli.progress import ProgressBar
 
     formats = parse_formats(args.format)
-    text = args.text
-    if args.text_file is not None:
-        text = read_transcript(args.text_file)
+    text = read_transcript(args.text_file) if args.text_file is not None else args.text
+    track = emotion_track_for(
+        args.emotion if args.emotion_track is None else None, args.intensity, args.emotion_track
+    )
+    grid = _grid_emotions(args.grid)
+    # The rig is loaded before the audio is analysed: a bad rig fails fast.
+    needs_mesh = args.render or args.preview_png or grid or any(f in MESH_FORMATS for f in formats)
+    rig = (
+        load_rig_from_args(args, for_render=not any(f in MESH_FORMATS for f in formats))
+        if needs_mesh
+        else None
+    )
+    performance = dict(
+        seed=args.seed, blinks=not args.no_blinks, gaze=not args.no_gaze, head_motion=not args.no_head
+    )
     with ProgressBar(disable=args.quiet, desc=args.audio.name) as bar:
-        anim = animate(
-            args.audio,
-            text=text,
-            timings=args.timings,
-            use_transcript_file=not args.no_text,
-            emotion=args.emotion if args.emotion_track is None else None,
-            intensity=args.intensity,
-            emotion_track=args.emotion_track,
-            fps=args.fps,
-            seed=args.seed,
-            blinks=not args.no_blinks,
-            gaze=not args.no_gaze,
-            head_motion=not args.no_head,
+        speech = analyse(
+            args.audio, text=text, timings=args.timings, use_transcript_file=not args.no_text, fps=args.fps,
             progress=bar.update,
-        )
+        )  # fmt: skip
+        anim = perform_speech(speech, emotion_track=track, **performance)
     name = args.name or args.audio.name.split(".")[0]
-    written = [write_output(anim, args.out / f"{name}{SUFFIX[f]}", f) for f in formats]
+    written = [write_output(anim, args.out / f"{name}{SUFFIX[f]}", f, rig) for f in formats]
+    if args.render or args.preview_png or grid:
+        variants = [
+            (e, perform_speech(speech, emotion=e, intensity=args.intensity, **performance)) for e in grid
+        ]
+        if grid and not args.render:
+            args.render = True
+        written += render_outputs(rig, anim, args.out, name, args, variants=variants or None)
     for path in written:
         print(path)
     print(
-        f"{anim.n_frames} frames @ {anim.fps:g} fps ({anim.duration:.2f} s), "
-        f"phones from {anim.metadata.get('phones_source', '?')}",
+        f"{anim.n_frames} frames @ {anim.fps:g} fps ({anim.duration:.2f} s), phones from {speech.source}",
         file=sys.stderr,
     )
     return 0
+
+
+def _grid_emotions(spec: str | None) -> list[str]:
+    if not spec:
+        return []
+    from emote.performance.emotions import resolve_emotion
+
+    return [resolve_emotion(e.strip()) for e in spec.split(",") if e.strip()]
 
 
 def read_transcript(path: Path) -> str:
@@ -122,8 +161,19 @@ def read_transcript(path: Path) -> str:
     return text
 
 
-def write_output(anim, path: Path, fmt: str) -> Path:
+def write_output(anim, path: Path, fmt: str, rig=None) -> Path:
     from emote.export import write
 
-    write(anim, path, format="livelink" if fmt == "csv" else fmt)
+    if fmt in ("obj", "ply"):
+        from emote.export.meshseq import write_sequence
+
+        write_sequence(anim, path, rig=rig, format=fmt)
+    elif fmt == "flame":
+        from emote.export import flame_params
+
+        flame_params.write(anim, path, rig=rig)
+    elif fmt in ("glb", "usd"):
+        write(anim, path, format=fmt, rig=rig)
+    else:
+        write(anim, path, format="livelink" if fmt == "csv" else fmt)
     return path

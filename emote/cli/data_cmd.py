@@ -29,8 +29,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     g = verbs.add_parser("generate", help="synthesise a TTS corpus (resumes an interrupted run)")
     g.add_argument("out", type=Path, help="dataset folder")
     g.add_argument("--seed", type=int, default=0)
-    g.add_argument("--minutes-per-voice", type=float, default=11.0, help="audio per training voice (default 11)")
-    g.add_argument("--val-minutes-per-voice", type=float, default=4.0, help="audio per held-out voice (default 4)")
+    g.add_argument(
+        "--minutes-per-voice", type=float, default=11.0, help="audio per training voice (default 11)"
+    )
+    g.add_argument(
+        "--val-minutes-per-voice", type=float, default=4.0, help="audio per held-out voice (default 4)"
+    )
     g.add_argument("--voices", help="comma-separated voice ids (default: every installed voice)")
     g.add_argument("--val-voices", help="comma-separated held-out voice ids")
     g.add_argument("--list-voices", action="store_true", help="list the known voices and exit")
@@ -38,14 +42,22 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
     i = verbs.add_parser("import", help="add real takes (audio + curves) to a dataset")
     i.add_argument("out", type=Path, help="dataset folder (created or extended)")
-    i.add_argument("--audio", type=Path, action="append", required=True, help="audio of a take (repeat per take)")
+    i.add_argument(
+        "--audio", type=Path, action="append", required=True, help="audio of a take (repeat per take)"
+    )
     i.add_argument("--curves", type=Path, action="append", required=True,
                    help="its curves: Live Link Face CSV, emote JSON/NPZ, .npy or named-column .csv (repeat)")  # fmt: skip
-    i.add_argument("--names", type=Path, help="channel names for .npy curves (one per line or comma-separated)")
+    i.add_argument(
+        "--names", type=Path, help="channel names for .npy curves (one per line or comma-separated)"
+    )
     i.add_argument("--fps", type=float, help="frame rate of .npy / generic CSV curves")
-    i.add_argument("--emotion", help="emotion the takes were performed with (default: unknown, trained as neutral)")
+    i.add_argument(
+        "--emotion", help="emotion the takes were performed with (default: unknown, trained as neutral)"
+    )
     i.add_argument("--intensity", type=float, default=1.0)
-    i.add_argument("--channels", help="comma-separated channels to keep (default: ARKit face minus blinks/eye look)")
+    i.add_argument(
+        "--channels", help="comma-separated channels to keep (default: ARKit face minus blinks/eye look)"
+    )
     i.add_argument("--split", choices=("train", "val"), default="train")
     i.add_argument("--name", default="import", help="shard name (default: import)")
     i.add_argument("--style", help="speaker/style name stored with the takes")
@@ -90,9 +102,11 @@ def run_import(args: argparse.Namespace) -> int:
     from emote.errors import EmoteError
 
     if len(args.audio) != len(args.curves):
-        raise EmoteError(f"{len(args.audio)} --audio but {len(args.curves)} --curves; give one of each per take")
+        raise EmoteError(
+            f"{len(args.audio)} --audio but {len(args.curves)} --curves; give one of each per take"
+        )
     takes = [Take(str(a), str(c), names=str(args.names) if args.names else None, emotion=args.emotion,
-                  intensity=args.intensity) for a, c in zip(args.audio, args.curves)]  # fmt: skip
+                  intensity=args.intensity) for a, c in zip(args.audio, args.curves, strict=True)]  # fmt: skip
     manifest = import_takes(takes, args.out, fps=args.fps, channels=_ids(args.channels), split=args.split,
                             name=args.name, style=args.style)  # fmt: skip
     _print_counts(manifest["counts"])

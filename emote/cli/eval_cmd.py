@@ -45,10 +45,19 @@ def run(args: argparse.Namespace) -> int:
         phones = read_timings(args.phones).phones
     metrics = evaluate(anim, phones=phones)
     if args.json:
-        print(json.dumps({k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in metrics.items()}, indent=1))
+        print(
+            json.dumps(
+                {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in metrics.items()},
+                indent=1,
+            )
+        )
         return 0
     width = max(map(len, metrics))
     for key, value in metrics.items():
-        shown = "n/a" if isinstance(value, float) and math.isnan(value) else (f"{value:.4g}" if isinstance(value, float) else value)
+        shown = (
+            "n/a"
+            if isinstance(value, float) and math.isnan(value)
+            else (f"{value:.4g}" if isinstance(value, float) else value)
+        )
         print(f"{key:<{width}}  {shown}")
     return 0

@@ -70,7 +70,10 @@ def colored_noise(n: int, kind: str, rng: np.random.Generator, *, sr: int = 1600
     if kind == "hum":
         t = np.arange(n) / sr
         f0 = 50.0 if rng.random() < 0.5 else 60.0
-        x = sum(rng.uniform(0.2, 1.0) / k * np.sin(2 * np.pi * f0 * k * t + rng.uniform(0, 2 * np.pi)) for k in range(1, 6))
+        x = sum(
+            rng.uniform(0.2, 1.0) / k * np.sin(2 * np.pi * f0 * k * t + rng.uniform(0, 2 * np.pi))
+            for k in range(1, 6)
+        )
         x = x + 0.05 * rng.standard_normal(n)
     else:
         spectrum = np.fft.rfft(rng.standard_normal(n))

@@ -34,19 +34,27 @@ from typing import Any
 
 import numpy as np
 
-from emote.animation.channels import CHANNELS, MOUTH_NAMES, indices
+from emote.animation.channels import MOUTH_NAMES, indices
 from emote.audio.phones import SIL, Phone
 from emote.data.augment import AugmentSettings, augment
 from emote.data.prosody import TrackSampling, sample_prosody, sample_track
-from emote.data.shards import MANIFEST, Item, read_manifest, read_shard, summarize, write_manifest, write_shard
+from emote.data.shards import (
+    MANIFEST,
+    Item,
+    read_manifest,
+    read_shard,
+    summarize,
+    write_manifest,
+    write_shard,
+)
 from emote.data.text import sentences
-from emote.data.tts import VOICES, Voice, available_voices, synthesize
+from emote.data.tts import VOICES, Prosody, Utterance, Voice, available_voices, synthesize
 from emote.errors import EmoteError
 from emote.models.features import FeatureSettings, align_mel, speech_features
 from emote.performance.emotions import EMOTIONS
 from emote.performance.track import EmotionSegment, EmotionTrack
 
-__all__ = ["CorpusSettings", "generate_corpus"]
+__all__ = ["CorpusSettings", "Rendered", "generate_corpus", "render_utterance"]
 
 log = logging.getLogger("emote.data")
 
@@ -100,13 +108,19 @@ def _voices(settings: CorpusSettings) -> list[Voice]:
     if settings.voices:
         unknown = [v for v in settings.voices if v not in {x.id for x in VOICES}]
         if unknown:
-            raise EmoteError(f"unknown voice(s) {', '.join(unknown)}; known: {', '.join(v.id for v in VOICES)}")
+            raise EmoteError(
+                f"unknown voice(s) {', '.join(unknown)}; known: {', '.join(v.id for v in VOICES)}"
+            )
         missing = [v for v in settings.voices if v not in installed]
         if missing:
-            raise EmoteError(f"voice(s) not installed: {', '.join(missing)} (apt-get install flite festival festvox-...)")
+            raise EmoteError(
+                f"voice(s) not installed: {', '.join(missing)} (apt-get install flite festival festvox-...)"
+            )
         return [installed[v] for v in settings.voices]
     if not installed:
-        raise EmoteError("no TTS voice installed (apt-get install flite festival festvox-kallpc16k espeak-ng)")
+        raise EmoteError(
+            "no TTS voice installed (apt-get install flite festival festvox-kallpc16k espeak-ng)"
+        )
     return [v for v in VOICES if v.id in installed]
 
 
@@ -124,60 +138,106 @@ def _pad_phones(phones: list[Phone], lead: float, total: float) -> list[Phone]:
     return merged
 
 
-def _make_shard(voice: Voice, shard_seed: np.random.SeedSequence, settings: CorpusSettings) -> list[Item]:
-    """Synthesise, teach, augment and featurise one shard of one voice."""
+@dataclass
+class Rendered:
+    """One utterance made ready for the dataset (or for an evaluation).
+
+    Attributes
+    ----------
+    clean, noisy : np.ndarray [shape=(samples,), dtype=float32]
+        Audio at ``sr`` before and after augmentation (silence padding included).
+    sr : int
+    phones : list[Phone]
+        True timings on the padded clip.
+    speech : np.ndarray [shape=(frames, 61), dtype=float32]
+        The teacher's emotion-free curves at ``settings.fps``.
+    mel : np.ndarray [shape=(2 frames, n_mels), dtype=float32]
+        Features of ``noisy``.
+    track : EmotionTrack
+    meta : dict
+    """
+
+    clean: np.ndarray
+    noisy: np.ndarray
+    sr: int
+    phones: list[Phone]
+    speech: np.ndarray
+    mel: np.ndarray
+    track: EmotionTrack
+    meta: dict[str, Any]
+
+
+def render_utterance(
+    utt: Utterance,
+    *,
+    text: str,
+    voice: Voice,
+    emotion: str,
+    intensity: float,
+    prosody: Prosody,
+    gain_db: float,
+    rng: np.random.Generator,
+    settings: CorpusSettings,
+    babble: np.ndarray | None = None,
+) -> Rendered:
+    """Resample, pad, teach (phonetic engine on the true timings), draw a track, augment, featurise."""
     import soxr
 
     from emote.audio.features import frame_energy
     from emote.engines.phonetic import animate_phones
 
+    sr, fps = settings.features.sr, settings.fps
+    y = soxr.resample(utt.samples, utt.sr, sr).astype(np.float32) if utt.sr != sr else utt.samples
+    lead, tail = rng.uniform(*settings.pad, size=2)
+    y = np.concatenate([np.zeros(int(lead * sr), np.float32), y, np.zeros(int(tail * sr), np.float32)])
+    y *= np.float32(10 ** (gain_db / 20))
+    duration = y.size / sr
+    phones = _pad_phones(utt.phones, int(lead * sr) / sr, duration)
+    n = math.ceil(duration * fps)
+    speech = animate_phones(phones, n_frames=n, fps=fps, energy=frame_energy(y=y, sr=sr, fps=fps, n_frames=n))
+    if np.abs(np.delete(speech, indices(TEACHER_CHANNELS), axis=1)).max(initial=0.0) > 0:
+        raise AssertionError("the phonetic engine wrote channels outside TEACHER_CHANNELS")
+    track = sample_track(duration, rng, settings.tracks)
+    first = track.segments[0]
+    track = EmotionTrack((EmotionSegment(0.0, first.end, emotion, intensity, first.blend, first.blend_weight),
+                          *track.segments[1:]), track.transition)  # fmt: skip
+    noisy, applied = augment(y, sr, rng, settings=settings.augment, babble=babble)
+    mel = align_mel(speech_features(noisy, sr=sr, settings=settings.features), n, settings=settings.features)
+    meta = {
+        "text": text,
+        "voice": voice.id,
+        "style": voice.id,
+        "duration": round(duration, 4),
+        "emotion": emotion,
+        "intensity": round(intensity, 3),
+        "prosody": {"rate": round(prosody.rate, 3), "pitch": round(prosody.pitch, 3),
+                    "pitch_range": round(prosody.pitch_range, 3), "gain_db": round(gain_db, 2)},
+        "augment": applied,
+        "emotion_track": track.to_dict(),
+    }  # fmt: skip
+    return Rendered(y, noisy, sr, phones, speech, mel, track, meta)
+
+
+def _make_shard(voice: Voice, shard_seed: np.random.SeedSequence, settings: CorpusSettings) -> list[Item]:
+    """Synthesise, teach, augment and featurise one shard of one voice."""
     rng = np.random.default_rng(shard_seed)
     text_seed = int(rng.integers(2**31))
     texts = list(islice(sentences(text_seed), settings.utterances_per_shard))
     emotions = [(EMOTIONS[int(rng.integers(len(EMOTIONS)))], float(rng.choice([1.0, rng.uniform(0.2, 1.0)])))
                 for _ in texts]  # fmt: skip
-    prosodies, gains = zip(*(sample_prosody(e, i, rng) for e, i in emotions))
+    prosodies, gains = zip(*(sample_prosody(e, i, rng) for e, i in emotions), strict=True)
     spoken = synthesize(voice, texts, prosodies)
-
-    sr = settings.features.sr
-    fps = settings.fps
     cols = indices(TEACHER_CHANNELS)
-    others = np.setdiff1d(np.arange(len(CHANNELS)), cols)
-    clean_audio = []
+    clean_audio: list[np.ndarray] = []
     items = []
-    for text, (emotion, intensity), prosody, gain_db, utt in zip(texts, emotions, prosodies, gains, spoken):
-        y = soxr.resample(utt.samples, utt.sr, sr).astype(np.float32) if utt.sr != sr else utt.samples
-        lead, tail = rng.uniform(*settings.pad, size=2)
-        y = np.concatenate([np.zeros(int(lead * sr), np.float32), y, np.zeros(int(tail * sr), np.float32)])
-        y *= np.float32(10 ** (gain_db / 20))
-        duration = y.size / sr
-        phones = _pad_phones(utt.phones, int(lead * sr) / sr, duration)
-        n = math.ceil(duration * fps)
-        energy = frame_energy(y=y, sr=sr, fps=fps, n_frames=n)
-        speech = animate_phones(phones, n_frames=n, fps=fps, energy=energy)
-        if np.abs(speech[:, others]).max(initial=0.0) > 0:
-            raise AssertionError("the phonetic engine wrote channels outside TEACHER_CHANNELS")
-        track = sample_track(duration, rng, settings.tracks)
-        first = track.segments[0]
-        track = EmotionTrack((EmotionSegment(0.0, first.end, emotion, intensity, first.blend, first.blend_weight),
-                              *track.segments[1:]), track.transition)  # fmt: skip
+    for text, (emotion, intensity), prosody, gain_db, utt in zip(
+        texts, emotions, prosodies, gains, spoken, strict=True
+    ):
         babble = np.concatenate(clean_audio[-6:]) if clean_audio else None
-        noisy, applied = augment(y, sr, rng, settings=settings.augment, babble=babble)
-        clean_audio.append(y / (np.sqrt(np.mean(y**2)) + 1e-9))
-        mel = align_mel(speech_features(noisy, sr=sr, settings=settings.features), n, settings=settings.features)
-        meta = {
-            "text": text,
-            "voice": voice.id,
-            "style": voice.id,
-            "duration": round(duration, 4),
-            "emotion": emotion,
-            "intensity": round(intensity, 3),
-            "prosody": {"rate": round(prosody.rate, 3), "pitch": round(prosody.pitch, 3),
-                        "pitch_range": round(prosody.pitch_range, 3), "gain_db": round(gain_db, 2)},
-            "augment": applied,
-            "emotion_track": track.to_dict(),
-        }  # fmt: skip
-        items.append(Item(mel=mel, curves=speech[:, cols], phones=phones, meta=meta))
+        r = render_utterance(utt, text=text, voice=voice, emotion=emotion, intensity=intensity, prosody=prosody,
+                             gain_db=gain_db, rng=rng, settings=settings, babble=babble)  # fmt: skip
+        clean_audio.append(r.clean / (np.sqrt(np.mean(r.clean**2)) + 1e-9))
+        items.append(Item(mel=r.mel, curves=r.speech[:, cols], phones=r.phones, meta=r.meta))
     return items
 
 
@@ -217,7 +277,8 @@ def generate_corpus(
     plan = [(vi, voice) for vi, voice in enumerate(VOICES) if voice in voices]
     entries: list[dict[str, Any]] = []
     total_target = 60 * sum(
-        s.validation_minutes_per_voice if v.id in s.validation_voices else s.minutes_per_voice for _, v in plan
+        s.validation_minutes_per_voice if v.id in s.validation_voices else s.minutes_per_voice
+        for _, v in plan
     )
     done_seconds = 0.0
     t0 = time.perf_counter()
@@ -240,8 +301,12 @@ def generate_corpus(
                 header = {"fps": s.fps, "kind": "speech", "features": s.features.to_dict(), "voice": voice.id}
                 write_shard(path, items, channels=TEACHER_CHANNELS, header=header, mel_dtype=s.mel_dtype)
                 shard_seconds = sum(float(it.meta["duration"]) for it in items)
-                log.info("%s: %.1f s of audio (%.0f s elapsed)", path.name, shard_seconds, time.perf_counter() - t0)
-            entries.append({"file": path.name, "voice": voice.id, "split": split, "seconds": round(shard_seconds, 3)})
+                log.info(
+                    "%s: %.1f s of audio (%.0f s elapsed)", path.name, shard_seconds, time.perf_counter() - t0
+                )
+            entries.append(
+                {"file": path.name, "voice": voice.id, "split": split, "seconds": round(shard_seconds, 3)}
+            )
             seconds += shard_seconds
             done_seconds += shard_seconds
             k += 1

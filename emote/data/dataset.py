@@ -83,7 +83,9 @@ class Stream:
         return self.n_frames / self.fps / 3600
 
 
-def load_stream(root: str | PathLike[str], split: str, *, styles: Sequence[str] = (), limit: int | None = None) -> Stream:
+def load_stream(
+    root: str | PathLike[str], split: str, *, styles: Sequence[str] = (), limit: int | None = None
+) -> Stream:
     """Load every shard of ``split`` (``"train"`` or ``"val"``) from a dataset folder.
 
     Parameters
@@ -179,7 +181,9 @@ class Batch:
     mask2: np.ndarray
 
 
-def _column_maps(stream: Stream, channels: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def _column_maps(
+    stream: Stream, channels: Sequence[str]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Index arrays between stored columns, canonical channels and output channels."""
     col = {name: k for k, name in enumerate(stream.names)}
     out_from = np.array([col.get(name, -1) for name in channels])
@@ -190,7 +194,9 @@ def _column_maps(stream: Stream, channels: Sequence[str]) -> tuple[np.ndarray, n
     return out_from, stored_canon, canon_of_stored, out_canon, canon_of_out
 
 
-def _compose(stream: Stream, idx: np.ndarray, weights: np.ndarray, channels: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+def _compose(
+    stream: Stream, idx: np.ndarray, weights: np.ndarray, channels: Sequence[str]
+) -> tuple[np.ndarray, np.ndarray]:
     """Targets (F, C) and mask for stream frames ``idx`` under per-frame emotion ``weights`` (F, 8)."""
     out_from, stored_canon, canon_of_stored, out_canon, canon_of_out = _column_maps(stream, channels)
     stored = stream.curves[idx].astype(np.float32)  # (F, K), NaN where a shard lacks a channel
@@ -242,7 +248,9 @@ def sample_batch(
     t = np.arange(window) / stream.fps
 
     def fresh() -> np.ndarray:
-        return np.stack([sample_track(window / stream.fps, rng, tracks).weights(t) for _ in range(batch)]).reshape(-1, 8)
+        return np.stack(
+            [sample_track(window / stream.fps, rng, tracks).weights(t) for _ in range(batch)]
+        ).reshape(-1, 8)
 
     weights = stream.weights[idx].astype(np.float32)
     comp = stream.compose[idx]

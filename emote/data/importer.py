@@ -32,7 +32,15 @@ from typing import Any
 import numpy as np
 
 from emote.animation.channels import ARKIT_NAMES, CHANNELS
-from emote.data.shards import MANIFEST, Item, read_manifest, read_shard, summarize, write_manifest, write_shard
+from emote.data.shards import (
+    MANIFEST,
+    Item,
+    read_manifest,
+    read_shard,
+    summarize,
+    write_manifest,
+    write_shard,
+)
 from emote.errors import EmoteError, FormatError, file_error
 from emote.models.features import FeatureSettings, align_mel, speech_features
 
@@ -115,7 +123,9 @@ def read_curves(path: str | PathLike[str], *, names: str | PathLike[str] | None 
     return _read_named_csv(p, names=names, fps=fps)
 
 
-def _read_named_csv(p: Path, *, names: str | PathLike[str] | None, fps: float | None) -> tuple[np.ndarray, tuple[str, ...], float]:
+def _read_named_csv(
+    p: Path, *, names: str | PathLike[str] | None, fps: float | None
+) -> tuple[np.ndarray, tuple[str, ...], float]:
     if fps is None:
         raise file_error(FormatError, p, "a curves CSV that is not a Live Link Face take needs --fps")
     try:
@@ -131,7 +141,9 @@ def _read_named_csv(p: Path, *, names: str | PathLike[str] | None, fps: float | 
     try:
         arr = np.array([[float(r[i]) for i in keep] for r in body if r], np.float32)
     except (ValueError, IndexError):
-        raise file_error(FormatError, p, "non-numeric or short rows (expected a header of channel names, then numbers)") from None
+        raise file_error(
+            FormatError, p, "non-numeric or short rows (expected a header of channel names, then numbers)"
+        ) from None
     if arr.ndim != 2 or arr.shape[0] == 0:
         raise file_error(FormatError, p, "no frames")
     return arr, tuple(header[i] for i in keep), float(fps)
@@ -139,7 +151,7 @@ def _read_named_csv(p: Path, *, names: str | PathLike[str] | None, fps: float | 
 
 def _resample(curves: np.ndarray, src_fps: float, dst_fps: float) -> np.ndarray:
     duration = (curves.shape[0] - 1) / src_fps
-    n = int(math.floor(duration * dst_fps + 1e-9)) + 1
+    n = math.floor(duration * dst_fps + 1e-9) + 1
     t = np.arange(n) / dst_fps * src_fps
     lo = np.minimum(np.floor(t).astype(np.int64), curves.shape[0] - 1)
     hi = np.minimum(lo + 1, curves.shape[0] - 1)
@@ -204,14 +216,18 @@ def import_takes(
     kept: tuple[str, ...] | None = None
     for k, take in enumerate(takes):
         curves, names, src_fps = read_curves(take.curves, names=take.names, fps=fps)
-        wanted = tuple(channels) if channels else (FACE_CHANNELS if set(FACE_CHANNELS) <= set(names) else names)
+        wanted = (
+            tuple(channels) if channels else (FACE_CHANNELS if set(FACE_CHANNELS) <= set(names) else names)
+        )
         missing = [c for c in wanted if c not in names]
         if missing:
             raise file_error(FormatError, take.curves, f"channel(s) {', '.join(missing[:5])} missing")
         if kept is None:
             kept = wanted
         elif kept != wanted:
-            raise file_error(FormatError, take.curves, "has other channels than the first take of this import")
+            raise file_error(
+                FormatError, take.curves, "has other channels than the first take of this import"
+            )
         curves = _resample(curves[:, [names.index(c) for c in wanted]], src_fps, fs.frame_rate)
         audio = load_audio(take.audio)
         audio_seconds = audio.samples.size / audio.sr
@@ -219,7 +235,9 @@ def import_takes(
         if abs(audio_seconds - curve_seconds) > max_mismatch:
             raise file_error(EmoteError, take.curves,
                              f"lasts {curve_seconds:.2f} s but {take.audio} lasts {audio_seconds:.2f} s")  # fmt: skip
-        mel = align_mel(speech_features(audio.samples, sr=audio.sr, settings=fs), curves.shape[0], settings=fs)
+        mel = align_mel(
+            speech_features(audio.samples, sr=audio.sr, settings=fs), curves.shape[0], settings=fs
+        )
         phones = []
         textgrid = Path(take.audio).with_suffix(".TextGrid")
         if textgrid.is_file():
@@ -237,7 +255,11 @@ def import_takes(
     file = f"shard-{name}.npz"
     header = {"fps": fs.frame_rate, "kind": "final", "features": fs.to_dict(), "source": "import"}
     write_shard(root / file, items, channels=kept, header=header, mel_dtype="float16")
-    manifest = read_manifest(root) if (root / MANIFEST).exists() else {"format": "emote-dataset", "kind": "import", "shards": []}
+    manifest = (
+        read_manifest(root)
+        if (root / MANIFEST).exists()
+        else {"format": "emote-dataset", "kind": "import", "shards": []}
+    )
     entries = [e for e in manifest["shards"] if e["file"] != file]
     entries.append({"file": file, "voice": style or name, "split": split,
                     "seconds": round(sum(it.meta["duration"] for it in items), 3)})  # fmt: skip

@@ -84,7 +84,9 @@ def _intensity(rng: np.random.Generator, s: TrackSampling) -> float:
     return 1.0 if rng.random() < s.p_full else float(rng.uniform(0.2, 1.0))
 
 
-def sample_track(duration: float, rng: np.random.Generator, settings: TrackSampling | None = None) -> EmotionTrack:
+def sample_track(
+    duration: float, rng: np.random.Generator, settings: TrackSampling | None = None
+) -> EmotionTrack:
     """A random emotion track over ``duration`` seconds (mid-utterance changes included).
 
     Every emotion is equally likely in every segment, neutral included.
@@ -113,7 +115,11 @@ def sample_track(duration: float, rng: np.random.Generator, settings: TrackSampl
         segments = [EmotionSegment(0.0, None, pick(), _intensity(rng, s))]
     elif kind == "blend":
         a, b = rng.choice(len(EMOTIONS) - 1, size=2, replace=False) + 1
-        segments = [EmotionSegment(0.0, None, EMOTIONS[a], _intensity(rng, s), EMOTIONS[b], float(rng.uniform(0.2, 0.6)))]
+        segments = [
+            EmotionSegment(
+                0.0, None, EMOTIONS[a], _intensity(rng, s), EMOTIONS[b], float(rng.uniform(0.2, 0.6))
+            )
+        ]
     else:
         n = 2 if kind == "change" else 3
         cuts = np.sort(rng.uniform(0.2, 0.8, size=n - 1)) * duration

@@ -48,8 +48,8 @@ from emote.errors import FormatError, file_error
 
 __all__ = [
     "FORMAT_VERSION",
-    "Item",
     "PHONE_LABELS",
+    "Item",
     "Shard",
     "read_manifest",
     "read_shard",
@@ -117,8 +117,13 @@ class Shard:
         m = self.mel_per_frame
         p0, p1 = int(self.phone_offsets[i]), int(self.phone_offsets[i + 1])
         phones = [Phone(float(s), float(e), PHONE_LABELS[k]) for s, e, k in
-                  zip(self.phone_start[p0:p1], self.phone_end[p0:p1], self.phone_label[p0:p1])]  # fmt: skip
-        return Item(self.mel[a * m : b * m].astype(np.float32), self.curves[a:b].astype(np.float32), phones, self.meta[i])
+                  zip(self.phone_start[p0:p1], self.phone_end[p0:p1], self.phone_label[p0:p1], strict=True)]  # fmt: skip
+        return Item(
+            self.mel[a * m : b * m].astype(np.float32),
+            self.curves[a:b].astype(np.float32),
+            phones,
+            self.meta[i],
+        )
 
     @property
     def mel_per_frame(self) -> int:
@@ -175,7 +180,9 @@ def write_shard(
         if it.curves.shape[1] != len(channels):
             raise ValueError(f"item {k}: {it.curves.shape[1]} curve columns for {len(channels)} channels")
         if it.mel.shape[0] != m * it.curves.shape[0]:
-            raise ValueError(f"item {k}: {it.mel.shape[0]} feature rows for {it.curves.shape[0]} frames (want x{m})")
+            raise ValueError(
+                f"item {k}: {it.mel.shape[0]} feature rows for {it.curves.shape[0]} frames (want x{m})"
+            )
     offsets = np.cumsum([0] + [it.n_frames for it in items]).astype(np.int64)
     phones = [p for it in items for p in it.phones]
     phone_offsets = np.cumsum([0] + [len(it.phones) for it in items]).astype(np.int64)
@@ -218,9 +225,15 @@ def read_shard(path: str | PathLike[str]) -> Shard:
     except FileNotFoundError:
         raise file_error(FormatError, path, "shard not found") from None
     except (OSError, ValueError, KeyError, json.JSONDecodeError) as err:
-        raise file_error(FormatError, path, f"not an emote dataset shard ({err.__class__.__name__}: {err})") from None
+        raise file_error(
+            FormatError, path, f"not an emote dataset shard ({err.__class__.__name__}: {err})"
+        ) from None
     if shard.header.get("version") != FORMAT_VERSION:
-        raise file_error(FormatError, path, f"shard format version {shard.header.get('version')!r}, expected {FORMAT_VERSION}")
+        raise file_error(
+            FormatError,
+            path,
+            f"shard format version {shard.header.get('version')!r}, expected {FORMAT_VERSION}",
+        )
     return shard
 
 
@@ -234,7 +247,9 @@ def summarize(root: str | PathLike[str], shards: list[dict[str, Any]]) -> dict[s
     for entry in shards:
         shard = read_shard(Path(root) / entry["file"])
         for k, meta in enumerate(shard.meta):
-            seconds = float(meta.get("duration", (shard.offsets[k + 1] - shard.offsets[k]) / shard.header["fps"]))
+            seconds = float(
+                meta.get("duration", (shard.offsets[k + 1] - shard.offsets[k]) / shard.header["fps"])
+            )
             hours[entry["split"]] += seconds / 3600
             voices[meta.get("voice", meta.get("source", "?"))] += seconds / 3600
             emotions[meta.get("emotion", "unknown")] += 1
@@ -266,6 +281,8 @@ def read_manifest(root: str | PathLike[str]) -> dict[str, Any]:
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise file_error(FormatError, path, "no dataset manifest here (run `emote data generate` or `emote data import`)") from None
+        raise file_error(
+            FormatError, path, "no dataset manifest here (run `emote data generate` or `emote data import`)"
+        ) from None
     except (OSError, json.JSONDecodeError) as err:
         raise file_error(FormatError, path, f"unreadable manifest ({err})") from None

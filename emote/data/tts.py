@@ -235,7 +235,7 @@ def _scheme_string(text: str) -> str:
 def _festival(voice: Voice, texts: Sequence[str], prosodies: Sequence[Prosody], tmp: Path) -> list[Utterance]:
     lines = [_FESTIVAL_PRELUDE]
     outs = [tmp / f"festival_{i}.wav" for i in range(len(texts))]
-    for text, p, out in zip(texts, prosodies, outs):
+    for text, p, out in zip(texts, prosodies, outs, strict=True):
         lines.append(f"(emote-say '{voice.name} {_scheme_string(text)} {_scheme_string(str(out))} "
                      f"{p.rate:.4f} {p.pitch:.4f} {p.pitch_range:.4f})")  # fmt: skip
     script = tmp / "say.scm"
@@ -245,9 +245,11 @@ def _festival(voice: Voice, texts: Sequence[str], prosodies: Sequence[Prosody], 
     for line in res.stdout.splitlines():
         if line.startswith("EMOTE-SEGMENTS "):
             _, path, *tokens = line.split()
-            segments[path] = [(radio_to_arpabet(t.rpartition(":")[0]), float(t.rpartition(":")[2])) for t in tokens]
+            segments[path] = [
+                (radio_to_arpabet(t.rpartition(":")[0]), float(t.rpartition(":")[2])) for t in tokens
+            ]
     result = []
-    for text, out in zip(texts, outs):
+    for text, out in zip(texts, outs, strict=True):
         if str(out) not in segments or not out.exists():
             raise TTSError(f"festival ({voice.name}) failed on {text!r}: {res.stderr.strip()[-200:]}")
         y, sr = _read_wav(out)
@@ -269,7 +271,9 @@ class _Event(ctypes.Structure):
                 ("user_data", ctypes.c_void_p), ("id", _EventId)]  # fmt: skip
 
 
-_CALLBACK = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.POINTER(ctypes.c_short), ctypes.c_int, ctypes.POINTER(_Event))
+_CALLBACK = ctypes.CFUNCTYPE(
+    ctypes.c_int, ctypes.POINTER(ctypes.c_short), ctypes.c_int, ctypes.POINTER(_Event)
+)
 _EVENT_END, _EVENT_PHONEME = 0, 7  # espeakEVENT_LIST_TERMINATED, espeakEVENT_PHONEME
 _PARAM_RATE, _PARAM_PITCH, _PARAM_RANGE = 1, 3, 4
 _SYNCHRONOUS, _PHONEME_EVENTS_IPA = 2, 0x0001 | 0x0002
@@ -302,7 +306,7 @@ class _Espeak:
             cls._instance = cls()
         return cls._instance
 
-    def _on_audio(self, wav, n, events) -> int:  # noqa: ANN001 - ctypes callback
+    def _on_audio(self, wav, n, events) -> int:
         if wav and n > 0:
             self.chunks.append(np.ctypeslib.as_array(wav, shape=(n,)).astype(np.float32) / 32768.0)
         i = 0
@@ -332,7 +336,7 @@ def _espeak_phones(events: list[tuple[int, str]], sr: int, n_samples: int) -> li
     duration = n_samples / sr
     starts = [s / sr for s, _ in events] + [duration]
     rows: list[tuple[float, float, str]] = []
-    for (_, ipa), t0, t1 in zip(events, starts[:-1], starts[1:]):
+    for (_, ipa), t0, t1 in zip(events, starts[:-1], starts[1:], strict=True):
         if t1 <= t0:
             continue
         labels = ipa_to_arpabet(_ESPEAK_IPA.get(ipa, ipa))
@@ -363,7 +367,9 @@ def available_voices(voices: Sequence[Voice] = VOICES) -> list[Voice]:
     return [v for v in voices if have.get(v.engine, False)]
 
 
-def synthesize(voice: Voice, texts: Sequence[str], prosodies: Sequence[Prosody] | None = None) -> list[Utterance]:
+def synthesize(
+    voice: Voice, texts: Sequence[str], prosodies: Sequence[Prosody] | None = None
+) -> list[Utterance]:
     """Speak each text with the voice; every utterance carries its exact phone timings.
 
     Parameters
@@ -389,12 +395,12 @@ def synthesize(voice: Voice, texts: Sequence[str], prosodies: Sequence[Prosody] 
     if voice.engine == "espeak":
         with _Espeak.lock:
             engine = _Espeak.get()
-            return [engine.say(voice, t, p) for t, p in zip(texts, prosodies)]
+            return [engine.say(voice, t, p) for t, p in zip(texts, prosodies, strict=True)]
     if shutil.which(voice.engine) is None:
         raise TTSError(f"{voice.engine} is not installed (Debian package {voice.engine!r})")
     with tempfile.TemporaryDirectory(prefix="emote-tts-") as tmp:
         if voice.engine == "festival":
             return _festival(voice, texts, prosodies, Path(tmp))
         if voice.engine == "flite":
-            return [_flite(voice, t, p, Path(tmp)) for t, p in zip(texts, prosodies)]
+            return [_flite(voice, t, p, Path(tmp)) for t, p in zip(texts, prosodies, strict=True)]
     raise TTSError(f"unknown TTS engine {voice.engine!r}")

@@ -52,13 +52,13 @@ def find_checkpoint(checkpoint: str | PathLike[str] | None = None) -> Path:
 
 
 @lru_cache(maxsize=4)
-def _load_cached(path: str, mtime: float):  # noqa: ANN202 - a LoadedModel
+def _load_cached(path: str, mtime: float):
     from emote.models.checkpoint import load_model
 
     return load_model(path)
 
 
-def load(checkpoint: str | PathLike[str] | None = None):  # noqa: ANN201 - a LoadedModel
+def load(checkpoint: str | PathLike[str] | None = None):
     """The model (loaded once per file and kept)."""
     path = find_checkpoint(checkpoint)
     if not path.is_file():
@@ -81,7 +81,7 @@ def animate_neural(
     *,
     fps: float,
     n_frames: int,
-    track=None,  # noqa: ANN001 - EmotionTrack, emotion name, dict or None (neutral)
+    track=None,
     checkpoint: str | PathLike[str] | None = None,
     style: str | None = None,
 ) -> np.ndarray:
@@ -135,7 +135,9 @@ def animate_neural(
             raise EmoteError(f"unknown style {style!r}; this model knows: {', '.join(cfg.styles) or 'none'}")
         style_id = torch.tensor([cfg.styles.index(style)])
     with torch.inference_mode():
-        out = model.net(torch.from_numpy(mel)[None], torch.from_numpy(np.asarray(weights, np.float32))[None], style_id)
+        out = model.net(
+            torch.from_numpy(mel)[None], torch.from_numpy(np.asarray(weights, np.float32))[None], style_id
+        )
     pred = _resample_frames(out[0].numpy(), rate, np.arange(n_frames) / fps)
     curves = np.zeros((n_frames, N_CHANNELS), np.float32)
     for j, name in enumerate(cfg.channels):

@@ -7,10 +7,13 @@ format          extension             module
 ``json``        ``.json``             :mod:`emote.export.json_format` (emote JSON)
 ``npz``         ``.npz``              :mod:`emote.export.npz` (NumPy archive)
 ``metahuman``   ``.metahuman.csv``    :mod:`emote.export.metahuman` (CTRL_expressions curves)
+``glb``         ``.glb``              :mod:`emote.export.glb` (mesh + morph-target animation)
+``usd``         ``.usd`` ``.usda``    :mod:`emote.export.usd` (UsdSkel blend-shape animation)
 ==============  ====================  ==============================================
 
 Every module has the same two functions, ``write(anim, path) -> None`` and
-``read(path) -> FaceAnimation`` (readers may take keyword options, e.g. ``fps=``).
+``read(path) -> FaceAnimation`` (both may take keyword options: ``fps=`` for the
+CSV readers, ``rig=`` for the mesh formats, whose default is the default head).
 Writes are atomic (:mod:`emote.export.atomic`). ``_metahuman.csv`` also means
 MetaHuman, and a ``.csv`` whose header names ``CTRL_expressions_*`` curves is
 read as MetaHuman.
@@ -34,13 +37,15 @@ from typing import Any
 
 from emote.animation.face_animation import FaceAnimation
 from emote.errors import FormatError, file_error
-from emote.export import json_format, livelink, metahuman, npz
+from emote.export import glb, json_format, livelink, metahuman, npz, usd
 
 FORMATS: dict[str, ModuleType] = {
     "livelink": livelink,
     "json": json_format,
     "npz": npz,
     "metahuman": metahuman,
+    "glb": glb,
+    "usd": usd,
 }
 
 # Other names users (and the CLI's --format) use for the same formats.
@@ -53,6 +58,10 @@ _SUFFIXES: tuple[tuple[str, str], ...] = (
     (".csv", "livelink"),
     (".json", "json"),
     (".npz", "npz"),
+    (".glb", "glb"),
+    (".usda", "usd"),
+    (".usdc", "usd"),
+    (".usd", "usd"),
 )
 
 
@@ -95,8 +104,10 @@ def _sniff_csv(path: Path) -> str:
     return "metahuman" if metahuman.CURVE_PREFIX.lower() in first.lower() else "livelink"
 
 
-def write(anim: FaceAnimation, path: str | PathLike[str], *, format: str | None = None) -> None:
+def write(anim: FaceAnimation, path: str | PathLike[str], *, format: str | None = None, **options: Any) -> None:
     """Write ``anim`` to ``path`` atomically, the format chosen by extension unless given.
+
+    ``options`` go to the format's writer (``rig=`` for GLB and USD).
 
     Raises
     ------
@@ -106,7 +117,7 @@ def write(anim: FaceAnimation, path: str | PathLike[str], *, format: str | None 
     if not isinstance(anim, FaceAnimation):
         raise TypeError(f"expected a FaceAnimation, got {type(anim).__name__}")
     fmt = format_name(format) if format is not None else format_for_path(path)
-    FORMATS[fmt].write(anim, path)
+    FORMATS[fmt].write(anim, path, **options)
 
 
 def read(path: str | PathLike[str], *, format: str | None = None, **options: Any) -> FaceAnimation:

@@ -21,7 +21,7 @@ import torch
 
 from emote.errors import EmoteError, file_error
 from emote.models.config import ModelConfig
-from emote.models.networks import EmotionClassifier, EmoteNet
+from emote.models.networks import EmoteNet, EmotionClassifier
 
 __all__ = ["LoadedModel", "load_model", "save_model"]
 
@@ -88,5 +88,7 @@ def load_model(path: str | PathLike[str]) -> LoadedModel:
         classifier.load_state_dict({k: v.float() for k, v in blob["classifier"].items()})
         card = json.loads(blob.get("card", "{}"))
     except (RuntimeError, ValueError, KeyError, AttributeError, EOFError) as err:
-        raise file_error(EmoteError, p, f"not a usable emote model ({err.__class__.__name__}: {str(err)[:200]})") from None
+        raise file_error(
+            EmoteError, p, f"not a usable emote model ({err.__class__.__name__}: {str(err)[:200]})"
+        ) from None
     return LoadedModel(net.eval(), classifier.eval(), cfg, card, str(p))

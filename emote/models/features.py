@@ -78,7 +78,9 @@ def speech_features(y: np.ndarray, *, sr: int, settings: FeatureSettings | None 
         import soxr
 
         y = soxr.resample(y, sr, s.sr).astype(np.float32)
-    S = log_mel(y=y, sr=s.sr, n_mels=s.n_mels, hop_length=s.hop_length, n_fft=s.n_fft, fmin=s.fmin, fmax=s.fmax)
+    S = log_mel(
+        y=y, sr=s.sr, n_mels=s.n_mels, hop_length=s.hop_length, n_fft=s.n_fft, fmin=s.fmin, fmax=s.fmax
+    )
     level = float(np.percentile(S.mean(axis=1), 95)) if S.size else 0.0
     return ((np.maximum(S, level - s.floor) - level) / 4.0).astype(np.float32)
 

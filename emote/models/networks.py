@@ -33,7 +33,7 @@ from torch.nn import functional as F
 from emote.models.config import ModelConfig
 from emote.performance.emotions import EMOTIONS
 
-__all__ = ["EmotionClassifier", "EmotionEncoder", "EmoteNet", "MotionPrior", "SpeechEncoder"]
+__all__ = ["EmoteNet", "EmotionClassifier", "EmotionEncoder", "MotionPrior", "SpeechEncoder"]
 
 N_EMOTIONS = len(EMOTIONS)
 
@@ -243,7 +243,9 @@ class EmoteNet(nn.Module):
         self.speech = SpeechEncoder(cfg)
         self.decoder = PriorDecoder(cfg, len(cfg.channels))
 
-    def forward(self, mel: torch.Tensor, weights: torch.Tensor, style: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(
+        self, mel: torch.Tensor, weights: torch.Tensor, style: torch.Tensor | None = None
+    ) -> torch.Tensor:
         """Curves (B, T, C) for mel (B, 2T, M) and emotion weights (B, T, 8)."""
         z = self.speech(mel, self.emotion(weights, style))
         return self.decoder(z)

@@ -35,11 +35,11 @@ import numpy as np
 import torch
 
 from emote.animation.channels import MOUTH_NAMES, UPPER_FACE_NAMES
-from emote.data.dataset import Batch, Stream, load_stream, sample_batch, target_channels
+from emote.data.dataset import Stream, load_stream, sample_batch, target_channels
 from emote.models.checkpoint import save_model
 from emote.models.config import ModelConfig, StageConfig, TrainConfig
 from emote.models.losses import GapModel, kl_divergence, masked_l1, soft_cross_entropy
-from emote.models.networks import EmotionClassifier, EmoteNet, MotionPrior
+from emote.models.networks import EmoteNet, EmotionClassifier, MotionPrior
 
 __all__ = ["STAGES", "Trainer", "train"]
 
@@ -54,8 +54,16 @@ MODEL = "model.pt"
 class _Batches(torch.utils.data.IterableDataset):
     """Endless batches as tensors; each worker draws from its own seed."""
 
-    def __init__(self, stream: Stream, seed: int, channels: tuple[str, ...], stage: StageConfig, exchange: bool) -> None:
-        self.stream, self.seed, self.channels, self.stage, self.exchange = stream, seed, channels, stage, exchange
+    def __init__(
+        self, stream: Stream, seed: int, channels: tuple[str, ...], stage: StageConfig, exchange: bool
+    ) -> None:
+        self.stream, self.seed, self.channels, self.stage, self.exchange = (
+            stream,
+            seed,
+            channels,
+            stage,
+            exchange,
+        )
 
     def __iter__(self):
         info = torch.utils.data.get_worker_info()
@@ -92,21 +100,27 @@ class Trainer:
         mc = cfg.model
         channels = mc.channels or target_channels(self.train_stream)
         cls_channels = mc.classifier_channels or tuple(c for c in channels if c in UPPER_FACE_NAMES)
-        self.model_cfg: ModelConfig = replace(mc, channels=tuple(channels), classifier_channels=tuple(cls_channels))
+        self.model_cfg: ModelConfig = replace(
+            mc, channels=tuple(channels), classifier_channels=tuple(cls_channels)
+        )
         self.channels = self.model_cfg.channels
         self.cls_index = torch.tensor([self.channels.index(c) for c in cls_channels])
         self.mouth_weight = torch.tensor([1.0 if c in MOUTH_NAMES else 0.0 for c in self.channels])
-        from emote.performance.emotions import EXPRESSIONS
         from emote.animation.channels import INDEX
+        from emote.performance.emotions import EXPRESSIONS
 
-        emotional = {name for name in self.channels if name in INDEX and np.abs(EXPRESSIONS[:, INDEX[name]]).max() > 0}
+        emotional = {
+            name for name in self.channels if name in INDEX and np.abs(EXPRESSIONS[:, INDEX[name]]).max() > 0
+        }
         # Mouth channels no emotion moves: pure articulation, must not change under exchange.
         self.articulation_weight = torch.tensor([1.0 if c in MOUTH_NAMES and c not in emotional else 0.0
                                                  for c in self.channels])  # fmt: skip
         self.gap = GapModel(self.channels)
         n = len(self.channels)
         self.prior = MotionPrior(self.model_cfg, n).to(self.device)
-        self.classifier = EmotionClassifier(len(cls_channels), self.model_cfg.classifier_width).to(self.device)
+        self.classifier = EmotionClassifier(len(cls_channels), self.model_cfg.classifier_width).to(
+            self.device
+        )
         self.net = EmoteNet(self.model_cfg).to(self.device)
         self.stage_index = 0
         self.step = 0
@@ -152,7 +166,9 @@ class Trainer:
     def _log(self, record: dict[str, Any]) -> None:
         with open(self.out / LOG, "a", encoding="utf-8") as f:
             f.write(json.dumps(record) + "\n")
-        log.info("%s", " ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in record.items()))
+        log.info(
+            "%s", " ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in record.items())
+        )
 
     # -- batches -------------------------------------------------------------------------------
     def _loader(self, stage: StageConfig, exchange: bool, seed_offset: int):
@@ -217,12 +233,24 @@ class Trainer:
             out2 = out2.float()
             # Same audio, other emotion: closures stay closed, pure articulation stays put.
             c = b["closure"]
-            ex_gap = ((self.gap(out2) - self.gap(b["target"])).abs() * c).sum() / c.sum().clamp_min(1.0) / 30.0
+            ex_gap = (
+                ((self.gap(out2) - self.gap(b["target"])).abs() * c).sum() / c.sum().clamp_min(1.0) / 30.0
+            )
             ex_art = masked_l1(out2, b["target"], b["mask"], self.articulation_weight)
             ex_emo = self._emotion_ce(out2, b["weights2"])
             ex_rec = masked_l1(out2, b["target2"], b["mask2"])
-            total = total + L.exchange_lip * (ex_gap + ex_art) + L.exchange_emotion * ex_emo + L.exchange_rec * ex_rec
-            parts |= {"ex_gap": ex_gap.item(), "ex_art": ex_art.item(), "ex_emo": ex_emo.item(), "ex_rec": ex_rec.item()}
+            total = (
+                total
+                + L.exchange_lip * (ex_gap + ex_art)
+                + L.exchange_emotion * ex_emo
+                + L.exchange_rec * ex_rec
+            )
+            parts |= {
+                "ex_gap": ex_gap.item(),
+                "ex_art": ex_art.item(),
+                "ex_emo": ex_emo.item(),
+                "ex_rec": ex_rec.item(),
+            }
         return total, parts
 
     # -- evaluation ----------------------------------------------------------------------------
@@ -237,7 +265,9 @@ class Trainer:
         window = min(sc.window, stream.n_frames // 4 * 4)
         sums: dict[str, float] = {}
         for _ in range(batches):
-            nb = sample_batch(stream, rng, batch=min(sc.batch, 32), window=window, channels=self.channels, exchange=False)
+            nb = sample_batch(
+                stream, rng, batch=min(sc.batch, 32), window=window, channels=self.channels, exchange=False
+            )
             b = {k: torch.from_numpy(np.ascontiguousarray(v)).to(self.device) for k, v in vars(nb).items()}
             if stage == "prior":
                 self.prior.eval()
@@ -252,12 +282,16 @@ class Trainer:
                 continue
             else:
                 self.net.eval()
-                pred = self.net(b["mel"], b["weights"], b["style"].clamp_min(0) if self.model_cfg.styles else None).float()
+                pred = self.net(
+                    b["mel"], b["weights"], b["style"].clamp_min(0) if self.model_cfg.styles else None
+                ).float()
             m = {
                 "mae": masked_l1(pred, b["target"], b["mask"]).item(),
                 "mouth_mae": masked_l1(pred, b["target"], b["mask"], self.mouth_weight).item(),
                 "gap_mae_mm": (self.gap(pred) - self.gap(b["target"])).abs().mean().item(),
-                "closure_gap_mm": ((self.gap(pred) * b["closure"]).sum() / b["closure"].sum().clamp_min(1)).item(),
+                "closure_gap_mm": (
+                    (self.gap(pred) * b["closure"]).sum() / b["closure"].sum().clamp_min(1)
+                ).item(),
             }
             for k, v in m.items():
                 sums[k] = sums.get(k, 0.0) + v / batches
@@ -286,7 +320,9 @@ class Trainer:
         if getattr(self, "_optimizer_state", None) is not None and self.step > 0:
             opt.load_state_dict(self._optimizer_state)
         self._optimizer_state = None
-        loss_fn = {"prior": self.prior_loss, "classifier": self.classifier_loss, "main": self.main_loss}[stage]
+        loss_fn = {"prior": self.prior_loss, "classifier": self.classifier_loss, "main": self.main_loss}[
+            stage
+        ]
         exchange = stage == "main"
         started = time.perf_counter() - self.elapsed[stage]
         running: dict[str, float] = {}

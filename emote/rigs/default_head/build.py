@@ -1,0 +1,122 @@
+"""Build the default head once, cache it as NPZ, load it fast afterwards.
+
+The cache file is named after a hash of this package's source, so any change
+to how the head is made invalidates it; ``EMOTE_CACHE_DIR`` overrides the
+default folder ``~/.cache/emote``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+import numpy as np
+
+from emote.animation.channels import ARKIT_NAMES
+from emote.rigs.base import MeshRig, Rigid
+from emote.rigs.default_head import anatomy as A
+from emote.rigs.default_head.layout import LAYOUT, Layout
+from emote.rigs.default_head.paint import paint
+from emote.rigs.default_head.shapes import build_shapes
+from emote.rigs.default_head.skin import MOUTH_SAMPLES
+
+NAME = "default"
+# Head/neck pivot: near the top of the spine, behind the jaw (mm).
+NECK_PIVOT = (0.0, -78.0, -22.0)
+
+
+def build_version() -> str:
+    """Hash of the package's source files: the key of the cache."""
+    h = hashlib.sha256()
+    for path in sorted(Path(__file__).parent.glob("*.py")):
+        h.update(path.name.encode())
+        h.update(path.read_bytes())
+    return h.hexdigest()[:16]
+
+
+def cache_dir() -> Path:
+    """Where built heads are cached: ``$EMOTE_CACHE_DIR`` or ``~/.cache/emote``."""
+    env = os.environ.get("EMOTE_CACHE_DIR")
+    return Path(env).expanduser() if env else Path.home() / ".cache" / "emote"
+
+
+def build_arrays(layout: Layout = LAYOUT) -> dict[str, np.ndarray]:
+    """Build the head from scratch: the arrays a :class:`MeshRig` needs (a few seconds)."""
+    an, _ = A.assemble(layout)
+    deltas = build_shapes(an)
+    colors = paint(an)
+    k = MOUTH_SAMPLES
+    # The lip-edge ring is the skin's first ring: corners at 0 (left, +X) and k, midpoints at k/2 and 3k/2.
+    probes = np.array([k // 2, k + k // 2, 0, k], np.int64)
+    return {
+        "neutral": an.rest.astype(np.float32),
+        "faces": an.faces.astype(np.int32),
+        "deltas": deltas.astype(np.float32),
+        "colors": colors.astype(np.float32),
+        "eye_left": an.indices(A.EYE_L),
+        "eye_right": an.indices(A.EYE_R),
+        "eye_left_pivot": layout.eye_left.astype(np.float32),
+        "eye_right_pivot": layout.eye_right.astype(np.float32),
+        "probes": probes,
+        "part": an.part.astype(np.int8),
+    }
+
+
+def rig_from_arrays(arrays: dict[str, np.ndarray]) -> MeshRig:
+    """Wrap built (or cached) arrays as the ``default`` :class:`MeshRig`."""
+    n = arrays["neutral"].shape[0]
+    up, lo, left, right = (int(i) for i in arrays["probes"])
+    return MeshRig(
+        name=NAME,
+        neutral=arrays["neutral"],
+        faces=arrays["faces"],
+        shape_names=list(ARKIT_NAMES),
+        deltas=arrays["deltas"],
+        colors=arrays["colors"],
+        eyes=[
+            Rigid(arrays["eye_left"], arrays["eye_left_pivot"], "LeftEyeYaw", "LeftEyePitch", "LeftEyeRoll"),
+            Rigid(arrays["eye_right"], arrays["eye_right_pivot"], "RightEyeYaw", "RightEyePitch", "RightEyeRoll"),
+        ],
+        head=Rigid(np.arange(n, dtype=np.int64), np.array(NECK_PIVOT, np.float32), "HeadYaw", "HeadPitch", "HeadRoll"),
+        probes={"upper_lip": up, "lower_lip": lo, "mouth_left": left, "mouth_right": right},
+    )
+
+
+def _write(path: Path, arrays: dict[str, np.ndarray]) -> None:
+    """Atomic NPZ write; a cache that cannot be written is not an error (the head is still built)."""
+    from emote.export.atomic import atomic_path
+
+    try:
+        with atomic_path(path) as tmp, open(tmp, "wb") as fh:
+            np.savez(fh, **arrays)
+    except OSError:
+        return
+    for old in path.parent.glob("default_head-*.npz"):
+        if old != path:
+            old.unlink(missing_ok=True)
+
+
+def load_default_head(*, rebuild: bool = False) -> MeshRig:
+    """The default head as a :class:`MeshRig`, built on first use and cached.
+
+    About 20k vertices in millimetres (+Y up, the face looking down +Z): skin
+    with lips that part, eyelids, eyebrows and short hair painted on,
+    eyeballs turned by the eye angles, teeth, gums, tongue, mouth interior,
+    ears, and all 52 ARKit shapes.
+
+    Parameters
+    ----------
+    rebuild : bool
+        Ignore (and replace) the cached copy.
+    """
+    path = cache_dir() / f"default_head-{build_version()}.npz"
+    if not rebuild and path.is_file():
+        try:
+            with np.load(path) as z:
+                return rig_from_arrays({k: z[k] for k in z.files})
+        except (OSError, ValueError, KeyError):
+            pass  # unreadable cache: rebuild it
+    arrays = build_arrays()
+    _write(path, arrays)
+    return rig_from_arrays(arrays)
