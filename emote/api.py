@@ -214,14 +214,16 @@ def analyse(
 
     parts = []
     chunks = _Chunks(info, fps=fps, n_frames=n_frames)
-    if chunks.count > 1 and text:
-        log.warning(
-            "%s: longer than %.0f s; transcript ignored, phones recognised per chunk",
-            path,
-            LONG_AUDIO_SECONDS,
-        )
-        text, source = None, "recognition"
-    for k, (start_frame, y) in enumerate(chunks.blocks):
+    if chunks.count > 1 and text and alignment is None:
+        # A long transcript is aligned by its own streaming pass (bounded memory), not per chunk.
+        from emote.audio.align import align_file
+
+        with timer("phones"):
+            alignment = align_file(path, text=text, progress=lambda f: report(0.05 + 0.45 * f, "phones"))
+    blocks = chunks.blocks
+    for k in range(chunks.count):
+        with timer("load"):
+            start_frame, y = next(blocks)
         part = _analyse(y, fps=fps, n_frames=chunks.stop(k) - start_frame, timer=timer)
         if alignment is None:
             _find_phones(part, y, text=text, t0=start_frame / fps, timer=timer)

@@ -23,3 +23,10 @@ def speech_dir() -> Path:
 @pytest.fixture(scope="session")
 def reference_dir() -> Path:
     return REFERENCE
+
+
+@pytest.fixture(scope="session")
+def rigs_dir() -> Path:
+    if not RIGS_DATA.is_dir():
+        pytest.skip(f"rig test material not found at {RIGS_DATA}")
+    return RIGS_DATA

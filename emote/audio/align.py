@@ -343,7 +343,6 @@ def _decode_once(
     """One Viterbi pass of ``y`` through the grammar of ``prons``, parsed back into words."""
     if not prons or y.size < 0.05 * SAMPLE_RATE:
         return [None] * len(prons)
-    length = y.size / SAMPLE_RATE
     final, arcs = _grammar(prons, min_end, skip_prob, silence_prob)
     name = f"align{next(_search_serial)}"
     decoder.add_fsg(name, decoder.create_fsg(name, 0, final, arcs))
@@ -353,21 +352,7 @@ def _decode_once(
         with contextlib.suppress(KeyError):
             decoder.remove_search(previous)
     _previous_search[id(decoder)] = name
-    decoder.start_utt()
-    decoder.process_raw(sphinx.pcm16(sphinx.pad(y)), full_utt=True)
-    decoder.end_utt()
-    if decoder.hyp() is None:
-        return [None] * len(prons)
-    rate, lead = sphinx.FRAME_RATE, sphinx.PAD_SECONDS
-    phones = [
-        (
-            min(max(s.start_frame / rate - lead, 0.0), length),
-            min(max((s.end_frame + 1) / rate - lead, 0.0), length),
-            s.word[1:].upper(),
-        )
-        for s in decoder.seg()
-        if s.word.startswith("_")
-    ]
+    phones = [(a, b, word[1:].upper()) for a, b, word in sphinx.decode(decoder, y) if word.startswith("_")]
     return _parse_words(phones, prons)
 
 

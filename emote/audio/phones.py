@@ -93,8 +93,9 @@ class Alignment:
         In time order; empty when the source has no words (phone recognition,
         a phone-only CSV).
     source : str
-        Where the timings came from: ``"textgrid"``, ``"csv"``,
-        ``"pocketsphinx-align"``, ``"pocketsphinx-allphone"``, ``"hama"``.
+        Where the timings came from: ``"textgrid"``, ``"csv"`` (user files),
+        ``"pocketsphinx-align"`` (forced alignment), ``"hama"`` or
+        ``"pocketsphinx-allphone"`` (phone recognition).
     warnings : list[str]
         What the source could not do exactly (a word missing from the
         dictionary, a stretch whose words were interpolated); empty when clean.

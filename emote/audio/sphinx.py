@@ -20,15 +20,18 @@ import os
 import shutil
 import subprocess
 import unicodedata
+import warnings
 
 import numpy as np
 
+from emote.audio.convert import SAMPLE_RATE
 from emote.audio.ipa import ipa_to_arpabet
 
 __all__ = [
     "FRAME_RATE",
     "align_decoder",
     "allphone_decoder",
+    "decode",
     "pad",
     "pcm16",
     "phone_word",
@@ -40,8 +43,6 @@ __all__ = [
 FRAME_RATE = 100.0
 """Frames per second of PocketSphinx's features (10 ms hop)."""
 
-_SAMPLE_RATE = 16000
-
 
 def _model_dir() -> str:
     from pocketsphinx import get_model_path
@@ -51,10 +52,10 @@ def _model_dir() -> str:
 
 def _base_config() -> dict:
     # logfn: the library never prints; PocketSphinx otherwise logs to stderr.
-    # dither: digital silence (an MP3's encoder delay is exact zeros) has a log
-    # energy of minus infinity, which wrecks the cepstral mean; measured on a
-    # Common Voice clip, "no" decoded as silence without it.
-    return {"samprate": _SAMPLE_RATE, "loglevel": "FATAL", "logfn": os.devnull, "dither": True}
+    # cmn batch: each utterance is normalised by its own cepstral mean, not by one
+    # carried over from whatever the process decoded before, so a clip gets the
+    # same phones every time (see pcm16 for the dither, kept deterministic too).
+    return {"samprate": SAMPLE_RATE, "loglevel": "FATAL", "logfn": os.devnull, "cmn": "batch"}
 
 
 @functools.lru_cache(maxsize=1)
@@ -136,17 +137,61 @@ def pad(y: np.ndarray) -> np.ndarray:
     would be an outlier for the cepstral mean.
     """
     y = np.asarray(y, dtype=np.float32)
-    n = round(PAD_SECONDS * _SAMPLE_RATE)
-    hop = _SAMPLE_RATE // 100
+    n = round(PAD_SECONDS * SAMPLE_RATE)
+    hop = SAMPLE_RATE // 100
     frames = y[: y.size // hop * hop].reshape(-1, hop)
     level = float(np.percentile(np.sqrt((frames**2).mean(axis=1)), 10)) if frames.size else 0.0
     noise = np.random.default_rng(0).standard_normal(n).astype(np.float32) * max(level, 1e-5)
     return np.concatenate([noise, y, noise])
 
 
+def decode(decoder, y: np.ndarray) -> list[tuple[float, float, str]]:
+    """Decode one utterance ``y`` [shape=(n,)] at 16 kHz with the active search.
+
+    The utterance is padded (:func:`pad`), dithered (:func:`pcm16`) and decoded
+    as a whole (batch cepstral mean). The noise statistics are reset first
+    (``start_stream``): the model's feature set subtracts an estimated noise
+    spectrum that would otherwise carry over from the previous call, so the
+    same audio gives the same result whatever was decoded before.
+
+    Returns
+    -------
+    list of (start, end, name)
+        The best path's entries (phones, words, silences) in seconds relative to
+        ``y``, clipped to ``[0, len(y) / 16000]``; empty if the search found none.
+    """
+    with warnings.catch_warnings():
+        # Deprecated "and unnecessary" says PocketSphinx 5.1, but without it the
+        # first call of a process decodes differently from the later ones (measured).
+        warnings.simplefilter("ignore", DeprecationWarning)
+        decoder.start_stream()
+    decoder.start_utt()
+    decoder.process_raw(pcm16(pad(y)), full_utt=True)
+    decoder.end_utt()
+    if decoder.hyp() is None:
+        return []
+    length = y.size / SAMPLE_RATE
+    return [
+        (
+            min(max(s.start_frame / FRAME_RATE - PAD_SECONDS, 0.0), length),
+            min(max((s.end_frame + 1) / FRAME_RATE - PAD_SECONDS, 0.0), length),
+            s.word,
+        )
+        for s in decoder.seg()
+    ]
+
+
 def pcm16(y: np.ndarray) -> bytes:
-    """16-bit little-endian PCM bytes of ``y`` [shape=(n,)] float in [-1, 1] (clipped)."""
-    return (np.clip(y, -1.0, 1.0) * 32767.0).astype("<i2").tobytes()
+    """16-bit little-endian PCM bytes of ``y`` [shape=(n,)] float in [-1, 1] (clipped), dithered.
+
+    Digital silence (an MP3's encoder delay is exact zeros) has a log energy of
+    minus infinity, which wrecks the cepstral mean: on a Common Voice clip "no"
+    decoded as silence. One least significant bit of noise, from a generator
+    seeded the same for every call, removes the zeros and keeps results
+    reproducible (PocketSphinx's own ``dither`` draws from one stream per process).
+    """
+    noise = np.random.default_rng(0).uniform(-1.0, 1.0, y.size)
+    return np.rint(np.clip(y, -1.0, 1.0) * 32767.0 + noise).clip(-32768, 32767).astype("<i2").tobytes()
 
 
 # -- pronunciations --------------------------------------------------------------------------

@@ -186,6 +186,8 @@ class TrainConfig:
         Steps.
     amp : bool
         bfloat16 autocast on CUDA.
+    augment_features : bool
+        Level, tilt, frequency-mask and noise augmentation of the features in the main stage.
     """
 
     data: str = "data"
@@ -197,6 +199,7 @@ class TrainConfig:
     eval_every: int = 500
     save_every: int = 500
     amp: bool = True
+    augment_features: bool = True
     model: ModelConfig = field(default_factory=ModelConfig)
     prior: StageConfig = field(default_factory=lambda: StageConfig(steps=2000, lr=2e-3))
     classifier: StageConfig = field(default_factory=lambda: StageConfig(steps=500, lr=2e-3))

@@ -215,9 +215,33 @@ class Trainer:
             logits = self.classifier(curves[..., self.cls_index.to(self.device)])
         return soft_cross_entropy(logits, weights.mean(dim=1))
 
+    def _augment_mel(self, mel: torch.Tensor) -> torch.Tensor:
+        """Feature-level augmentation on top of the corpus's audio augmentation.
+
+        Each window gets a level offset, a spectral tilt, one or two frequency
+        masks (SpecAugment, Park et al. 2019, without time masks: the lips must
+        follow every frame) and a little noise — so the many passes over a few
+        hours of speech never show the network exactly the same input twice.
+        """
+        B, _, M = mel.shape
+        dev = mel.device
+        bins = torch.linspace(-1.0, 1.0, M, device=dev)
+        level = (torch.rand(B, 1, 1, device=dev) - 0.5) * 0.6
+        tilt = (torch.rand(B, 1, 1, device=dev) - 0.5) * 0.6 * bins
+        out = mel + level + tilt + 0.05 * torch.randn_like(mel)
+        for _ in range(2):
+            width = torch.randint(0, M // 6 + 1, (B, 1, 1), device=dev)
+            start = (torch.rand(B, 1, 1, device=dev) * (M - width)).long()
+            idx = torch.arange(M, device=dev)[None, None, :]
+            band = (idx >= start) & (idx < start + width)
+            out = torch.where(band, out.mean(dim=(1, 2), keepdim=True), out)
+        return out
+
     def main_loss(self, b: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict[str, float]]:
         L = self.cfg.losses
         style = b["style"].clamp_min(0) if self.model_cfg.styles else None
+        if self.cfg.augment_features:
+            b = {**b, "mel": self._augment_mel(b["mel"])}
         with self._autocast():
             out = self.net(b["mel"], b["weights"], style)
         out = out.float()

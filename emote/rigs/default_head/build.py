@@ -22,8 +22,8 @@ from emote.rigs.default_head.shapes import build_shapes
 from emote.rigs.default_head.skin import MOUTH_SAMPLES
 
 NAME = "default"
-# Head/neck pivot: near the top of the spine, behind the jaw (mm).
-NECK_PIVOT = (0.0, -78.0, -22.0)
+# Head/neck pivot: near the top of the spine, behind the jaw (mm, final proportions).
+NECK_PIVOT = (0.0, -72.0, -22.0)
 
 
 def build_version() -> str:
@@ -41,16 +41,40 @@ def cache_dir() -> Path:
     return Path(env).expanduser() if env else Path.home() / ".cache" / "emote"
 
 
+def _ramp(t: np.ndarray, b: float) -> np.ndarray:
+    """0 below 0, t − b/2 above b, a parabola between (C1)."""
+    return np.where(t <= 0.0, 0.0, np.where(t < b, t * t / (2.0 * b), t - 0.5 * b))
+
+
+def proportions(y: np.ndarray) -> np.ndarray:
+    """Final vertical proportions: shorten the lower face and the cranium, keep the eye band.
+
+    The head is designed a little tall; this smooth (C1) squeeze brings it to
+    ~230 mm chin to crown while leaving y in [-25, 35] mm (eyeballs, lids,
+    brows) untouched, so the eyeballs stay spheres.
+    """
+    return y - 0.08 * _ramp(-25.0 - y, 20.0) - 0.09 * _ramp(y - 35.0, 20.0)
+
+
+def _squeeze(rest: np.ndarray, deltas: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Apply :func:`proportions` to the rest mesh and to every shape's posed positions."""
+    out = rest.copy()
+    out[:, 1] = proportions(rest[:, 1])
+    d = deltas.astype(np.float64).copy()
+    d[..., 1] = proportions(rest[None, :, 1] + d[..., 1]) - out[None, :, 1]
+    return out, d
+
+
 def build_arrays(layout: Layout = LAYOUT) -> dict[str, np.ndarray]:
     """Build the head from scratch: the arrays a :class:`MeshRig` needs (a few seconds)."""
     an, _ = A.assemble(layout)
-    deltas = build_shapes(an)
+    rest, deltas = _squeeze(an.rest, build_shapes(an))
     colors = paint(an)
     k = MOUTH_SAMPLES
     # The lip-edge ring is the skin's first ring: corners at 0 (left, +X) and k, midpoints at k/2 and 3k/2.
     probes = np.array([k // 2, k + k // 2, 0, k], np.int64)
     return {
-        "neutral": an.rest.astype(np.float32),
+        "neutral": rest.astype(np.float32),
         "faces": an.faces.astype(np.int32),
         "deltas": deltas.astype(np.float32),
         "colors": colors.astype(np.float32),

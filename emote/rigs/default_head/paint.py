@@ -21,7 +21,7 @@ def _brow_mask(x: np.ndarray, y: np.ndarray, ex: float) -> np.ndarray:
     t = np.clip((ax_ - 13.0) / 38.0, 0.0, 1.0)  # 0 at the inner end, 1 at the tail
     centre = 14.5 + 5.5 * np.sin(np.pi * np.clip(t * 1.15, 0.0, 1.0)) - 2.5 * t
     half = 3.2 * (1.0 - 0.55 * t)
-    inside = smoothstep(half + 0.9, half - 0.6, np.abs(y - centre))
+    inside = smoothstep(half + 1.6, half - 0.8, np.abs(y - centre))
     ends = smoothstep(12.0, 15.0, ax_) * smoothstep(52.0, 48.0, ax_)
     return inside * ends
 
@@ -48,17 +48,18 @@ def paint(an: A.Anatomy) -> np.ndarray:
     # Lips: the red rings, softened at the border ring.
     lip = (an.mouth_k >= 0) & (an.mouth_k <= LIP_RINGS)
     alpha = np.where(an.mouth_k == LIP_RINGS, 0.55, 1.0) * lip
+    # The rings crowd together at the corners: keep the red inside the mouth's outline there.
+    alpha *= np.where(an.mouth_k > 0, smoothstep(1.0, 0.9, np.abs(an.mouth_s)), 1.0)
     c = _mix(c, palette.LIPS, alpha)
     c = _mix(c, palette.LIP_INNER, 0.5 * (an.mouth_k == 0))
     # Nostrils: dark ovals under the tip.
-    nost = bump(((np.abs(x) - 6.3) / 3.6) ** 2 + ((y + 48.3) / 2.4) ** 2) * (z > 96.0)
-    c = _mix(c, palette.NOSTRIL, 1.6 * nost)
+    nost = bump(((np.abs(x) - 6.0) / 4.2) ** 2 + ((y + 48.5) / 2.8) ** 2) * (z > 96.0)
+    c = _mix(c, palette.NOSTRIL, 0.9 * nost)
     # Eyebrows, lashes on the lid margins (upper darker), hair.
     ex = an.layout.eye_center[0]
     c = _mix(c, palette.BROWS, 0.92 * _brow_mask(x, y, ex) * (z > 40.0))
     margin = an.eye_k == 0
     c = _mix(c, palette.LASHES, np.where(an.eye_side > 0, 0.95, 0.45) * margin)
-    c = _mix(c, palette.LID_RIM, 0.6 * ((an.eye_k == 1) & (an.eye_side < 0)))
     c = _mix(c, palette.HAIR, 0.97 * _hair_mask(p))
     col[skin] = c[skin]
     # Mouth interior: wet lip inside, darkening into the bag.

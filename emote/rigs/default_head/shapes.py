@@ -74,10 +74,18 @@ class Fields:
         return smoothstep(reach, 0.0, np.hypot(dx, dy)) * self.att * self.soft
 
     def corner(self, side: float, reach: float) -> np.ndarray:
-        """Falloff round the mouth corner on ``side`` (+1 the character's left)."""
+        """Falloff round the mouth corner on ``side`` (+1 the character's left).
+
+        Along the mouth it grows as the cube of the distance from the other corner,
+        so a lifted corner bends the lip line into a smooth curve (not a V); beyond
+        the corner and above/below the lips it fades within ``reach`` mm.
+        """
         a = self.an.layout.mouth_half_width
-        d2 = ((self.mx - side * a) ** 2 + self.my**2) / reach**2
-        return bump(d2) * self.att * self.soft
+        sx = side * self.mx
+        u = np.clip((sx + a) / (2.0 * a), 0.0, 1.0)
+        along = np.where(sx <= a, u**3, bump(((sx - a) / reach) ** 2))
+        across = bump((self.my / (0.8 * reach)) ** 2)
+        return along * across * self.att * self.soft
 
     def near(self, centre: tuple[float, float], radii: tuple[float, float]) -> np.ndarray:
         """Compact falloff round a point of the face (x, y), on soft tissue only."""
@@ -85,25 +93,26 @@ class Fields:
         return bump(d2) * self.att * self.soft * (self.ap[:, 2] > 0.0)
 
 
-def _jaw_weight(an: A.Anatomy, ap: np.ndarray, upper: np.ndarray, lower: np.ndarray) -> np.ndarray:
+def _jaw_weight(an: A.Anatomy) -> np.ndarray:
+    """How much each vertex follows the jaw: a smooth field below the lip line and its extension.
+
+    Across the lips the step is sharp in the middle and widens towards the
+    corners, which stretch when the mouth opens; beyond the corners the boundary
+    climbs towards the hinge and blurs over the cheeks. Mouth-interior vertices
+    take the value of the lip-edge vertex they hang from.
+    """
     lay = an.layout
     a = lay.mouth_half_width
     w = np.zeros(an.n)
     w[np.isin(an.part, (A.TEETH_LO, A.GUM_LO, A.TONGUE))] = 1.0
-    # Skin: below a line through the mouth that climbs from the corners towards the hinge.
-    x, y, z = ap[:, 0], ap[:, 1], ap[:, 2]
+    x, y, z = an.anchor[:, 0], an.anchor[:, 1], an.anchor[:, 2]
     ax_ = np.abs(x)
     out = np.clip(ax_ - a, 0.0, None)
     y_sep = lay.stomion(x) + 1.25 * out
-    band = 2.0 + 0.45 * out
+    band = 0.25 + 6.0 * smoothstep(10.0, a, ax_) ** 2 + 0.45 * out
     field = smoothstep(band, -band, y - y_sep) * smoothstep(-34.0, -8.0, z) * smoothstep(-158.0, -126.0, y)
-    soft = np.isin(an.part, (A.SKIN, A.LID))
+    soft = np.isin(an.part, (A.SKIN, A.LID, A.MOUTH))
     w[soft] = field[soft]
-    # Lips and mouth interior: by side, blending to one half at the corners.
-    ring = (an.mouth_k >= 0) & (an.mouth_k <= LIP_RINGS) | (an.part == A.MOUTH)
-    corner_blend = smoothstep(1.0, 0.6, np.abs(an.mouth_s))
-    side = lower - upper
-    w[ring] = (0.5 + 0.5 * side * corner_blend)[ring]
     return w
 
 
@@ -126,7 +135,7 @@ def fields(an: A.Anatomy) -> Fields:
     guard[on_eye] = np.where(an.eye_side[on_eye] > 0, smoothstep(3.0, 8.0, k[on_eye]), 0.0)
     return Fields(
         an=an, ap=ap, mx=mx, my=my, vu=vu, vl=vl, upper=upper, lower=lower, att=att, soft=soft,
-        jaw=_jaw_weight(an, ap, upper, lower), lid_guard=guard,
+        jaw=_jaw_weight(an), lid_guard=guard,
     )  # fmt: skip
 
 

@@ -265,9 +265,10 @@ def _strip(a: np.ndarray, b: np.ndarray, closed: bool = True) -> np.ndarray:
 
 
 def _fan(loop: np.ndarray, center: int) -> np.ndarray:
+    """Triangles closing a loop to a centre vertex, wound like :func:`_strip` towards that loop."""
     n = len(loop)
     i = np.arange(n)
-    return np.stack([loop[i], loop[(i + 1) % n], np.full(n, center)], 1)
+    return np.stack([loop[(i + 1) % n], loop[i], np.full(n, center)], 1)
 
 
 def _mouth_tube(edge: np.ndarray, ring: Ring, layout: Layout) -> list[np.ndarray]:

@@ -180,9 +180,10 @@ def features(x: np.ndarray, y: np.ndarray, layout: Layout = LAYOUT) -> np.ndarra
     z = np.zeros(np.broadcast(x, y).shape)
     # Brow ridge over each eye, and the orbit carved below it.
     z += 3.2 * bump(((ax_ - 30.0) / 24.0) ** 2 + ((y - 15.0) / 8.0) ** 2)
-    z -= 9.0 * bump(((ax_ - ex) / 21.0) ** 2 + ((y - ey + 0.5) / 14.0) ** 2)
-    # Cheekbones.
+    z -= 9.0 * bump(((ax_ - ex) / 21.0) ** 2 + ((y - ey - 1.5) / 14.0) ** 2)
+    # Cheekbones, and the fuller cheek below them.
     z += 3.0 * bump(((ax_ - 44.0) / 19.0) ** 2 + ((y + 23.0) / 15.0) ** 2)
+    z += 3.0 * bump(((ax_ - 42.0) / 17.0) ** 2 + ((y + 55.0) / 20.0) ** 2)
     # Nose: a rounded ridge, then the alar wings merged smoothly.
     yn = np.clip(y, -53.0, 16.0)
     nose = _NOSE_H(yn) * bump((x / _NOSE_W(yn)) ** 2) * (y < 16.0) * (y > -53.0)
@@ -200,7 +201,7 @@ def features(x: np.ndarray, y: np.ndarray, layout: Layout = LAYOUT) -> np.ndarra
 
 def skin_z(x: np.ndarray, y: np.ndarray, zb: np.ndarray, layout: Layout = LAYOUT) -> np.ndarray:
     """Skin depth over base depth ``zb`` at (x, y): features added, eyelids on their shell."""
-    return smax(zb + features(x, y, layout), lid_shell_z(x, y, layout), 1.5)
+    return smax(zb + features(x, y, layout), lid_shell_z(x, y, layout), 3.0)
 
 
 # --- radial map -------------------------------------------------------------------------------
