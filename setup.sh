@@ -3,6 +3,8 @@
 #
 #   ./setup.sh            system packages (apt, needs root or sudo), .venv with emote, demo into out/
 #   ./setup.sh --no-demo  the same without the demo
+#   ./setup.sh --blender  also Blender 4.2 LTS and 5.0 as Python modules (bpy, about 1 GB each) in
+#                         $EMOTE_CACHE_DIR/bpy-4.2 and bpy-5.0, for the add-on's tests
 #
 # Environment: PYTHON (default python3.11), EMOTE_CACHE_DIR (default ~/.cache/emote: built wheels
 # such as PyTorch3D are kept there so later set-ups take seconds), EMOTE_SKIP_APT=1 to skip apt.
@@ -11,7 +13,14 @@ cd "$(dirname "$0")"
 PYTHON=${PYTHON:-python3.11}
 CACHE=${EMOTE_CACHE_DIR:-$HOME/.cache/emote}
 DEMO=1
-[[ "${1:-}" == "--no-demo" ]] && DEMO=0
+BLENDER=0
+for arg in "$@"; do
+  case "$arg" in
+    --no-demo) DEMO=0 ;;
+    --blender) BLENDER=1 ;;
+    *) echo "usage: ./setup.sh [--no-demo] [--blender]" >&2; exit 2 ;;
+  esac
+done
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 
@@ -56,6 +65,19 @@ if ! .venv/bin/python -c "import torch, pytorch3d._C" >/dev/null 2>&1; then
   fi
   say "installing PyTorch3D from $wheel"
   "${PIP[@]}" install iopath "$wheel"
+fi
+
+# -- Blender as a Python module, for the add-on's tests (oldest LTS and newest for Python 3.11) ------
+if [[ $BLENDER == 1 ]]; then
+  for spec in "4.2|bpy==4.2.*|numpy<2" "5.0|bpy==5.0.*|"; do
+    IFS='|' read -r version req extra <<<"$spec"
+    venv="$CACHE/bpy-$version"
+    if ! "$venv/bin/python" -c "import bpy" >/dev/null 2>&1; then
+      say "installing Blender $version (bpy) into $venv"
+      "$PYTHON" -m venv "$venv"
+      "$venv/bin/python" -m pip -q --disable-pip-version-check install "$req" ${extra:+"$extra"}
+    fi
+  done
 fi
 
 if [[ $DEMO == 1 ]]; then

@@ -6,7 +6,6 @@ import argparse
 import sys
 from pathlib import Path
 
-
 EPILOG = """\
 manifest: CSV with a header line, or JSONL (one object a line). Columns:
   audio (required), text | text_file | timings, emotion + intensity | emotion_track,
@@ -43,21 +42,42 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("manifest", type=Path, help="CSV or JSONL manifest, one job a line")
-    p.add_argument("-o", "--out", type=Path, default=Path("out"), metavar="OUTDIR", help="output folder (default: out)")
-    p.add_argument("-j", "--workers", type=int, help="parallel jobs (default: one per CPU; on Ray: the cluster's CPUs)")
-    p.add_argument("--engine", choices=("local", "ray"), default="local", help="local processes or Ray tasks (default: local)")
-    p.add_argument("--ray-address", metavar="ADDR", help="join this Ray cluster ('auto', 'ray://head:10001'); implies --engine ray")
+    p.add_argument(
+        "-o", "--out", type=Path, default=Path("out"), metavar="OUTDIR", help="output folder (default: out)"
+    )
+    p.add_argument(
+        "-j", "--workers", type=int, help="parallel jobs (default: one per CPU; on Ray: the cluster's CPUs)"
+    )
+    p.add_argument(
+        "--engine",
+        choices=("local", "ray"),
+        default="local",
+        help="local processes or Ray tasks (default: local)",
+    )
+    p.add_argument(
+        "--ray-address",
+        metavar="ADDR",
+        help="join this Ray cluster ('auto', 'ray://head:10001'); implies --engine ray",
+    )
     p.add_argument("--fps", type=float, default=30.0, help="frame rate for lines without one (default: 30)")
-    p.add_argument("--format", default="csv,json,npz,metahuman", help="formats for lines without any (default: all)")
+    p.add_argument(
+        "--format", default="csv,json,npz,metahuman", help="formats for lines without any (default: all)"
+    )
     p.add_argument("--emotion", default="neutral", help="emotion for lines without one (default: neutral)")
-    p.add_argument("--intensity", type=float, default=1.0, help="intensity for lines without one (default: 1)")
+    p.add_argument(
+        "--intensity", type=float, default=1.0, help="intensity for lines without one (default: 1)"
+    )
     p.add_argument("--seed", type=int, default=0, help="seed for lines without one (default: 0)")
     p.add_argument("--render", action="store_true", help="also render an MP4 for lines that do not say")
     p.add_argument("--rig", default="default", help="rig for renders of lines without one (default: default)")
     p.add_argument("--no-text", action="store_true", help="ignore .txt/.lab transcripts beside the audio")
     p.add_argument("--force", action="store_true", help="re-run lines whose outputs are up to date")
-    p.add_argument("--timeout", type=float, metavar="S", help="seconds one line may take before it is stopped")
-    p.add_argument("--results", type=Path, metavar="JSONL", help="results manifest (default: OUTDIR/results.jsonl)")
+    p.add_argument(
+        "--timeout", type=float, metavar="S", help="seconds one line may take before it is stopped"
+    )
+    p.add_argument(
+        "--results", type=Path, metavar="JSONL", help="results manifest (default: OUTDIR/results.jsonl)"
+    )
     p.add_argument("--check", action="store_true", help="validate the manifest only; run nothing")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.set_defaults(run=run)
@@ -97,7 +117,10 @@ def run(args: argparse.Namespace) -> int:
     except ManifestError as err:
         for line in err.lines():
             print(line, file=sys.stderr)
-        print(f"emote: error: {len(err.problems)} problem(s) in {args.manifest}; nothing was run", file=sys.stderr)
+        print(
+            f"emote: error: {len(err.problems)} problem(s) in {args.manifest}; nothing was run",
+            file=sys.stderr,
+        )
         return 2
     if args.check:
         print(f"{args.manifest}: {len(manifest)} jobs, all valid")

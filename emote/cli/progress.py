@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from types import TracebackType
 
@@ -12,7 +13,8 @@ class ProgressBar:
     """Context manager turning ``progress(fraction, stage)`` calls into one tqdm bar.
 
     The bar shows percent and the current stage; it is hidden when ``disable`` is
-    true or stderr is not a terminal (logs and CI stay clean).
+    true or stderr is not a terminal (logs and CI stay clean), unless the
+    environment sets ``EMOTE_PROGRESS=1`` (the Blender add-on reads the bar from a pipe).
     """
 
     def __init__(self, *, desc: str = "", disable: bool = False) -> None:
@@ -20,7 +22,7 @@ class ProgressBar:
             total=100,
             desc=desc,
             unit="%",
-            disable=disable or not sys.stderr.isatty(),
+            disable=disable or not (sys.stderr.isatty() or os.environ.get("EMOTE_PROGRESS") == "1"),
             bar_format="{desc}: {percentage:3.0f}%|{bar}| {postfix} [{elapsed}<{remaining}]",
             leave=False,
         )
