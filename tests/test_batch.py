@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import signal
@@ -129,20 +128,31 @@ def test_paths_are_relative_to_the_manifest_and_defaults_fill_empty_cells(tmp_pa
     defaults = JobDefaults(fps=25, formats=("npz",), seed=4, emotion="sad")
     a, b = read_manifest(manifest, defaults=defaults).jobs
     assert a.audio == (tmp_path / "m" / "hello.wav").resolve()
-    assert (a.text, a.emotion, a.output, a.fps, a.formats, a.seed) == ("Hello there", "angry", "x/y", 25, ("csv", "json"), 4)
+    assert (a.text, a.emotion, a.output, a.fps, a.formats, a.seed) == (
+        "Hello there",
+        "angry",
+        "x/y",
+        25,
+        ("csv", "json"),
+        4,
+    )
     assert (b.emotion, b.fps, b.formats, b.seed) == ("sad", 60, ("npz",), 9)
 
 
 def test_a_line_that_would_overwrite_another_lines_file_is_refused(tmp_path):
     # "x" writes x.metahuman.csv; "x.metahuman" with csv would write the same file.
-    manifest = write_manifest(tmp_path / "m", "audio,output,formats\nhello.wav,x,metahuman\nhello.wav,x.metahuman,csv\n")
+    manifest = write_manifest(
+        tmp_path / "m", "audio,output,formats\nhello.wav,x,metahuman\nhello.wav,x.metahuman,csv\n"
+    )
     with pytest.raises(ManifestError) as info:
         read_manifest(manifest)
     assert [p.line for p in info.value.problems] == [3]
 
 
 def test_rendering_lines_fail_validation_when_the_rig_cannot_load(tmp_path):
-    manifest = write_manifest(tmp_path / "m", "audio,output,render,rig\nhello.wav,a,true,no-such-rig.glb\nhello.wav,b,false,\n")
+    manifest = write_manifest(
+        tmp_path / "m", "audio,output,render,rig\nhello.wav,a,true,no-such-rig.glb\nhello.wav,b,false,\n"
+    )
     with pytest.raises(ManifestError) as info:
         read_manifest(manifest)
     assert [p.line for p in info.value.problems] == [2]
@@ -175,7 +185,9 @@ def test_two_workers_write_every_line_and_a_results_record_each(tmp_path):
 
 def test_a_rerun_skips_what_is_done_and_redoes_only_what_changed(tmp_path):
     folder = tmp_path / "m"
-    manifest = write_manifest(folder, "audio,emotion,output,formats\nhello.wav,happy,a,json\nhello.wav,sad,b,json\n")
+    manifest = write_manifest(
+        folder, "audio,emotion,output,formats\nhello.wav,happy,a,json\nhello.wav,sad,b,json\n"
+    )
     out = tmp_path / "out"
     run_batch(manifest, out, settings=BatchSettings(workers=1))
     before = visible_files(out)
@@ -206,7 +218,9 @@ def test_a_changed_transcript_file_changes_the_job(tmp_path):
 
 def test_one_corrupt_audio_fails_its_line_and_the_rest_go_on(tmp_path):
     folder = tmp_path / "m"
-    manifest = write_manifest(folder, "audio,output,formats\nhello.wav,a,json\nbroken.wav,b,json\nhello.wav,c,json\n")
+    manifest = write_manifest(
+        folder, "audio,output,formats\nhello.wav,a,json\nbroken.wav,b,json\nhello.wav,c,json\n"
+    )
     (folder / "broken.wav").write_bytes(HELLO.read_bytes()[:30])  # a header cut short
     out = tmp_path / "out"
     summary = run_batch(manifest, out, settings=BatchSettings(workers=2))
@@ -219,14 +233,18 @@ def test_one_corrupt_audio_fails_its_line_and_the_rest_go_on(tmp_path):
 
 def test_cli_exit_status_tells_bad_manifest_failed_lines_and_success(tmp_path):
     folder = tmp_path / "m"
-    bad = write_manifest(folder, "audio,emotion,output\nhello.wav,grumpy,a\nhello.wav,sad,../b\n", name="bad.csv")
+    bad = write_manifest(
+        folder, "audio,emotion,output\nhello.wav,grumpy,a\nhello.wav,sad,../b\n", name="bad.csv"
+    )
     res = run_cli("batch", str(bad), "-o", str(tmp_path / "o1"), "-q")
     assert res.returncode == 2
     assert f"{bad}:2:" in res.stderr and f"{bad}:3:" in res.stderr and "Traceback" not in res.stderr
     assert not (tmp_path / "o1").exists()
 
     (folder / "noise.wav").write_bytes(b"RIFF" + os.urandom(200))
-    mixed = write_manifest(folder, "audio,output,formats\nhello.wav,a,csv\nnoise.wav,b,csv\n", name="mixed.csv")
+    mixed = write_manifest(
+        folder, "audio,output,formats\nhello.wav,a,csv\nnoise.wav,b,csv\n", name="mixed.csv"
+    )
     res = run_cli("batch", str(mixed), "-o", str(tmp_path / "o2"), "-q", "-j", "2")
     assert res.returncode == 1
     assert f"{mixed}:3: failed" in res.stderr and "1 failed" in res.stderr
@@ -261,7 +279,9 @@ def test_a_worker_killed_mid_job_costs_only_that_line(tmp_path, long_wav):
     folder = tmp_path / "m"
     write_manifest(folder, "")
     shutil.copy(long_wav, folder / "long.wav")
-    manifest = write_manifest(folder, "audio,output,formats\nhello.wav,first,json\nlong.wav,victim,json\nhello.wav,after,json\n")
+    manifest = write_manifest(
+        folder, "audio,output,formats\nhello.wav,first,json\nlong.wav,victim,json\nhello.wav,after,json\n"
+    )
     out = tmp_path / "out"
     results = out / "results.jsonl"
 
@@ -304,7 +324,9 @@ def test_a_line_over_the_timeout_is_stopped_and_recorded(tmp_path, long_wav):
 
 
 def test_output_files_and_stamp_live_inside_outdir(tmp_path):
-    manifest = write_manifest(tmp_path / "m", "audio,output,formats,render\nhello.wav,a/b,csv|metahuman,false\n")
+    manifest = write_manifest(
+        tmp_path / "m", "audio,output,formats,render\nhello.wav,a/b,csv|metahuman,false\n"
+    )
     job = read_manifest(manifest).jobs[0]
     files = output_files(job, tmp_path / "out")
     assert sorted(p.name for p in files.values()) == ["b.csv", "b.metahuman.csv"]

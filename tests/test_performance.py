@@ -156,6 +156,9 @@ def test_gaze_stays_near_the_listener_and_moves_by_saccades(minute):
     assert np.allclose(
         out[:, index("EyeLookOutLeft")], np.clip(yaw / GazeSettings().look_yaw_deg, 0, 1), atol=1e-5
     )
+    # EyePitch is positive looking down (the project's convention): EyeLookDown goes with it
+    assert np.all(out[pitch > 2, index("EyeLookDownLeft")] > 0)
+    assert np.all(out[pitch < -2, index("EyeLookUpLeft")] > 0)
 
 
 def test_saccades_follow_the_main_sequence():
@@ -181,8 +184,8 @@ def test_head_moves_a_few_degrees_with_prosody(minute):
     assert np.abs(head).max() < 10.0
     assert head.std(axis=0).min() > 0.3
     flat = perform(speech, fps=FPS, energy=energy, pitch=np.full(n, 120.0), pauses=pauses)
-    # the pitch contour shows in the nod
-    nod = np.degrees(out[:, index("HeadPitch")] - flat[:, index("HeadPitch")])
+    # the pitch contour shows in the nod: a rising voice raises the chin (HeadPitch is positive down)
+    nod = -np.degrees(out[:, index("HeadPitch")] - flat[:, index("HeadPitch")])
     assert np.corrcoef(nod, pitch)[0, 1] > 0.5
 
 
@@ -191,7 +194,8 @@ def test_sad_head_droops_and_moves_less(minute):
     neutral = perform(speech, fps=FPS, pauses=pauses)
     sad = perform(speech, fps=FPS, pauses=pauses, track="sad")
     pitch = index("HeadPitch")
-    assert np.degrees(sad[:, pitch].mean() - neutral[:, pitch].mean()) < -2.0
+    # HeadPitch is positive chin-down: a sad head droops by more than 2 degrees
+    assert np.degrees(sad[:, pitch].mean() - neutral[:, pitch].mean()) > 2.0
     assert sad[:, index("HeadYaw")].std() < neutral[:, index("HeadYaw")].std()
 
 

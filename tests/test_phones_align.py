@@ -184,3 +184,31 @@ def test_the_same_audio_gives_the_same_phones_whatever_ran_before(speech_dir: Pa
     align_file(speech_dir / "61-70968-0000.flac")
     again = align_file(speech_dir / "bobby.wav", text="bobby ripped the ledger")
     assert again.phones == first.phones and again.words == first.words
+
+
+def test_our_hama_network_decodes_exactly_like_hamas_engine(speech_dir: Path) -> None:
+    # recognize.py evaluates hama's network itself (numpy, ~10x faster than its engine):
+    # the frame-wise tokens must be the engine's, on short and segment-long speech.
+    pytest.importorskip("hama")
+    from emote.audio.recognize import _hama_model
+
+    hama_ = _hama_model()
+    assert hama_.net is not None, "hama's weights no longer match the network recognize.py evaluates"
+    session = hama_.model.session
+    for audio, seconds in (("bobby.wav", 2.0), ("cold_corpus.wav", 10.0)):
+        y = load_audio(speech_dir / audio).samples[: int(seconds * 16000)]
+        ours = hama_.frame_tokens(y)
+        engine = np.asarray(hama_.model.transcribe_waveform(y, 16000).frame_token_ids)
+        assert ours.shape == engine.shape and np.mean(ours == engine) >= 0.995, audio
+        feeds = {"waveform": y[None], "waveform_lengths": np.array([y.size])}
+        log_probs = session.run(["log_probs", "out_lengths"], feeds)[0][0]
+        assert np.abs(hama_.net.log_probs(y) - log_probs).max() < 0.05, audio
+
+
+def test_a_corrupt_hama_package_is_refused() -> None:
+    from emote.audio.recognize import _read_hama_pack
+
+    with pytest.raises(ValueError, match="not a hama weight package"):
+        _read_hama_pack(b"PK\x03\x04 a zip, not weights")
+    with pytest.raises(ValueError, match="corrupt"):
+        _read_hama_pack(b"HAMAPK\x01\x02\x05\x00\x00\x00\x10")

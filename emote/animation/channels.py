@@ -5,7 +5,11 @@ streams in). The app's CSV *header* lists JawRight before JawLeft and MouthRight
 before MouthLeft; the CSV writer and reader map by column name, so that
 quirk never reaches this order.
 
-Blendshapes are weights in [0, 1]; the last nine are angles in radians.
+Blendshapes are weights in [0, 1]; the last nine are angles in radians, in the
+head's frame (+X the character's left, +Y up, +Z out of the face), applied as
+``R = R_y(yaw) · R_x(pitch) · R_z(-roll)``: positive yaw turns the face (or gaze)
+to the character's left, positive pitch tips it down, positive roll tilts the top
+of the head towards the character's left shoulder.
 """
 
 from __future__ import annotations

@@ -19,6 +19,7 @@ results manifest, not into the files, so a re-run rewrites identical bytes.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import glob
 import hashlib
@@ -204,10 +205,8 @@ def _remove_stale_temporaries(files: list[Path]) -> None:
     for final in files:
         pattern = os.path.join(glob.escape(str(final.parent)), f".{glob.escape(final.name)}.*.tmp*")
         for stale in glob.glob(pattern):
-            try:
+            with contextlib.suppress(OSError):
                 os.unlink(stale)
-            except OSError:
-                pass
 
 
 # -- models, loaded once per worker process -----------------------------------------------------------
@@ -239,8 +238,8 @@ def warm_up() -> None:
     _warm = True
     import numpy as np
 
-    import emote.api  # noqa: F401
-    import emote.export  # noqa: F401
+    import emote.api
+    import emote.export
     import emote.performance  # noqa: F401
 
     t = np.arange(8000, dtype=np.float32) / 16000.0
@@ -295,7 +294,9 @@ def run_job(job: Job, outdir: str | PathLike[str], *, force: bool = False) -> Jo
         result.error = f"{job.audio.name}: out of memory"
     except Exception as err:  # a bug: keep the batch going, keep the evidence
         where = traceback.extract_tb(err.__traceback__)[-1]
-        result.error = f"internal error {err.__class__.__name__}: {err} (at {Path(where.filename).name}:{where.lineno})"
+        result.error = (
+            f"internal error {err.__class__.__name__}: {err} (at {Path(where.filename).name}:{where.lineno})"
+        )
     result.seconds = time.perf_counter() - start
     result.peak_rss_mb = round(peak_rss_mb(), 1)
     return result

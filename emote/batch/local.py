@@ -12,6 +12,7 @@ On Linux each worker asks the kernel to kill it when its parent dies
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing as mp
 import os
 import signal
@@ -86,10 +87,8 @@ class _Worker:
             if kill:
                 self.proc.kill()
             else:
-                try:
+                with contextlib.suppress(OSError):
                     self.conn.send(None)
-                except OSError:
-                    pass
         self.proc.join(timeout=None if kill else 5)
         if self.proc.is_alive():
             self.proc.kill()

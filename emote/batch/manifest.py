@@ -134,7 +134,13 @@ class JobDefaults:
 
     def __post_init__(self) -> None:
         # The command line's options get the same checks as a manifest's cells.
-        checks = {"fps": _fps, "formats": _formats, "seed": _seed, "emotion": _emotion, "intensity": _intensity}
+        checks = {
+            "fps": _fps,
+            "formats": _formats,
+            "seed": _seed,
+            "emotion": _emotion,
+            "intensity": _intensity,
+        }
         for name, check in checks.items():
             try:
                 object.__setattr__(self, name, check(getattr(self, name)))
@@ -296,7 +302,9 @@ def read_manifest(
     if not text.strip():
         raise ManifestError(p, [*problems, LineProblem(0, "has no jobs (the manifest is empty)")])
     kind = _kind(p, text)
-    rows = _jsonl_rows(text, problems) if kind == "jsonl" else _csv_rows(text, problems, tab=p.suffix == ".tsv")
+    rows = (
+        _jsonl_rows(text, problems) if kind == "jsonl" else _csv_rows(text, problems, tab=p.suffix == ".tsv")
+    )
     base = p.resolve().parent
     jobs: list[Job] = []
     for line, row in rows:
@@ -357,7 +365,9 @@ def _jsonl_rows(text: str, problems: list[LineProblem]) -> list[tuple[int, dict[
             problems.append(LineProblem(number, f"not a JSON object ({getattr(err, 'msg', err)})"))
             continue
         if not isinstance(obj, dict):
-            problems.append(LineProblem(number, f"expected a JSON object {{\"audio\": ...}}, got {type(obj).__name__}"))
+            problems.append(
+                LineProblem(number, f'expected a JSON object {{"audio": ...}}, got {type(obj).__name__}')
+            )
             continue
         rows.append((number, obj))
     return rows
@@ -386,7 +396,7 @@ def _csv_rows(text: str, problems: list[LineProblem], *, tab: bool) -> list[tupl
                     return []
                 continue
             if len(record) > len(header):
-                extra = [c for c in record[len(header):] if c.strip()]
+                extra = [c for c in record[len(header) :] if c.strip()]
                 if extra:
                     problems.append(LineProblem(first_line, f"{len(record)} fields but the header has {len(header)} "
                                                             f"(quote values that hold commas)"))  # fmt: skip
@@ -407,7 +417,11 @@ def _header(record: list[str], line: int, problems: list[LineProblem]) -> list[s
                                           f"(columns: {', '.join(COLUMNS)})"))  # fmt: skip
         return None
     if bad:
-        problems.append(LineProblem(line, f"unknown column(s) {', '.join(map(repr, bad))}; columns are {', '.join(COLUMNS)}"))
+        problems.append(
+            LineProblem(
+                line, f"unknown column(s) {', '.join(map(repr, bad))}; columns are {', '.join(COLUMNS)}"
+            )
+        )
         return None
     seen = [n for n in names if n]
     if len(seen) != len(set(seen)):
@@ -430,7 +444,9 @@ class _Bad(Exception):
     """A problem with one field; collected, never raised out of this module."""
 
 
-def _job(row: dict[str, Any], line: int, base: Path, defaults: JobDefaults, problems: list[LineProblem]) -> Job | None:
+def _job(
+    row: dict[str, Any], line: int, base: Path, defaults: JobDefaults, problems: list[LineProblem]
+) -> Job | None:
     fields: dict[str, Any] = {}
     errors: list[str] = []
     for key, value in row.items():
@@ -467,7 +483,9 @@ def _job(row: dict[str, Any], line: int, base: Path, defaults: JobDefaults, prob
     emotion = field_value("emotion", _emotion)
     intensity = field_value("intensity", _intensity)
     if "emotion_track" in fields and ("emotion" in fields or "intensity" in fields):
-        errors.append("give either emotion (+ intensity) or emotion_track, not both (the track has its own intensities)")
+        errors.append(
+            "give either emotion (+ intensity) or emotion_track, not both (the track has its own intensities)"
+        )
     output = field_value("output", _output_name)
     if output is None and "output" not in fields and audio is not None:
         try:
@@ -479,7 +497,9 @@ def _job(row: dict[str, Any], line: int, base: Path, defaults: JobDefaults, prob
     render = field_value("render", _bool, defaults.render)
     rig = field_value("rig", lambda v: _rig(v, base), defaults.rig)
     seed = field_value("seed", _seed, defaults.seed)
-    flags = {name: field_value(name, _bool, getattr(defaults, name)) for name in ("blinks", "gaze", "head_motion")}
+    flags = {
+        name: field_value(name, _bool, getattr(defaults, name)) for name in ("blinks", "gaze", "head_motion")
+    }
     if errors:
         problems.extend(LineProblem(line, e) for e in errors)
         return None
@@ -624,7 +644,11 @@ def _bool(value: Any) -> bool:
 
 
 def _formats(value: Any) -> tuple[str, ...]:
-    items = list(value) if isinstance(value, (list, tuple)) else re.split(r"[|;,\s]+", _string(value, "format names"))
+    items = (
+        list(value)
+        if isinstance(value, (list, tuple))
+        else re.split(r"[|;,\s]+", _string(value, "format names"))
+    )
     names = []
     for item in items:
         key = _string(item, "a format name").lower()
@@ -644,7 +668,7 @@ def _rig(value: Any, base: Path) -> str:
     try:
         from emote.rigs.registry import RIG_NAMES
     except ImportError:
-        RIG_NAMES = ("default", "ict-facekit", "flame", "metahuman", "arkit")  # noqa: N806
+        RIG_NAMES = ("default", "ict-facekit", "flame", "metahuman", "arkit")
     if text.lower() in RIG_NAMES or text.lower() in ("ict", "mh"):
         return text.lower()
     path = Path(os.path.expanduser(text))
@@ -662,7 +686,7 @@ def _output_name(value: Any) -> str:
     if text.startswith(("/", "~")) or re.match(r"^[A-Za-z]:", text) or PurePosixPath(text).is_absolute():
         raise _Bad(f"{text!r} is an absolute path; give a name relative to the output folder")
     if _BAD_NAME_CHARS.search(text):
-        raise _Bad(f"{text!r} holds a character file names cannot (control, backslash or one of <>:\"|?*)")
+        raise _Bad(f'{text!r} holds a character file names cannot (control, backslash or one of <>:"|?*)')
     parts = [part for part in text.split("/") if part not in ("", ".")]
     if any(part == ".." for part in parts):
         raise _Bad(f"{text!r} climbs out of the output folder ('..'); names must stay inside it")
@@ -733,4 +757,3 @@ def _render_unavailable() -> str | None:
     except Exception as err:  # an optional part of the install: any import failure means "cannot"
         return f"rendering is not available in this install ({err.__class__.__name__}: {err})"
     return None
-

@@ -80,7 +80,11 @@ def run_ray(
         raise EmoteError("--engine ray needs Ray: pip install 'ray>=2.9' (or use the local engine)") from None
     owned = not ray.is_initialized()
     if owned:
-        options: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False, "logging_level": "warning"}
+        options: dict[str, Any] = {
+            "include_dashboard": False,
+            "log_to_driver": False,
+            "logging_level": "warning",
+        }
         if address:
             options["address"] = address
         elif workers:
@@ -88,7 +92,9 @@ def run_ray(
         try:
             ray.init(**options)
         except (ConnectionError, RuntimeError, ValueError) as err:
-            raise EmoteError(f"cannot start or reach Ray{f' at {address}' if address else ''}: {err}") from None
+            raise EmoteError(
+                f"cannot start or reach Ray{f' at {address}' if address else ''}: {err}"
+            ) from None
     try:
         resources = ray.cluster_resources()
         cpus = int(resources.get("CPU", 1))

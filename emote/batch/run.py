@@ -114,7 +114,9 @@ class BatchSummary:
             self.failed += 1
             self.failures.append(result)
         if result.worker:
-            self.peak_rss_mb[result.worker] = max(self.peak_rss_mb.get(result.worker, 0.0), result.peak_rss_mb)
+            self.peak_rss_mb[result.worker] = max(
+                self.peak_rss_mb.get(result.worker, 0.0), result.peak_rss_mb
+            )
 
 
 def run_batch(

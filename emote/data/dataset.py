@@ -2,25 +2,20 @@
 
 The items of a split are laid end to end in one *stream* (utterances start and
 end in silence, so a window that spans two of them is still natural speech).
-A batch is ``B`` random windows of ``T`` frames:
-
-- ``mel`` (B, 2T, M) features;
-- ``weights`` (B, T, 8) the emotion condition (the item's stored track);
-- ``target`` (B, T, C) and ``mask`` (B, T, C): for ``"speech"`` shards the
-  performance layer's composition of the teacher's mouth with ``weights``
-  (:func:`emote.performance.compose.apply_emotion`), for ``"final"`` shards
-  the stored curves; channels a shard lacks are masked;
-- ``closure`` (B, T) 1 on bilabial and labiodental frames (from the phones);
-- the *exchange* condition ``weights2`` — a freshly sampled track — and its
-  exact target ``target2``/``mask2`` where composition applies (EMOTE's
-  content–emotion exchange, with exact targets as a bonus of synthetic data).
-
-Everything is numpy: batches are made on CPU worker processes while the GPU trains.
+Targets are composed once at load (:func:`prepare_targets`): for ``"speech"``
+shards the performance layer's composition of the teacher's mouth with an
+emotion track (:func:`emote.performance.compose.apply_emotion`) — under the
+items' stored tracks and under several freshly sampled ones — for ``"final"``
+shards the stored curves. A batch (:func:`sample_batch`) is ``B`` random
+windows of ``T`` frames with features, a condition, its target, and an
+*exchange* condition (another variant: same audio, other emotion) with its
+exact target — EMOTE's content–emotion exchange, with exact targets as a
+bonus of synthetic data.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from os import PathLike
 from pathlib import Path
@@ -36,7 +31,16 @@ from emote.performance.compose import apply_emotion
 from emote.performance.emotions import EMOTIONS
 from emote.performance.track import EmotionTrack
 
-__all__ = ["Batch", "Stream", "load_stream", "sample_batch", "target_channels"]
+__all__ = [
+    "Batch",
+    "Stream",
+    "Targets",
+    "compose_targets",
+    "load_stream",
+    "prepare_targets",
+    "sample_batch",
+    "target_channels",
+]
 
 _CLOSING = BILABIALS | LABIODENTALS
 
@@ -167,18 +171,32 @@ def target_channels(stream: Stream, *, threshold: float = 1e-3) -> tuple[str, ..
 
 
 @dataclass
-class Batch:
-    """One training batch (numpy, float32 unless noted); see the module docstring."""
+class Targets:
+    """Training targets of a stream under several emotion conditions, composed once.
 
-    mel: np.ndarray
+    Variant 0 follows each item's stored track; variants 1.. lay freshly sampled
+    tracks (one every few seconds) over the whole stream. Composition is the
+    performance layer's own (:func:`emote.performance.compose.apply_emotion`),
+    run once at load, so the trainer only gathers windows (on the GPU).
+
+    Attributes
+    ----------
+    weights : (V, N, 8) float16
+    curves : (V, N, C) float16
+        Targets in ``channels`` order (0 where masked).
+    mask : (N, C) bool
+        Where a target exists (a shard may lack a channel).
+    channels : tuple[str, ...]
+    """
+
     weights: np.ndarray
-    target: np.ndarray
+    curves: np.ndarray
     mask: np.ndarray
-    closure: np.ndarray
-    style: np.ndarray
-    weights2: np.ndarray
-    target2: np.ndarray
-    mask2: np.ndarray
+    channels: tuple[str, ...]
+
+    @property
+    def variants(self) -> int:
+        return int(self.weights.shape[0])
 
 
 def _column_maps(
@@ -194,94 +212,151 @@ def _column_maps(
     return out_from, stored_canon, canon_of_stored, out_canon, canon_of_out
 
 
-def _compose(
-    stream: Stream, idx: np.ndarray, weights: np.ndarray, channels: Sequence[str]
+def compose_targets(
+    stream: Stream, rows: np.ndarray, weights: np.ndarray, channels: Sequence[str]
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Targets (F, C) and mask for stream frames ``idx`` under per-frame emotion ``weights`` (F, 8)."""
+    """Targets (F, C) and their mask for stream frames ``rows`` under emotion ``weights`` (F, 8).
+
+    ``"speech"`` frames: the teacher's mouth composed with the emotion by
+    :func:`~emote.performance.compose.apply_emotion`; ``"final"`` frames: the
+    stored curves. Channels a frame's shard lacks are masked.
+    """
     out_from, stored_canon, canon_of_stored, out_canon, canon_of_out = _column_maps(stream, channels)
-    stored = stream.curves[idx].astype(np.float32)  # (F, K), NaN where a shard lacks a channel
+    stored = stream.curves[rows].astype(np.float32)  # (F, K), NaN where a shard lacks a channel
     out = np.where(out_from >= 0, stored[:, np.maximum(out_from, 0)], np.nan).astype(np.float32)
-    comp = stream.compose[idx]
+    comp = stream.compose[rows]
     if comp.any():
         speech = np.zeros((int(comp.sum()), N_CHANNELS), np.float32)
         speech[:, canon_of_stored] = np.nan_to_num(stored[comp][:, stored_canon])
         face = apply_emotion(speech, weights[comp])
-        rows = np.flatnonzero(comp)
-        out[np.ix_(rows, out_canon)] = face[:, canon_of_out]
+        out[np.ix_(np.flatnonzero(comp), out_canon)] = face[:, canon_of_out]
     mask = np.isfinite(out)
     return np.nan_to_num(out), mask
 
 
+def fresh_weights(
+    n_frames: int, fps: float, rng: np.random.Generator, *, tracks: TrackSampling | None = None,
+    segment: tuple[float, float] = (2.0, 10.0),
+) -> np.ndarray:  # fmt: skip
+    """Emotion weights (n_frames, 8) from random tracks laid end to end, each ``segment`` seconds long."""
+    out = np.empty((n_frames, len(EMOTIONS)), np.float32)
+    k = 0
+    while k < n_frames:
+        n = min(n_frames - k, max(1, round(rng.uniform(*segment) * fps)))
+        out[k : k + n] = sample_track(n / fps, rng, tracks).weights(np.arange(n) / fps)
+        k += n
+    return out
+
+
+def prepare_targets(
+    stream: Stream,
+    channels: Sequence[str],
+    *,
+    variants: int = 8,
+    seed: int = 0,
+    tracks: TrackSampling | None = None,
+    chunk: int = 65536,
+) -> Targets:
+    """Compose the stream's targets under its stored tracks and ``variants - 1`` fresh ones."""
+    if variants < 2:
+        raise ValueError(f"need at least 2 variants (stored + fresh), got {variants}")
+    rng = np.random.default_rng(seed)
+    n = stream.n_frames
+    weights = np.empty((variants, n, len(EMOTIONS)), np.float16)
+    curves = np.empty((variants, n, len(channels)), np.float16)
+    mask = np.zeros((n, len(channels)), bool)
+    for v in range(variants):
+        w = stream.weights.astype(np.float32) if v == 0 else fresh_weights(n, stream.fps, rng, tracks=tracks)
+        w[~stream.compose] = stream.weights[~stream.compose]  # real takes keep their own condition
+        weights[v] = w
+        for a in range(0, n, chunk):
+            rows = np.arange(a, min(a + chunk, n))
+            c, m = compose_targets(stream, rows, w[rows], channels)
+            curves[v, rows] = c
+            mask[rows] |= m
+    return Targets(weights, curves, mask, tuple(channels))
+
+
+@dataclass
+class Batch:
+    """One training batch (numpy, float32 unless noted).
+
+    Attributes
+    ----------
+    mel : (B, 2T, M)
+    weights, weights2 : (B, T, 8)
+        The condition, and the exchange condition (another emotion, same audio).
+    target, target2 : (B, T, C)
+    mask, mask2 : (B, T, C) bool
+        ``mask2`` only where composition makes the exchange target exact.
+    closure : (B, T)
+        1 on bilabial and labiodental frames.
+    style : (B,) int64
+    """
+
+    mel: np.ndarray
+    weights: np.ndarray
+    target: np.ndarray
+    mask: np.ndarray
+    closure: np.ndarray
+    style: np.ndarray
+    weights2: np.ndarray
+    target2: np.ndarray
+    mask2: np.ndarray
+
+
+def window_rows(start: np.ndarray, window: int) -> np.ndarray:
+    """Stream rows (B, T) of windows starting at ``start`` (B,)."""
+    return start[:, None] + np.arange(window)[None, :]
+
+
 def sample_batch(
     stream: Stream,
+    targets: Targets,
     rng: np.random.Generator,
     *,
     batch: int,
     window: int,
-    channels: Sequence[str],
-    exchange: bool = True,
-    tracks: TrackSampling | None = None,
-    fresh_tracks: float = 0.5,
+    stored_share: float = 0.5,
 ) -> Batch:
-    """``batch`` random windows of ``window`` frames.
+    """``batch`` random windows of ``window`` frames (the reference sampler; the trainer gathers the same on GPU).
 
-    Parameters
-    ----------
-    stream : Stream
-    rng : np.random.Generator
-    batch, window : int
-    channels : sequence of str
-        Output channels of the model.
-    exchange : bool
-        Also make the exchange condition (a second, freshly sampled track).
-    tracks : TrackSampling, optional
-        How fresh tracks are drawn.
-    fresh_tracks : float
-        Share of windows whose *main* condition is also a fresh track instead
-        of the stored one (only for composable frames): endless emotion variety.
+    The condition is the stored tracks' variant with probability
+    ``stored_share``, else a random fresh variant; the exchange condition is
+    another variant.
     """
     n = stream.n_frames
     if n < window:
         raise EmoteError(f"dataset has {n} frames, fewer than one window of {window}")
     start = rng.integers(0, n - window + 1, size=batch)
-    idx = (start[:, None] + np.arange(window)[None, :]).reshape(-1)
-    t = np.arange(window) / stream.fps
-
-    def fresh() -> np.ndarray:
-        return np.stack(
-            [sample_track(window / stream.fps, rng, tracks).weights(t) for _ in range(batch)]
-        ).reshape(-1, 8)
-
-    weights = stream.weights[idx].astype(np.float32)
-    comp = stream.compose[idx]
-    swap = np.repeat(rng.random(batch) < fresh_tracks, window) & comp
-    if swap.any():
-        weights[swap] = fresh()[swap]
-    target, mask = _compose(stream, idx, weights, channels)
+    rows = window_rows(start, window)
+    v = targets.variants
+    v1, v2 = pick_variants(
+        rng.random(batch), rng.integers(1, v, size=batch), rng.integers(1, v, size=batch), v, stored_share
+    )
     m = stream.mel.shape[0] // n
-    mel_idx = (m * start[:, None] + np.arange(m * window)[None, :]).reshape(-1)
-    shape = (batch, window)
-    if exchange:
-        weights2 = np.where(comp[:, None], fresh(), weights).astype(np.float32)
-        target2, mask2 = _compose(stream, idx, weights2, channels)
-        mask2 &= comp[:, None]
-    else:
-        weights2, target2, mask2 = weights, target, mask
+    mel_rows = (m * start[:, None] + np.arange(m * window)[None, :]).reshape(-1)
+    comp = stream.compose[rows]
     return Batch(
-        mel=stream.mel[mel_idx].astype(np.float32).reshape(batch, m * window, -1),
-        weights=weights.reshape(*shape, 8),
-        target=target.reshape(*shape, -1),
-        mask=mask.reshape(*shape, -1),
-        closure=stream.closure[idx].reshape(shape).astype(np.float32),
+        mel=stream.mel[mel_rows].astype(np.float32).reshape(batch, m * window, -1),
+        weights=targets.weights[v1[:, None], rows].astype(np.float32),
+        target=targets.curves[v1[:, None], rows].astype(np.float32),
+        mask=targets.mask[rows],
+        closure=stream.closure[rows].astype(np.float32),
         style=stream.style[start].astype(np.int64),
-        weights2=weights2.reshape(*shape, 8),
-        target2=target2.reshape(*shape, -1),
-        mask2=mask2.reshape(*shape, -1),
+        weights2=targets.weights[v2[:, None], rows].astype(np.float32),
+        target2=targets.curves[v2[:, None], rows].astype(np.float32),
+        mask2=targets.mask[rows] & comp[..., None],
     )
 
 
-def batches(stream: Stream, seed: int, **kwargs) -> Iterator[Batch]:
-    """Endless batches from ``SeedSequence(seed)``."""
-    rng = np.random.default_rng(seed)
-    while True:
-        yield sample_batch(stream, rng, **kwargs)
+def pick_variants(u, fresh, offset, variants: int, stored_share: float):
+    """Main and exchange variant of each window (numpy or torch arrays).
+
+    Main: the stored tracks (0) where ``u < stored_share``, else ``fresh`` (in
+    ``1..V-1``); exchange: ``offset`` (in ``1..V-1``) variants further on, so
+    never the main one.
+    """
+    v1 = fresh * (u >= stored_share)
+    v2 = (v1 + offset) % variants
+    return v1, v2

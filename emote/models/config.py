@@ -180,26 +180,30 @@ class TrainConfig:
     seed : int
     device : str
         ``"auto"`` (CUDA when present), ``"cpu"`` or ``"cuda"``.
-    workers : int
-        Batch-making processes (0: in the training process).
     log_every, eval_every, save_every : int
         Steps.
     amp : bool
         bfloat16 autocast on CUDA.
     augment_features : bool
         Level, tilt, frequency-mask and noise augmentation of the features in the main stage.
+    variants : int
+        Emotion conditions composed per frame at load (stored tracks + fresh ones).
+    init : str
+        A ``state.pt`` whose networks start this run (fine-tuning); a stage with
+        ``steps = 0`` is skipped.
     """
 
     data: str = "data"
     out: str = "runs/emote"
     seed: int = 0
     device: str = "auto"
-    workers: int = 0
     log_every: int = 50
     eval_every: int = 500
     save_every: int = 500
     amp: bool = True
     augment_features: bool = True
+    variants: int = 8
+    init: str = ""
     model: ModelConfig = field(default_factory=ModelConfig)
     prior: StageConfig = field(default_factory=lambda: StageConfig(steps=2000, lr=2e-3))
     classifier: StageConfig = field(default_factory=lambda: StageConfig(steps=500, lr=2e-3))
@@ -257,4 +261,6 @@ def load_config(path: str | PathLike[str]) -> TrainConfig:
     base = p.resolve().parent
     cfg.data = str((base / cfg.data).resolve())
     cfg.out = str((base / cfg.out).resolve())
+    if cfg.init:
+        cfg.init = str((base / cfg.init).resolve())
     return cfg

@@ -24,7 +24,6 @@ from __future__ import annotations
 import json
 import logging
 import math
-import os
 import time
 from collections.abc import Callable
 from dataclasses import replace
@@ -35,7 +34,15 @@ import numpy as np
 import torch
 
 from emote.animation.channels import MOUTH_NAMES, UPPER_FACE_NAMES
-from emote.data.dataset import Stream, load_stream, sample_batch, target_channels
+from emote.data.dataset import (
+    Stream,
+    Targets,
+    load_stream,
+    pick_variants,
+    prepare_targets,
+    sample_batch,
+    target_channels,
+)
 from emote.models.checkpoint import save_model
 from emote.models.config import ModelConfig, StageConfig, TrainConfig
 from emote.models.losses import GapModel, kl_divergence, masked_l1, soft_cross_entropy
@@ -51,27 +58,54 @@ LOG = "log.jsonl"
 MODEL = "model.pt"
 
 
-class _Batches(torch.utils.data.IterableDataset):
-    """Endless batches as tensors; each worker draws from its own seed."""
+class DeviceBatches:
+    """Training windows gathered on the training device from a stream and its prepared targets.
 
-    def __init__(
-        self, stream: Stream, seed: int, channels: tuple[str, ...], stage: StageConfig, exchange: bool
-    ) -> None:
-        self.stream, self.seed, self.channels, self.stage, self.exchange = (
-            stream,
-            seed,
-            channels,
-            stage,
-            exchange,
+    The same draw as :func:`emote.data.dataset.sample_batch` (the numpy
+    reference), with the whole dataset resident on the device: a batch costs a
+    few gathers, so a GPU is never starved by CPU-side batch making.
+    """
+
+    def __init__(self, stream: Stream, targets: Targets, device: torch.device, seed: int) -> None:
+        def put(x: np.ndarray, dtype: torch.dtype | None = None) -> torch.Tensor:
+            t = torch.from_numpy(np.ascontiguousarray(x))
+            return t.to(device=device, dtype=dtype) if dtype else t.to(device)
+
+        self.n = stream.n_frames
+        self.m = stream.mel.shape[0] // self.n
+        self.mel = put(stream.mel.reshape(self.n, self.m, -1))  # float16
+        self.weights = put(targets.weights)
+        self.curves = put(targets.curves)
+        self.mask = put(targets.mask)
+        self.closure = put(stream.closure, torch.float32)
+        self.compose = put(stream.compose)
+        self.style = put(stream.style, torch.int64)
+        self.variants = targets.variants
+        self.device = device
+        self.gen = torch.Generator(device=device)
+        self.gen.manual_seed(seed)
+
+    def __call__(self, batch: int, window: int, *, stored_share: float = 0.5) -> dict[str, torch.Tensor]:
+        g, dev = self.gen, self.device
+        start = torch.randint(0, self.n - window + 1, (batch,), generator=g, device=dev)
+        rows = start[:, None] + torch.arange(window, device=dev)[None, :]
+        fresh = torch.randint(1, self.variants, (batch,), generator=g, device=dev)
+        offset = torch.randint(1, self.variants, (batch,), generator=g, device=dev)
+        v1, v2 = pick_variants(
+            torch.rand(batch, generator=g, device=dev), fresh, offset, self.variants, stored_share
         )
-
-    def __iter__(self):
-        info = torch.utils.data.get_worker_info()
-        rng = np.random.default_rng([self.seed, info.id if info else 0])
-        while True:
-            b = sample_batch(self.stream, rng, batch=self.stage.batch, window=self.stage.window,
-                             channels=self.channels, exchange=self.exchange)  # fmt: skip
-            yield {k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in vars(b).items()}
+        mask = self.mask[rows]
+        return {
+            "mel": self.mel[rows].reshape(batch, window * self.m, -1).float(),
+            "weights": self.weights[v1[:, None], rows].float(),
+            "target": self.curves[v1[:, None], rows].float(),
+            "mask": mask,
+            "closure": self.closure[rows],
+            "style": self.style[start],
+            "weights2": self.weights[v2[:, None], rows].float(),
+            "target2": self.curves[v2[:, None], rows].float(),
+            "mask2": mask & self.compose[rows][..., None],
+        }
 
 
 def _schedule(fraction: float, step: int, stage: StageConfig) -> float:
@@ -116,6 +150,14 @@ class Trainer:
         self.articulation_weight = torch.tensor([1.0 if c in MOUTH_NAMES and c not in emotional else 0.0
                                                  for c in self.channels])  # fmt: skip
         self.gap = GapModel(self.channels)
+        targets = prepare_targets(self.train_stream, self.channels, variants=cfg.variants, seed=cfg.seed)
+        self.batches = DeviceBatches(self.train_stream, targets, self.device, seed=cfg.seed)
+        self._val_batches: dict[tuple[int, int], list[dict[str, torch.Tensor]]] = {}
+        self.val_targets = (
+            prepare_targets(self.val_stream, self.channels, variants=2, seed=cfg.seed + 1)
+            if self.val_stream
+            else None
+        )
         n = len(self.channels)
         self.prior = MotionPrior(self.model_cfg, n).to(self.device)
         self.classifier = EmotionClassifier(len(cls_channels), self.model_cfg.classifier_width).to(
@@ -126,9 +168,22 @@ class Trainer:
         self.step = 0
         self.elapsed = {s: 0.0 for s in STAGES}
         self.history: dict[str, Any] = {}
+        self._optimizer_state = None
+        if cfg.init and not (self.out / STATE).exists():
+            self._initialise(Path(cfg.init))
         self._resume()
 
     # -- state ---------------------------------------------------------------------------------
+    def _initialise(self, path: Path) -> None:
+        """Start from another run's networks (fine-tuning); stages and steps start afresh."""
+        state = torch.load(path, map_location=self.device, weights_only=True)
+        if json.loads(state["channels"]) != list(self.channels):
+            raise RuntimeError(f"{path}: trained for other channels than this dataset's")
+        self.prior.load_state_dict(state["prior"])
+        self.classifier.load_state_dict(state["classifier"])
+        self.net.load_state_dict(state["net"])
+        log.info("initialised from %s", path)
+
     def _resume(self) -> None:
         path = self.out / STATE
         if not path.exists():
@@ -171,16 +226,6 @@ class Trainer:
         )
 
     # -- batches -------------------------------------------------------------------------------
-    def _loader(self, stage: StageConfig, exchange: bool, seed_offset: int):
-        ds = _Batches(self.train_stream, self.cfg.seed * 1000 + seed_offset, self.channels, stage, exchange)
-        workers = self.cfg.workers if self.cfg.workers >= 0 else max(1, (os.cpu_count() or 2) - 2)
-        loader = torch.utils.data.DataLoader(ds, batch_size=None, num_workers=workers,
-                                             pin_memory=self.device.type == "cuda",
-                                             prefetch_factor=4 if workers else None,
-                                             persistent_workers=False)  # fmt: skip
-        for b in loader:
-            yield {k: v.to(self.device, non_blocking=True) for k, v in b.items()}
-
     def _autocast(self):
         enabled = self.cfg.amp and self.device.type == "cuda"
         return torch.autocast(device_type=self.device.type, dtype=torch.bfloat16, enabled=enabled)
@@ -190,7 +235,7 @@ class Trainer:
         w = 1.0 + self.cfg.losses.closure * closure
         return ((self.gap(pred) - self.gap(target)).abs() * w).sum() / w.sum() / 30.0
 
-    def prior_loss(self, b: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict[str, float]]:
+    def prior_loss(self, b: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         with self._autocast():
             recon, mu, logvar = self.prior(b["target"])
         recon = recon.float()
@@ -198,9 +243,13 @@ class Trainer:
         gap = self._gap_loss(recon, b["target"], b["closure"])
         kl = kl_divergence(mu.float(), logvar.float())
         L = self.cfg.losses
-        return L.rec * rec + L.gap * gap + L.kl * kl, {"rec": rec.item(), "gap": gap.item(), "kl": kl.item()}
+        return L.rec * rec + L.gap * gap + L.kl * kl, {
+            "rec": rec.detach(),
+            "gap": gap.detach(),
+            "kl": kl.detach(),
+        }
 
-    def classifier_loss(self, b: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict[str, float]]:
+    def classifier_loss(self, b: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         x = b["target"][..., self.cls_index.to(self.device)]
         x = x + 0.02 * torch.randn_like(x)  # the classifier will read network outputs, not exact targets
         with self._autocast():
@@ -208,7 +257,7 @@ class Trainer:
         label = b["weights"].mean(dim=1)
         loss = soft_cross_entropy(logits, label)
         acc = (logits.argmax(-1) == label.argmax(-1)).float().mean()
-        return loss, {"ce": loss.item(), "acc": acc.item()}
+        return loss, {"ce": loss.detach(), "acc": acc.detach()}
 
     def _emotion_ce(self, curves: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
         with self._autocast():
@@ -237,7 +286,7 @@ class Trainer:
             out = torch.where(band, out.mean(dim=(1, 2), keepdim=True), out)
         return out
 
-    def main_loss(self, b: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict[str, float]]:
+    def main_loss(self, b: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         L = self.cfg.losses
         style = b["style"].clamp_min(0) if self.model_cfg.styles else None
         if self.cfg.augment_features:
@@ -250,7 +299,7 @@ class Trainer:
         gap = self._gap_loss(out, b["target"], b["closure"])
         emo = self._emotion_ce(out, b["weights"])
         total = L.rec * rec + L.lip * lip + L.gap * gap + L.emotion * emo
-        parts = {"rec": rec.item(), "lip": lip.item(), "gap": gap.item(), "emo": emo.item()}
+        parts = {"rec": rec.detach(), "lip": lip.detach(), "gap": gap.detach(), "emo": emo.detach()}
         if L.exchange_lip or L.exchange_emotion or L.exchange_rec:
             with self._autocast():
                 out2 = self.net(b["mel"], b["weights2"], style)
@@ -270,29 +319,37 @@ class Trainer:
                 + L.exchange_rec * ex_rec
             )
             parts |= {
-                "ex_gap": ex_gap.item(),
-                "ex_art": ex_art.item(),
-                "ex_emo": ex_emo.item(),
-                "ex_rec": ex_rec.item(),
+                "ex_gap": ex_gap.detach(),
+                "ex_art": ex_art.detach(),
+                "ex_emo": ex_emo.detach(),
+                "ex_rec": ex_rec.detach(),
             }
         return total, parts
 
     # -- evaluation ----------------------------------------------------------------------------
+    def _validation(self, batch: int, window: int, count: int) -> list[dict[str, torch.Tensor]]:
+        """The same validation windows every time (held-out voices, stored tracks)."""
+        key = (batch, window)
+        if key not in self._val_batches:
+            assert self.val_stream is not None and self.val_targets is not None
+            rng = np.random.default_rng(12345)
+            made = [sample_batch(self.val_stream, self.val_targets, rng, batch=batch, window=window, stored_share=1.0)
+                    for _ in range(count)]  # fmt: skip
+            self._val_batches[key] = [
+                {k: torch.from_numpy(np.ascontiguousarray(v)).to(self.device) for k, v in vars(nb).items()}
+                for nb in made
+            ]
+        return self._val_batches[key]
+
     @torch.no_grad()
     def evaluate(self, stage: str, *, batches: int = 8) -> dict[str, float]:
         """Mean metrics on fixed validation windows (the held-out voices)."""
         stream = self.val_stream
         if stream is None:
             return {}
-        rng = np.random.default_rng(12345)
         sc = getattr(self.cfg, stage)
-        window = min(sc.window, stream.n_frames // 4 * 4)
         sums: dict[str, float] = {}
-        for _ in range(batches):
-            nb = sample_batch(
-                stream, rng, batch=min(sc.batch, 32), window=window, channels=self.channels, exchange=False
-            )
-            b = {k: torch.from_numpy(np.ascontiguousarray(v)).to(self.device) for k, v in vars(nb).items()}
+        for b in self._validation(min(sc.batch, 32), min(sc.window, stream.n_frames // 4 * 4), batches):
             if stage == "prior":
                 self.prior.eval()
                 recon, _, _ = self.prior(b["target"])
@@ -334,6 +391,11 @@ class Trainer:
 
     def run_stage(self, stage: str) -> None:
         sc: StageConfig = getattr(self.cfg, stage)
+        if sc.steps <= 0:
+            log.info("stage %s: skipped (steps = 0)", stage)
+            self.stage_index += 1
+            self.step = 0
+            return
         if stage == "main":
             # EMOTE: the prior's decoder, trained in stage 1, is frozen under the new encoder.
             self.net.decoder.load_state_dict(self.prior.decoder.state_dict())
@@ -347,14 +409,12 @@ class Trainer:
         loss_fn = {"prior": self.prior_loss, "classifier": self.classifier_loss, "main": self.main_loss}[
             stage
         ]
-        exchange = stage == "main"
         started = time.perf_counter() - self.elapsed[stage]
-        running: dict[str, float] = {}
+        running: dict[str, torch.Tensor | float] = {}
         count = 0
         stage_start_step = self.step
-        for b in self._loader(sc, exchange, seed_offset=STAGES.index(stage) * 100003 + self.step):
-            if self.step >= sc.steps:
-                break
+        while self.step < sc.steps:
+            b = self.batches(sc.batch, sc.window)
             elapsed = time.perf_counter() - started
             fraction = self.step / sc.steps
             if sc.max_seconds > 0:
@@ -371,13 +431,13 @@ class Trainer:
             opt.step()
             self.step += 1
             count += 1
-            for k, v in {"loss": loss.item(), **parts}.items():
+            for k, v in {"loss": loss.detach(), **parts}.items():  # no device sync per step
                 running[k] = running.get(k, 0.0) + v
             self.elapsed[stage] = time.perf_counter() - started
             self.progress((STAGES.index(stage) + min(fraction, 1.0)) / len(STAGES))
             if self.step % self.cfg.log_every == 0:
                 rec = {"stage": stage, "step": self.step, "seconds": round(self.elapsed[stage], 2),
-                       "lr": opt.param_groups[0]["lr"], **{k: v / count for k, v in running.items()}}  # fmt: skip
+                       "lr": opt.param_groups[0]["lr"], **{k: float(v) / count for k, v in running.items()}}  # fmt: skip
                 self._log(rec)
                 self.history.setdefault(stage, {})["last"] = rec
                 running, count = {}, 0

@@ -8,9 +8,10 @@ minimum-jerk curve ``10s³ − 15s⁴ + 6s⁵``, a close fit to a saccade's
 bell-shaped velocity. Both eyes move together (no vergence: the listener is
 far enough).
 
-Angle conventions, for the canonical ``LeftEyeYaw``/``…Pitch`` channels
-(radians): positive yaw turns the gaze to the subject's left, positive pitch
-up. ARKit's look shapes are derived from the same angles, so bones and
+Angle conventions: here gaze pitch is computed positive *up* (degrees), and
+written to the canonical ``LeftEyePitch``/``RightEyePitch`` channels negated, in
+the project's convention (``emote.animation.channels``: positive pitch looks
+down); positive yaw turns the gaze to the subject's left. ARKit's look shapes are derived from the same angles, so bones and
 blendshapes agree: looking to the subject's left is ``EyeLookOutLeft`` and
 ``EyeLookInRight``; a weight of 1 means ``look_yaw_deg`` (sideways),
 ``look_up_deg`` or ``look_down_deg``.
@@ -138,7 +139,7 @@ def eye_channels(angles_deg: np.ndarray, curves: np.ndarray, *, settings: GazeSe
     yaw, pitch = angles_deg[:, 0], angles_deg[:, 1]
     for side in ("Left", "Right"):
         curves[:, index(f"{side}EyeYaw")] = np.radians(yaw)
-        curves[:, index(f"{side}EyePitch")] = np.radians(pitch)
+        curves[:, index(f"{side}EyePitch")] = np.radians(-pitch)  # channel: positive = down
     to_left = np.clip(yaw / s.look_yaw_deg, 0.0, 1.0)
     to_right = np.clip(-yaw / s.look_yaw_deg, 0.0, 1.0)
     curves[:, index("EyeLookOutLeft")] = to_left

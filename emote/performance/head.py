@@ -18,8 +18,9 @@ The model, in degrees::
 
 with ``z`` a smoothed, standardised envelope over the voiced/speaking frames
 and ``noise`` a sum of random-phase sinusoids in 0.05–0.5 Hz (continuous in
-time: the same seed moves the head the same way at any fps). Positive pitch
-raises the chin, positive yaw turns to the subject's left, positive roll tilts
+time: the same seed moves the head the same way at any fps). Here positive
+pitch raises the chin; the ``HeadPitch`` channel gets it negated (the project's
+convention, ``emote.animation.channels``: positive pitch tips the face down). Positive yaw turns to the subject's left, positive roll tilts
 the head towards the subject's left shoulder.
 """
 
@@ -164,4 +165,5 @@ def head_angles(
         pitch_deg = pitch_deg * scale + offset
         yaw_deg = yaw_deg * scale
         roll_deg = roll_deg * scale
-    return np.radians(np.stack([yaw_deg, pitch_deg, roll_deg], axis=1))
+    # HeadPitch is positive chin-down (right-hand rule about +X, the subject's left).
+    return np.radians(np.stack([yaw_deg, -pitch_deg, roll_deg], axis=1))

@@ -5,7 +5,6 @@
 """
 
 from emote.render.backends import BACKENDS, Renderer, get_renderer
-from emote.render.normals import vertex_normals
 from emote.render.scene import (
     Camera,
     DirectionalLight,
@@ -26,6 +25,7 @@ from emote.render.video import (
     render_grid,
     render_preview_png,
 )
+from emote.rigs.posing import vertex_normals
 
 __all__ = [
     "BACKENDS",

@@ -16,8 +16,8 @@ import numpy as np
 import torch
 
 from emote.errors import EmoteError
-from emote.render.normals import vertex_normals
 from emote.render.scene import Frames, RenderSettings, Scene
+from emote.rigs.posing import vertex_normals
 
 log = logging.getLogger("emote.render")
 

@@ -30,8 +30,8 @@ from emote.export.atomic import atomic_path
 from emote.render.backends import Renderer, get_renderer
 from emote.render.files import write_png
 from emote.render.font import draw_label
-from emote.render.normals import vertex_normals
 from emote.render.scene import Frames, RenderSettings, Scene
+from emote.rigs.posing import vertex_normals
 
 ProgressFn = Callable[[float, float], None]
 """``progress(fraction, fps)``: fraction of frames done in [0, 1], frames per second so far."""

@@ -22,6 +22,7 @@ product; the cache is rebuilt when the rig's arrays are replaced.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -47,7 +48,9 @@ def pose_rotations(yaw: torch.Tensor, pitch: torch.Tensor, roll: torch.Tensor) -
 
 def head_rotations(curves: torch.Tensor) -> torch.Tensor:
     """Head rotation of every frame from the canonical curves (T, 61) -> (T, 3, 3)."""
-    return pose_rotations(curves[:, INDEX["HeadYaw"]], curves[:, INDEX["HeadPitch"]], curves[:, INDEX["HeadRoll"]])
+    return pose_rotations(
+        curves[:, INDEX["HeadYaw"]], curves[:, INDEX["HeadPitch"]], curves[:, INDEX["HeadRoll"]]
+    )
 
 
 @dataclass
@@ -79,12 +82,16 @@ def _part(rigid: Rigid, n_vertices: int, device: torch.device, dtype: torch.dtyp
 
 
 def _rig_key(rig: MeshRig) -> tuple:
-    parts = tuple((id(e.vertices), tuple(np.asarray(e.pivot).ravel()), e.yaw, e.pitch, e.roll) for e in rig.eyes)
+    parts = tuple(
+        (id(e.vertices), tuple(np.asarray(e.pivot).ravel()), e.yaw, e.pitch, e.roll) for e in rig.eyes
+    )
     head = None if rig.head is None else (id(rig.head.vertices), tuple(np.asarray(rig.head.pivot).ravel()))
     return (id(rig.neutral), id(rig.deltas), rig.deltas.shape, tuple(rig.shape_names), parts, head)
 
 
-def rig_tensors(rig: MeshRig, device: torch.device | str = "cpu", dtype: torch.dtype = torch.float32) -> _Tensors:
+def rig_tensors(
+    rig: MeshRig, device: torch.device | str = "cpu", dtype: torch.dtype = torch.float32
+) -> _Tensors:
     """The rig's arrays as tensors on ``device``, built once and cached on the rig."""
     device = torch.device(device)
     cache: dict = rig.__dict__.setdefault("_posing_cache", {})
@@ -97,7 +104,9 @@ def rig_tensors(rig: MeshRig, device: torch.device | str = "cpu", dtype: torch.d
     t = _Tensors(
         key=key,
         neutral=torch.as_tensor(np.asarray(rig.neutral), dtype=dtype, device=device).reshape(1, v * 3),
-        deltas=torch.as_tensor(np.asarray(rig.deltas), dtype=dtype, device=device).reshape(len(rig.shape_names), v * 3),
+        deltas=torch.as_tensor(np.asarray(rig.deltas), dtype=dtype, device=device).reshape(
+            len(rig.shape_names), v * 3
+        ),
         columns=torch.as_tensor(rig._columns, device=device),
         eyes=[_part(e, v, device, dtype) for e in rig.eyes],
         head=None if rig.head is None else _part(rig.head, v, device, dtype),
@@ -107,17 +116,19 @@ def rig_tensors(rig: MeshRig, device: torch.device | str = "cpu", dtype: torch.d
 
 
 def _rotate(v: torch.Tensor, part: _Part, curves: torch.Tensor) -> None:
-    """Turn ``part`` of frames ``v`` (t, V, 3) in place by its angle channels."""
-    zero = torch.zeros(curves.shape[0], dtype=v.dtype, device=v.device)
-    yaw, pitch, roll = (zero if c is None else curves[:, c] for c in part.columns)
+    """Turn ``part`` of frames ``v`` (t, V, 3) in place by its angle channels (skipped when all zero)."""
     if part.columns == (None, None, None):
         return
-    rot = pose_rotations(yaw, pitch, roll)  # (t, 3, 3)
+    zero = torch.zeros(curves.shape[0], dtype=v.dtype, device=v.device)
+    angles = torch.stack([zero if c is None else curves[:, c] for c in part.columns], -1)  # (t, 3)
+    if not bool(angles.any()):
+        return
+    rt = pose_rotations(angles[:, 0], angles[:, 1], angles[:, 2]).transpose(1, 2)  # row vectors: p @ Rᵀ
+    offset = (part.pivot - part.pivot @ rt).unsqueeze(1)  # (t, 1, 3): pivot + R(p − pivot) = R p + offset
     if part.index is None:
-        v.sub_(part.pivot).copy_(torch.bmm(v, rot.transpose(1, 2))).add_(part.pivot)
+        v.copy_(torch.baddbmm(offset, v, rt))
     else:
-        sub = v[:, part.index] - part.pivot
-        v[:, part.index] = torch.bmm(sub, rot.transpose(1, 2)) + part.pivot
+        v[:, part.index] = torch.baddbmm(offset, v[:, part.index], rt)
 
 
 def pose_mesh(rig: MeshRig, curves: torch.Tensor, *, chunk: int = DEFAULT_CHUNK) -> torch.Tensor:
@@ -158,18 +169,60 @@ def pose_mesh(rig: MeshRig, curves: torch.Tensor, *, chunk: int = DEFAULT_CHUNK)
     return out
 
 
-def vertex_normals(vertices: torch.Tensor, faces: torch.Tensor | np.ndarray) -> torch.Tensor:
-    """Area-weighted unit vertex normals of every frame at once.
+_INCIDENCE: dict[tuple, tuple[object, torch.Tensor, torch.Tensor]] = {}
+
+
+def _incidence(
+    faces: torch.Tensor | np.ndarray, n_vertices: int, device: torch.device, dtype: torch.dtype
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Faces as int64 on ``device``, and the sparse (V, F) matrix with a 1 where a vertex is a
+    corner of a face; cached per faces array.
+
+    Summing face normals into vertices through one sparse product is ~10x faster
+    on CPU than ``index_add_`` (which adds row by row).
+    """
+    key = (id(faces), tuple(faces.shape), n_vertices, str(device), dtype)
+    hit = _INCIDENCE.get(key)
+    if hit is not None and hit[0] is faces:
+        return hit[1], hit[2]
+    f = torch.as_tensor(np.asarray(faces) if not torch.is_tensor(faces) else faces).to(torch.long).cpu()
+    n_f = f.shape[0]
+    rows = f.t().reshape(-1)
+    cols = torch.arange(n_f).repeat(3)
+    order = torch.argsort(rows * n_f + cols)
+    rows, cols = rows[order], cols[order]
+    crow = torch.zeros(n_vertices + 1, dtype=torch.long)
+    crow[1:] = torch.cumsum(torch.bincount(rows, minlength=n_vertices), 0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # "sparse CSR support is in beta"
+        m = torch.sparse_csr_tensor(crow, cols, torch.ones(3 * n_f, dtype=dtype), (n_vertices, n_f)).to(
+            device
+        )
+    if len(_INCIDENCE) >= 8:
+        _INCIDENCE.pop(next(iter(_INCIDENCE)))
+    f = f.to(device)
+    _INCIDENCE[key] = (faces, f, m)
+    return f, m
+
+
+def vertex_normals(
+    vertices: torch.Tensor, faces: torch.Tensor | np.ndarray, *, chunk: int = 8
+) -> torch.Tensor:
+    """Area-weighted unit vertex normals of every frame.
 
     Each triangle adds its unnormalised normal ``(v1 − v0) × (v2 − v0)`` (twice
-    its area) to its three corners; the sums are normalised. One cross product
-    and three ``index_add_`` over the whole batch, no Python loop over frames.
+    its area) to its three corners, through one sparse product per chunk of
+    frames with a vertex-face incidence matrix cached per ``faces`` array; the
+    sums are normalised. About 1.3 ms a frame for the default head (24k vertices) on this 2-core CPU.
 
     Parameters
     ----------
     vertices : torch.Tensor [shape=(T, V, 3)]
     faces : [shape=(F, 3)] int
-        Counter-clockwise seen from outside.
+        Counter-clockwise seen from outside. Pass the same array object every call
+        to reuse the cached incidence matrix.
+    chunk : int
+        Frames per product (small chunks stay in cache; 8 is near the fastest).
 
     Returns
     -------
@@ -178,14 +231,17 @@ def vertex_normals(vertices: torch.Tensor, faces: torch.Tensor | np.ndarray) -> 
     """
     if vertices.ndim != 3 or vertices.shape[-1] != 3:
         raise ValueError(f"vertices must be (T, V, 3), got {tuple(vertices.shape)}")
-    f = torch.as_tensor(np.asarray(faces) if not torch.is_tensor(faces) else faces, device=vertices.device)
-    f = f.to(torch.long)
-    v0 = vertices[:, f[:, 0]]
-    fn = torch.linalg.cross(vertices[:, f[:, 1]] - v0, vertices[:, f[:, 2]] - v0, dim=-1)
-    acc = torch.zeros_like(vertices)
-    for k in range(3):
-        acc.index_add_(1, f[:, k], fn)
-    return torch.nn.functional.normalize(acc, dim=-1, eps=1e-20)
+    n_t, n_v = vertices.shape[0], vertices.shape[1]
+    f, m = _incidence(faces, n_v, vertices.device, vertices.dtype)
+    out = torch.empty_like(vertices)
+    for start in range(0, n_t, chunk):
+        v = vertices[start : start + chunk]
+        t = v.shape[0]
+        v0 = v[:, f[:, 0]]
+        fn = torch.linalg.cross(v[:, f[:, 1]] - v0, v[:, f[:, 2]] - v0, dim=-1)  # (t, F, 3)
+        acc = (m @ fn.permute(1, 0, 2).reshape(-1, t * 3)).reshape(n_v, t, 3).permute(1, 0, 2)
+        out[start : start + chunk] = torch.nn.functional.normalize(acc, dim=-1, eps=1e-20)
+    return out
 
 
 def _probe(rig: MeshRig, name: str) -> int:
@@ -221,4 +277,6 @@ def lip_gap_mm(rig: MeshRig, posed: torch.Tensor, *, up: torch.Tensor | None = N
 
 def mouth_width_mm(rig: MeshRig, posed: torch.Tensor) -> torch.Tensor:
     """Distance between the mouth corners (mm): (T, V, 3) -> (T,)."""
-    return torch.linalg.vector_norm(posed[:, _probe(rig, "mouth_left")] - posed[:, _probe(rig, "mouth_right")], dim=-1)
+    return torch.linalg.vector_norm(
+        posed[:, _probe(rig, "mouth_left")] - posed[:, _probe(rig, "mouth_right")], dim=-1
+    )

@@ -128,11 +128,8 @@ def ict_default_folder() -> Path:
 
 
 def _default_head() -> MeshRig:
-    # TODO(lead): wire to the default head's public loader once emote/rigs/default_head exports one.
-    try:
-        from emote.rigs.default_head import load_default_head  # type: ignore[attr-defined]
-    except ImportError as exc:
-        raise RigError(f"the default head is not available ({exc})") from None
+    from emote.rigs.default_head import load_default_head
+
     return load_default_head()
 
 

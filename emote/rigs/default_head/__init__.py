@@ -17,6 +17,6 @@ one array with per-vertex bookkeeping), ``paint`` (colours), ``shapes`` (the
 52 ARKit shapes), ``build`` (assembly and cache).
 """
 
-from emote.rigs.default_head.build import build_version, cache_dir, load_default_head
+from emote.rigs.default_head.build import build_version, cache_dir, default_head_parts, load_default_head
 
-__all__ = ["build_version", "cache_dir", "load_default_head"]
+__all__ = ["build_version", "cache_dir", "default_head_parts", "load_default_head"]

@@ -25,7 +25,7 @@ class Layout:
     pupil_radius: float = 2.1
     # Eyelids slide on an ellipsoidal shell round the eyeball: semi-axes (x, y=z).
     # Equal y and z axes keep the shell invariant under the blink rotation about X.
-    lid_shell: tuple[float, float] = (16.0, 13.3)
+    lid_shell: tuple[float, float] = (16.0, 13.6)
     # Palpebral fissure (left eye): corner offsets from the eye centre in x, corner
     # heights, and upper/lower margin heights above/below the corner line.
     fissure_half_width: float = 14.0

@@ -32,7 +32,7 @@ def _hair_mask(p: np.ndarray) -> np.ndarray:
     az = np.abs(np.arctan2(x, z + 5.0))  # 0 facing forward, π at the back
     line = np.interp(az, [0.0, 0.5, 0.9, 1.25, 1.6, 2.2, np.pi], [66.0, 62.0, 48.0, 28.0, 22.0, -20.0, -45.0])
     # Clear the skin in front of and around the ears.
-    return smoothstep(line - 1.0, line + 4.0, y)
+    return smoothstep(line - 2.5, line + 5.0, y)
 
 
 def paint(an: A.Anatomy) -> np.ndarray:
@@ -65,11 +65,15 @@ def paint(an: A.Anatomy) -> np.ndarray:
     # Mouth interior: wet lip inside, darkening into the bag.
     mouth = an.part == A.MOUTH
     depth = np.clip(-an.mouth_k.astype(np.float64), 0.0, None)
-    inner = _mix(np.tile(np.asarray(palette.LIP_INNER), (an.n, 1)), palette.MOUTH, smoothstep(1.0, 3.0, depth))
+    inner = _mix(
+        np.tile(np.asarray(palette.LIP_INNER), (an.n, 1)), palette.MOUTH, smoothstep(1.0, 3.0, depth)
+    )
     inner = _mix(inner, palette.MOUTH_DEEP, smoothstep(3.0, 6.0, depth))
     col[mouth] = inner[mouth]
     # Lid tucks: the wet rim, then dark where it meets the eyeball.
     lid = an.part == A.LID
-    col[lid] = np.where((an.eye_k[lid] == -1)[:, None], np.asarray(palette.LID_RIM), np.asarray(palette.LASHES))
+    col[lid] = np.where(
+        (an.eye_k[lid] == -1)[:, None], np.asarray(palette.LID_RIM), np.asarray(palette.LASHES)
+    )
     col[an.part == A.CAP] = palette.NECK_CAP
     return np.clip(col, 0.0, 1.0)

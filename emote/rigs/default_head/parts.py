@@ -98,15 +98,17 @@ def eyeball(center: np.ndarray, layout: Layout = LAYOUT) -> Part:
     col = np.tile(np.array(palette.SCLERA), (len(v), 1))
     t = np.clip((th - pupil) / (iris - pupil), 0.0, 1.0)
     streak = 0.9 + 0.1 * np.cos(9.0 * ph) * np.cos(4.0 * ph + 1.0)
-    iris_col = (np.array(palette.IRIS_INNER) * (1 - t[:, None]) + np.array(palette.IRIS_OUTER) * t[:, None]) * streak[
-        :, None
-    ]
+    iris_col = (
+        np.array(palette.IRIS_INNER) * (1 - t[:, None]) + np.array(palette.IRIS_OUTER) * t[:, None]
+    ) * streak[:, None]
     col = np.where((th < iris)[:, None], iris_col, col)
     col = np.where(((th >= iris - 0.04) & (th < iris))[:, None], np.array(palette.LIMBUS), col)
     col = np.where((th < pupil)[:, None], np.array(palette.PUPIL), col)
     # Sclera a little warmer towards the back and the corners.
     warm = np.clip((th - 0.9) / 1.2, 0.0, 1.0)[:, None]
-    col = np.where((th > iris)[:, None], col * (1 - 0.25 * warm) + np.array(palette.SCLERA_SHADE) * 0.25 * warm, col)
+    col = np.where(
+        (th > iris)[:, None], col * (1 - 0.25 * warm) + np.array(palette.SCLERA_SHADE) * 0.25 * warm, col
+    )
     return Part(vertices=center + r * v, faces=f, colors=col)
 
 
@@ -136,7 +138,7 @@ def _arch(x_half: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 def _superquadric(n_u: int, n_v: int, e: float) -> tuple[np.ndarray, np.ndarray]:
     """Unit superellipsoid (exponent ``e``, boxier for small e) with poles on ±Y: vertices in [-1, 1]³, faces."""
     polar = np.linspace(0.15, np.pi - 0.15, n_v)
-    v, f, ang = _lathe(polar, n_u)
+    _, f, ang = _lathe(polar, n_u)
     th, ph = ang[:, 0], ang[:, 1]
 
     def sp(a: np.ndarray) -> np.ndarray:
@@ -188,10 +190,7 @@ def tooth_row(spec: ArchSpec) -> Part:
             # Local frame: u along the arch, n towards the lips, vertical.
             u = np.array([side * t[0], 0.0, -t[1]])
             n = np.array([side * t[1], 0.0, t[0]])
-            if i < 3:  # front teeth taper to a thin incisal edge
-                taper_edge = 0.45
-            else:
-                taper_edge = 0.8
+            taper_edge = 0.45 if i < 3 else 0.8  # front teeth taper to a thin incisal edge
             q = unit.copy()
             edge_frac = (1.0 - sign * q[:, 1]) * 0.5  # 1 at the crown edge, 0 at the root end
             thick = 1.0 - (1.0 - taper_edge) * edge_frac**1.5
@@ -291,7 +290,7 @@ def ear(*, right: bool = False, layout: Layout = LAYOUT) -> Part:
     back_h = -2.0 * edge
     grid_front = np.stack([front_h, a, b], -1).reshape(-1, 3)
     grid_back = np.stack([back_h, a, b], -1).reshape(-1, 3)
-    # Rows: rho outer rim shared. Faces of each side, then the back flipped.
+    # Front and back grids share their outline; the back is wound the other way.
     f_front = _grid_faces(n_r, n_t, wrap=True)
     nf = n_r * n_t
     f_back = f_front + nf
@@ -301,7 +300,12 @@ def ear(*, right: bool = False, layout: Layout = LAYOUT) -> Part:
     outline_front = (n_r - 1) * n_t + np.arange(n_t)
     remap = np.arange(len(v))
     remap[outline_back] = outline_front
-    faces = np.concatenate([f_front[:, [0, 2, 1]], remap[f_back]])
+    # Each side's centre row is one point: weld it, then drop the collapsed triangles.
+    remap[1:n_t] = 0
+    remap[nf + 1 : nf + n_t] = nf
+    faces = np.concatenate([f_front[:, [0, 2, 1]], f_back])
+    faces = remap[faces]
+    faces = faces[(faces[:, 0] != faces[:, 1]) & (faces[:, 1] != faces[:, 2]) & (faces[:, 0] != faces[:, 2])]
     # Place: local (out, up, back) -> head axes, with the back edge flared 22° away from the head.
     flare = np.deg2rad(22.0)
     lean = np.deg2rad(12.0)  # top of the ear leans back
@@ -318,15 +322,13 @@ def ear(*, right: bool = False, layout: Layout = LAYOUT) -> Part:
     if right:
         p[:, 0] = -p[:, 0]
         faces = faces[:, ::-1]
-    # Orient: the front surface's normal should point away from the head (+x on the left ear).
-    vv = p
-    nrm = np.cross(vv[faces[:, 1]] - vv[faces[:, 0]], vv[faces[:, 2]] - vv[faces[:, 0]])
-    is_front = (faces < nf).all(1) & (faces < nf).any(1)
-    sgn = -1.0 if right else 1.0
-    if (nrm[is_front, 0] * sgn).mean() < 0:
+    # Orient: the front surface's normals point away from the head (+X on the left ear).
+    nrm = np.cross(p[faces[:, 1]] - p[faces[:, 0]], p[faces[:, 2]] - p[faces[:, 0]])
+    front = (faces < nf).all(1)
+    if (nrm[front, 0] * (-1.0 if right else 1.0)).mean() < 0:
         faces = faces[:, ::-1]
-    used = np.unique(faces)
+    # Drop the vertices the welds made unused.
     keep = np.zeros(len(p), bool)
-    keep[used] = True
+    keep[np.unique(faces)] = True
     new_index = np.cumsum(keep) - 1
     return Part(vertices=p[keep], faces=new_index[faces], colors=col[keep])

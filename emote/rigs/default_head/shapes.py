@@ -32,7 +32,7 @@ import numpy as np
 from emote.animation.channels import ARKIT_NAMES
 from emote.rigs.default_head import anatomy as A
 from emote.rigs.default_head import surface as srf
-from emote.rigs.default_head.skin import LIP_RINGS, eye_ring
+from emote.rigs.default_head.skin import eye_ring
 from emote.rigs.default_head.surface import bump, smoothstep
 
 
@@ -64,13 +64,16 @@ class Fields:
     att: np.ndarray  # how much a vertex follows its lips (1 skin, fading into the mouth bag)
     soft: np.ndarray  # 1 on skin, lids and mouth interior; 0 on teeth, eyes, ears, tongue
     jaw: np.ndarray  # jaw weight in [0, 1]
+    jaw_soft: np.ndarray  # the same with wider transitions over the cheeks (sideways/forward jaw)
     lid_guard: np.ndarray  # 0 on the eyelids proper (brows must not drag the lid margins)
 
     def lips(self, reach: float) -> np.ndarray:
         """1 on the red lips and the lip interior, falling to 0 ``reach`` mm outside them."""
         a = self.an.layout.mouth_half_width
         dx = np.clip(np.abs(self.mx) - a, 0.0, None)
-        dy = np.where(self.my > 0, np.clip(self.my - self.vu, 0.0, None), np.clip(-self.my - self.vl, 0.0, None))
+        dy = np.where(
+            self.my > 0, np.clip(self.my - self.vu, 0.0, None), np.clip(-self.my - self.vl, 0.0, None)
+        )
         return smoothstep(reach, 0.0, np.hypot(dx, dy)) * self.att * self.soft
 
     def corner(self, side: float, reach: float) -> np.ndarray:
@@ -93,7 +96,7 @@ class Fields:
         return bump(d2) * self.att * self.soft * (self.ap[:, 2] > 0.0)
 
 
-def _jaw_weight(an: A.Anatomy) -> np.ndarray:
+def _jaw_weight(an: A.Anatomy, spread: float = 1.0) -> np.ndarray:
     """How much each vertex follows the jaw: a smooth field below the lip line and its extension.
 
     Across the lips the step is sharp in the middle and widens towards the
@@ -109,8 +112,14 @@ def _jaw_weight(an: A.Anatomy) -> np.ndarray:
     ax_ = np.abs(x)
     out = np.clip(ax_ - a, 0.0, None)
     y_sep = lay.stomion(x) + 1.25 * out
-    band = 0.25 + 6.0 * smoothstep(10.0, a, ax_) ** 2 + 0.45 * out
-    field = smoothstep(band, -band, y - y_sep) * smoothstep(-34.0, -8.0, z) * smoothstep(-158.0, -126.0, y)
+    band = 0.25 + spread * (6.0 * smoothstep(10.0, a, ax_) ** 2 + 0.45 * out)
+    # Below the jaw's lower border (from the chin back to the angle) the neck stays put.
+    border = np.interp(z, [-10.0, 0.0, 30.0, 60.0, 90.0], [-92.0, -100.0, -113.0, -121.0, -127.0])
+    field = (
+        smoothstep(band, -band, y - y_sep)
+        * smoothstep(-45.0, 0.0, z)
+        * smoothstep(border - 38.0, border + 4.0, y)
+    )
     soft = np.isin(an.part, (A.SKIN, A.LID, A.MOUTH))
     w[soft] = field[soft]
     return w
@@ -135,7 +144,7 @@ def fields(an: A.Anatomy) -> Fields:
     guard[on_eye] = np.where(an.eye_side[on_eye] > 0, smoothstep(3.0, 8.0, k[on_eye]), 0.0)
     return Fields(
         an=an, ap=ap, mx=mx, my=my, vu=vu, vl=vl, upper=upper, lower=lower, att=att, soft=soft,
-        jaw=_jaw_weight(an), lid_guard=guard,
+        jaw=_jaw_weight(an), jaw_soft=_jaw_weight(an, spread=2.5), lid_guard=guard,
     )  # fmt: skip
 
 
@@ -161,7 +170,8 @@ def mouth_close(f: Fields) -> np.ndarray:
 
 
 def jaw_shift(f: Fields, d: tuple[float, float, float]) -> np.ndarray:
-    return f.jaw[:, None] * np.asarray(d)[None, :]
+    """The jaw slid sideways or forwards; the cheeks take up the shift over a wide band."""
+    return f.jaw_soft[:, None] * np.asarray(d)[None, :]
 
 
 # --- lips ---------------------------------------------------------------------------------------
@@ -173,7 +183,9 @@ def _along_face(f: Fields, dx: np.ndarray) -> np.ndarray:
     moving = np.abs(dx) > 1e-6
     dz = np.zeros(f.an.n)
     if moving.any():
-        dz[moving] = srf.base_front_z(x[moving] + dx[moving], y[moving]) - srf.base_front_z(x[moving], y[moving])
+        dz[moving] = srf.base_front_z(x[moving] + dx[moving], y[moving]) - srf.base_front_z(
+            x[moving], y[moving]
+        )
     return dz
 
 
@@ -212,12 +224,12 @@ def press(f: Fields, side: float) -> np.ndarray:
 
 
 def lower_down(f: Fields, side: float) -> np.ndarray:
-    w = f.lips(12.0) * f.lower * smoothstep(-5.0 * side, 10.0 * side, f.mx)
+    w = f.lips(12.0) * f.lower * smoothstep(-6.0 * side, 6.0 * side, f.mx)
     return _vec(w, (0.0, -5.5, 0.6))
 
 
 def upper_up(f: Fields, side: float) -> np.ndarray:
-    w = f.lips(14.0) * f.upper * smoothstep(-5.0 * side, 10.0 * side, f.mx)
+    w = f.lips(14.0) * f.upper * smoothstep(-6.0 * side, 6.0 * side, f.mx)
     return _vec(w, (0.0, 5.5, 1.0))
 
 
@@ -333,18 +345,19 @@ def brow_outer_up(f: Fields, side: float) -> np.ndarray:
 # --- eyelids ------------------------------------------------------------------------------------
 
 
-def _margin_angles(f: Fields, side: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _margin_angles(f: Fields) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per-vertex lid-margin angles above the eye's horizontal plane: upper, lower (radians), and profile.
 
     Evaluated at each vertex's ring parameter ``s`` from the margin ring, so every
-    ring of a lid turns by the angle its margin needs.
+    ring of a lid turns by the angle its margin needs (the eyes are mirror images,
+    so one table serves both).
     """
     lay = f.an.layout
     ring = eye_ring(0, layout=lay)
     zc = srf.lid_shell_z(ring.xy[:, 0], ring.xy[:, 1], lay)
     ang = np.arctan2(ring.xy[:, 1] - lay.eye_center[1], zc - lay.eye_center[2])
-    up = ring.side > 0
-    lo = ring.side < 0
+    up = ring.side >= 0  # the corners belong to both margins
+    lo = ring.side <= 0
     s_up, a_up = ring.s[up], ang[up]
     s_lo, a_lo = ring.s[lo], ang[lo]
     o_u, o_l = np.argsort(s_up), np.argsort(s_lo)
@@ -374,19 +387,30 @@ def blink(f: Fields, side: float) -> np.ndarray:
 
     The lids meet 30 % of the way up from the lower margin, below the pupil centre.
     """
-    au, al, _ = _margin_angles(f, side)
+    au, al, _ = _margin_angles(f)
     meet = al + 0.3 * (au - al)
     wu, wl = _lid_weights(f, side)
     ang = wu * (au - meet) + wl * (al - meet)
     return _lid_rotation(f, side, ang)
 
 
-def lids(f: Fields, side: float, *, upper_deg: float, lower_deg: float) -> np.ndarray:
-    """Lids turned by fixed angles (positive: down), fading to nothing at the corners."""
-    _, _, prof = _margin_angles(f, side)
+def lids(f: Fields, side: float, *, upper_deg: float, lower_deg: float, lift: float = 0.0) -> np.ndarray:
+    """Lids turned by fixed angles (positive: down), fading to nothing at the corners.
+
+    ``lift`` (mm) also moves the upper lid off the eyeball: shapes that raise the
+    lid use it so that, added to a blink (shapes add along chords, not arcs),
+    the lid still clears the eyeball.
+    """
+    _, _, prof = _margin_angles(f)
     wu, wl = _lid_weights(f, side)
     ang = prof * (wu * np.deg2rad(upper_deg) + wl * np.deg2rad(lower_deg))
-    return _lid_rotation(f, side, ang)
+    d = _lid_rotation(f, side, ang)
+    if lift:
+        centre = f.an.layout.eye_left if side > 0 else f.an.layout.eye_right
+        out = f.an.rest - centre
+        out /= np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-9)
+        d += (lift * wu * prof)[:, None] * out
+    return d
 
 
 def squint(f: Fields, side: float) -> np.ndarray:
@@ -395,7 +419,7 @@ def squint(f: Fields, side: float) -> np.ndarray:
 
 
 def wide(f: Fields, side: float) -> np.ndarray:
-    return lids(f, side, upper_deg=-11.0, lower_deg=3.0)
+    return lids(f, side, upper_deg=-9.0, lower_deg=3.0, lift=0.6)
 
 
 # --- tongue -------------------------------------------------------------------------------------
@@ -405,8 +429,9 @@ def tongue_out(f: Fields) -> np.ndarray:
     an = f.an
     d = np.zeros((an.n, 3))
     t = an.part == A.TONGUE
+    # The tip slides forward and up over the lower teeth and lip.
     tip = smoothstep(30.0, 82.0, an.rest[t, 2])
-    d[t, 1] = -4.0 * tip
+    d[t, 1] = 5.0 * tip
     d[t, 2] = 26.0 * tip
     d += _vec(f.lips(6.0) * f.lower, (0.0, -2.0, 2.0))
     return d
@@ -422,19 +447,19 @@ BUILDERS: dict[str, Callable[[Fields], np.ndarray]] = {
     "EyeLookDownLeft": lambda f: lids(f, L, upper_deg=13.0, lower_deg=4.0),
     "EyeLookInLeft": _NONE,
     "EyeLookOutLeft": _NONE,
-    "EyeLookUpLeft": lambda f: lids(f, L, upper_deg=-7.0, lower_deg=-3.0),
+    "EyeLookUpLeft": lambda f: lids(f, L, upper_deg=-6.0, lower_deg=-3.0, lift=0.4),
     "EyeSquintLeft": lambda f: squint(f, L),
     "EyeWideLeft": lambda f: wide(f, L),
     "EyeBlinkRight": lambda f: blink(f, R),
     "EyeLookDownRight": lambda f: lids(f, R, upper_deg=13.0, lower_deg=4.0),
     "EyeLookInRight": _NONE,
     "EyeLookOutRight": _NONE,
-    "EyeLookUpRight": lambda f: lids(f, R, upper_deg=-7.0, lower_deg=-3.0),
+    "EyeLookUpRight": lambda f: lids(f, R, upper_deg=-6.0, lower_deg=-3.0, lift=0.4),
     "EyeSquintRight": lambda f: squint(f, R),
     "EyeWideRight": lambda f: wide(f, R),
     "JawForward": lambda f: jaw_shift(f, (0.0, 0.0, 6.0)),
-    "JawLeft": lambda f: jaw_shift(f, (7.0, 0.0, 0.0)),
-    "JawRight": lambda f: jaw_shift(f, (-7.0, 0.0, 0.0)),
+    "JawLeft": lambda f: jaw_shift(f, (5.0, 0.0, 0.0)),
+    "JawRight": lambda f: jaw_shift(f, (-5.0, 0.0, 0.0)),
     "JawOpen": jaw_open,
     "MouthClose": mouth_close,
     "MouthFunnel": funnel,

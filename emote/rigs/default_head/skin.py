@@ -44,11 +44,10 @@ NECK_SAMPLES = 72
 
 @dataclass
 class Ring:
-    """One loop of vertices: parameters and positions."""
+    """One loop of points round an opening, in front-of-face coordinates."""
 
-    s: np.ndarray  # (n,) position along the opening, -1..1 (corner to corner)
-    upper: np.ndarray  # (n,) bool, upper half (the corners count as lower=False/upper=False: see side)
-    side: np.ndarray  # (n,) float in [-1, 1]: +1 upper, -1 lower, 0 at the corners
+    s: np.ndarray  # (n,) position along the opening, +1 .. -1 corner to corner, upper edge first
+    side: np.ndarray  # (n,) +1 on the upper half, -1 on the lower, 0 at the two corners
     xy: np.ndarray  # (n, 2)
 
 
@@ -120,7 +119,7 @@ def mouth_ring(k: int, layout: Layout = LAYOUT) -> Ring:
         vu, vl = srf.vermilion_heights(x0, layout)
         h = half_gap + np.where(side > 0, vu, vl) + 2.0 * j * np.clip(1.0 - s**2, 0.0, None) ** 0.4
     y = layout.stomion(x) + np.sign(side) * h
-    return Ring(s=s, upper=side > 0, side=side, xy=np.stack([x, y], -1))
+    return Ring(s=s, side=side, xy=np.stack([x, y], -1))
 
 
 def eye_ring(k: int, *, right: bool = False, layout: Layout = LAYOUT) -> Ring:
@@ -133,8 +132,10 @@ def eye_ring(k: int, *, right: bool = False, layout: Layout = LAYOUT) -> Ring:
     hw = layout.fissure_half_width + 1.15 * k
     x = ex + hw * _spread(s)
     # Corner line from the medial to the lateral canthus, extended for the outer rings.
-    y_c = ey + 0.5 * (layout.canthus_medial_y + layout.canthus_lateral_y) + 0.5 * _spread(s) * (
-        layout.canthus_lateral_y - layout.canthus_medial_y
+    y_c = (
+        ey
+        + 0.5 * (layout.canthus_medial_y + layout.canthus_lateral_y)
+        + 0.5 * _spread(s) * (layout.canthus_lateral_y - layout.canthus_medial_y)
     )
     pu = 0.75 - 0.025 * k
     pl = 0.9 - 0.04 * k
@@ -143,7 +144,7 @@ def eye_ring(k: int, *, right: bool = False, layout: Layout = LAYOUT) -> Ring:
     y = y_c + np.where(side > 0, up, np.where(side < 0, -lo, 0.0))
     if right:
         x = -x
-    return Ring(s=s, upper=side > 0, side=side, xy=np.stack([x, y], -1))
+    return Ring(s=s, side=side, xy=np.stack([x, y], -1))
 
 
 def _neck_ring(layout: Layout) -> np.ndarray:
@@ -180,7 +181,7 @@ def target_spacing(p: np.ndarray) -> np.ndarray:
     nose = srf.smoothstep(24.0, 14.0, x) * srf.smoothstep(-58.0, -50.0, y) * srf.smoothstep(16.0, 6.0, y)
     nose = nose * srf.smoothstep(95.0, 105.0, z)
     side = srf.smoothstep(-40.0, 0.0, z) * srf.smoothstep(-150.0, -120.0, y) * srf.smoothstep(100.0, 60.0, y)
-    h = 6.0 - 1.6 * side
+    h = 5.2 - 1.4 * side
     h = h + face * (2.3 - h)
     return h + nose * (2.0 - h)
 
@@ -300,184 +301,172 @@ def _mouth_tube(edge: np.ndarray, ring: Ring, layout: Layout) -> list[np.ndarray
 
 
 def _lid_tucks(margin: np.ndarray, center: np.ndarray, layout: Layout) -> list[np.ndarray]:
-    """Rings tucking the lid margin in behind the lid, just clear of the eyeball."""
-    r = layout.eye_radius + 0.12
-    v = margin - center
-    out = []
-    # 1: straight in towards the eyeball; 2: rolled further away from the opening.
-    u = v / np.linalg.norm(v, axis=1, keepdims=True)
-    out.append(center + r * u)
-    # Rotate away from the fissure: push the direction outwards from the eye's front axis.
+    """Rings tucking the lid margin in behind the lid, just clear of the eyeball.
+
+    The first ring sits 0.4 mm off the eyeball so the lid's wet rim stays outside
+    it even half-way through a blink (blendshapes move along chords, not arcs);
+    the second rolls further back, hidden behind the lid.
+    """
+    r = layout.eye_radius
+    u = margin - center
+    u /= np.linalg.norm(u, axis=1, keepdims=True)
     fwd = np.array([0.0, 0.0, 1.0])
-    lateral = u - (u @ fwd)[:, None] * fwd
-    lateral /= np.maximum(np.linalg.norm(lateral, axis=1, keepdims=True), 1e-9)
-    ang = np.deg2rad(14.0)
-    u2 = u * np.cos(ang) + lateral * np.sin(ang)
+    away = u - (u @ fwd)[:, None] * fwd  # away from the eye's front axis
+    away /= np.maximum(np.linalg.norm(away, axis=1, keepdims=True), 1e-9)
+    ang = np.deg2rad(18.0)
+    u2 = u * np.cos(ang) + away * np.sin(ang)
     u2 /= np.linalg.norm(u2, axis=1, keepdims=True)
-    out.append(center + r * u2)
-    return out
+    return [center + (r + 0.4) * u, center + (r + 0.12) * u2]
 
 
 # --- assembly ---------------------------------------------------------------------------------
 
 
-def build_skin(layout: Layout = LAYOUT) -> SkinMesh:
-    """Build the skin mesh with its openings, tubes and bookkeeping."""
-    ex, ey, ez = layout.eye_center
-    # Rings: positions on the skin (lid margins on their shell) and their directions.
-    groups: list[dict] = []
-    n_mouth = LIP_RINGS + MOUTH_SKIN_RINGS
-    for k in range(n_mouth + 1):
+@dataclass
+class _RingGroup:
+    kind: str  # "mouth" or "eye"
+    k: int  # ring index (0: the opening's edge)
+    eye: int  # 0 left, 1 right, -1 for the mouth
+    ring: Ring
+    pts: np.ndarray  # (n, 3) skin points
+    dirs: np.ndarray  # (n, 3) their parameter directions
+    index: np.ndarray | None = None  # (n,) vertex indices, once placed
+
+
+def _ring_groups(layout: Layout) -> list[_RingGroup]:
+    """Every mouth and lid ring with its skin points (lid margins on their shell)."""
+    groups = []
+    for k in range(LIP_RINGS + MOUTH_SKIN_RINGS + 1):
         r = mouth_ring(k, layout)
         pts, dirs = srf.face_point(r.xy[:, 0], r.xy[:, 1], layout)
-        groups.append(dict(kind="mouth", k=k, ring=r, pts=pts, dirs=dirs, eye=-1))
+        groups.append(_RingGroup("mouth", k, -1, r, pts, dirs))
     for e, right in enumerate((False, True)):
         for k in range(LID_RINGS + 1):
             r = eye_ring(k, right=right, layout=layout)
             pts, dirs = srf.face_point(r.xy[:, 0], r.xy[:, 1], layout)
             if k == 0:
                 pts[:, 2] = srf.lid_shell_z(r.xy[:, 0], r.xy[:, 1], layout)
-            groups.append(dict(kind="eye", k=k, ring=r, pts=pts, dirs=dirs, eye=e))
-    neck_base = _neck_ring(layout)
-    neck_dirs = srf.direction_of(neck_base)
-    neck_pts = srf.surface_points(neck_dirs, layout)
+            groups.append(_RingGroup("eye", k, e, r, pts, dirs))
+    return groups
 
-    ring_pts = np.concatenate([g["pts"] for g in groups] + [neck_pts])
-    ring_dirs = np.concatenate([g["dirs"] for g in groups] + [neck_dirs])
-    outer = [groups[n_mouth]["ring"].xy] + [g["ring"].xy for g in groups if g["kind"] == "eye" and g["k"] == LID_RINGS]
-    fill_dirs = _fill_points(layout, ring_pts, outer)
 
-    n_ring = len(ring_dirs)
-    dirs = np.concatenate([ring_dirs, fill_dirs])
-    fixed = np.arange(len(dirs)) < n_ring
-    dirs = _relax(dirs, fixed)
-    verts = np.concatenate([ring_pts, srf.surface_points(dirs[n_ring:], layout)])
+def _edge_direction(faces: np.ndarray, a: int, b: int) -> int:
+    """+1 if some triangle runs a→b, -1 if one runs b→a, 0 if the edge is absent."""
+    nxt = np.roll(faces, -1, axis=1)
+    if ((faces == a) & (nxt == b)).any():
+        return 1
+    if ((faces == b) & (nxt == a)).any():
+        return -1
+    return 0
 
-    # Spherical Delaunay; orient outwards; drop triangles filling an opening.
-    faces = ConvexHull(dirs).simplices.astype(np.int64)
-    c = dirs[faces].mean(1)
-    nrm = np.cross(dirs[faces[:, 1]] - dirs[faces[:, 0]], dirs[faces[:, 2]] - dirs[faces[:, 0]])
-    flip = (nrm * c).sum(1) < 0
-    faces[flip] = faces[flip][:, ::-1]
-    opening = np.full(len(dirs), -1)
-    start = 0
-    hole_id = 0
-    ring_index: list[np.ndarray] = []
-    for g in groups:
-        n = len(g["pts"])
-        idx = np.arange(start, start + n)
-        ring_index.append(idx)
-        if g["k"] == 0:
-            opening[idx] = hole_id
-            hole_id += 1
-        start += n
-    neck_idx = np.arange(start, start + NECK_SAMPLES)
-    opening[neck_idx] = hole_id
-    o = opening[faces]
-    in_hole = (o[:, 0] >= 0) & (o[:, 0] == o[:, 1]) & (o[:, 1] == o[:, 2])
-    faces = faces[~in_hole]
-    # Everything below the neck cut goes (the cap closes it).
-    below = verts[:, 1] < layout.neck_cut_y - 0.5
-    faces = faces[~below[faces].any(1)]
 
-    V = len(verts)
-    kind = np.zeros(V, np.int8)
-    mouth_k = np.full(V, -99, np.int16)
-    mouth_s = np.zeros(V)
-    mouth_side = np.zeros(V)
-    eye = np.full(V, -1, np.int8)
-    eye_k = np.full(V, -99, np.int16)
-    eye_s = np.zeros(V)
-    eye_side = np.zeros(V)
-    for g, idx in zip(groups, ring_index, strict=True):
-        r = g["ring"]
-        if g["kind"] == "mouth":
-            mouth_k[idx], mouth_s[idx], mouth_side[idx] = g["k"], r.s, r.side
-        else:
-            eye[idx], eye_k[idx], eye_s[idx], eye_side[idx] = g["eye"], g["k"], r.s, r.side
+def _orient_like(tris: np.ndarray, skin: np.ndarray, a: int, b: int) -> np.ndarray:
+    """Wind a tube ``tris`` consistently with the skin across their shared edge (a, b)."""
+    skin_dir, tube_dir = _edge_direction(skin, a, b), _edge_direction(tris, a, b)
+    if skin_dir == 0 or tube_dir == 0:
+        raise RuntimeError(f"opening edge ({a}, {b}) missing from the skin or its tube")
+    return tris[:, ::-1] if skin_dir == tube_dir else tris
 
-    new_v: list[np.ndarray] = []
-    new_f: list[np.ndarray] = []
-    extra = {"kind": [], "mouth_k": [], "mouth_s": [], "mouth_side": [], "eye": [], "eye_k": [], "eye_s": [],
-             "eye_side": [], "anchor": []}  # fmt: skip
-    anchor = verts.copy()
 
-    def add(points: np.ndarray, **attrs) -> np.ndarray:
-        nonlocal V
-        idx = np.arange(V, V + len(points))
-        new_v.append(points)
-        for key in extra:
-            extra[key].append(attrs[key])
-        V += len(points)
+# Bookkeeping of a vertex that lies on no ring, and the integer fields' dtypes.
+_DEFAULTS = {"kind": SKIN, "mouth_k": -99, "mouth_s": 0.0, "mouth_side": 0.0, "eye": -1, "eye_k": -99,
+             "eye_s": 0.0, "eye_side": 0.0}  # fmt: skip
+_DTYPES = {"kind": np.int8, "mouth_k": np.int16, "eye": np.int8, "eye_k": np.int16}
+
+
+class _Vertices:
+    """Growing vertex list with the per-vertex bookkeeping of :class:`SkinMesh`."""
+
+    def __init__(self) -> None:
+        self.points: list[np.ndarray] = []
+        self.attrs: dict[str, list[np.ndarray]] = {k: [] for k in [*_DEFAULTS, "anchor"]}
+        self.n = 0
+
+    def add(self, points: np.ndarray, anchor: np.ndarray | None = None, **attrs) -> np.ndarray:
+        n = len(points)
+        self.points.append(points)
+        for key, default in _DEFAULTS.items():
+            val = np.broadcast_to(np.asarray(attrs.get(key, default)), (n,))
+            self.attrs[key].append(val.astype(_DTYPES.get(key, np.float64)))
+        self.attrs["anchor"].append(points if anchor is None else np.broadcast_to(anchor, (n, 3)))
+        idx = np.arange(self.n, self.n + n)
+        self.n += n
         return idx
 
-    def orient_like(tris: np.ndarray, edge_a: int, edge_b: int) -> np.ndarray:
-        """Flip ``tris`` if they run the shared edge (a, b) the same way as the skin does."""
-        for f in faces:
-            for t in range(3):
-                if f[t] == edge_a and f[(t + 1) % 3] == edge_b:
-                    skin_dir = 1
-                    break
-                if f[t] == edge_b and f[(t + 1) % 3] == edge_a:
-                    skin_dir = -1
-                    break
-            else:
-                continue
-            break
+    def mesh(self, faces: np.ndarray) -> SkinMesh:
+        cat = {k: np.concatenate(v) for k, v in self.attrs.items()}
+        return SkinMesh(vertices=np.concatenate(self.points), faces=faces, **cat)
+
+
+def build_skin(layout: Layout = LAYOUT) -> SkinMesh:
+    """Build the skin mesh with its openings, tubes and bookkeeping."""
+    groups = _ring_groups(layout)
+    neck_dirs = srf.direction_of(_neck_ring(layout))
+    neck_pts = srf.surface_points(neck_dirs, layout)
+    outer = [
+        g.ring.xy for g in groups if g.k == (LID_RINGS if g.kind == "eye" else LIP_RINGS + MOUTH_SKIN_RINGS)
+    ]
+    ring_pts = np.concatenate([g.pts for g in groups] + [neck_pts])
+    ring_dirs = np.concatenate([g.dirs for g in groups] + [neck_dirs])
+    fill_dirs = _fill_points(layout, ring_pts, outer)
+    dirs = _relax(
+        np.concatenate([ring_dirs, fill_dirs]), np.arange(len(ring_dirs) + len(fill_dirs)) < len(ring_dirs)
+    )
+
+    vs = _Vertices()
+    opening: list[np.ndarray] = []  # vertex indices of each opening's edge
+    for g in groups:
+        if g.kind == "mouth":
+            g.index = vs.add(g.pts, mouth_k=g.k, mouth_s=g.ring.s, mouth_side=g.ring.side)
         else:
-            raise RuntimeError("opening edge not found in the skin triangulation")
-        for f in tris:
-            for t in range(3):
-                if f[t] == edge_a and f[(t + 1) % 3] == edge_b:
-                    return tris[:, ::-1] if skin_dir == 1 else tris
-                if f[t] == edge_b and f[(t + 1) % 3] == edge_a:
-                    return tris if skin_dir == 1 else tris[:, ::-1]
-        raise RuntimeError("tube does not contain its opening edge")
+            g.index = vs.add(g.pts, eye=g.eye, eye_k=g.k, eye_s=g.ring.s, eye_side=g.ring.side)
+        if g.k == 0:
+            opening.append(g.index)
+    neck_idx = vs.add(neck_pts)
+    opening.append(neck_idx)
+    vs.add(srf.surface_points(dirs[len(ring_dirs) :], layout))
 
-    # Mouth: lip inner surface and bag, closed at the throat.
-    m_ring = groups[0]["ring"]
-    edge_idx = ring_index[0]
-    loops = [edge_idx]
-    for j, q in enumerate(_mouth_tube(verts[edge_idx], m_ring, layout), start=1):
-        n = len(q)
-        loops.append(add(q, kind=np.full(n, MOUTH, np.int8), mouth_k=np.full(n, -j, np.int16), mouth_s=m_ring.s,
-                         mouth_side=m_ring.side, eye=np.full(n, -1, np.int8), eye_k=np.full(n, -99, np.int16),
-                         eye_s=np.zeros(n), eye_side=np.zeros(n), anchor=verts[edge_idx]))  # fmt: skip
-    last = new_v[-1]
-    throat = add(np.array([[0.0, layout.stomion_y - 1.0, last[:, 2].min() - 4.0]]), kind=np.array([MOUTH], np.int8),
-                 mouth_k=np.array([-len(loops)], np.int16), mouth_s=np.zeros(1), mouth_side=np.zeros(1),
-                 eye=np.array([-1], np.int8), eye_k=np.array([-99], np.int16), eye_s=np.zeros(1),
-                 eye_side=np.zeros(1), anchor=verts[edge_idx[:1]])  # fmt: skip
-    tris = np.concatenate([_strip(loops[i], loops[i + 1]) for i in range(len(loops) - 1)] + [_fan(loops[-1], throat[0])])
-    new_f.append(orient_like(tris, int(edge_idx[0]), int(edge_idx[1])))
+    # Spherical Delaunay of the directions, wound outwards; triangles whose corners all lie on
+    # one opening's edge fill that opening and go.
+    faces = ConvexHull(dirs).simplices.astype(np.int64)
+    nrm = np.cross(dirs[faces[:, 1]] - dirs[faces[:, 0]], dirs[faces[:, 2]] - dirs[faces[:, 0]])
+    flip = (nrm * dirs[faces].mean(1)).sum(1) < 0
+    faces[flip] = faces[flip][:, ::-1]
+    hole = np.full(vs.n, -1)
+    for i, idx in enumerate(opening):
+        hole[idx] = i
+    h = hole[faces]
+    faces = faces[~((h[:, 0] >= 0) & (h[:, 0] == h[:, 1]) & (h[:, 1] == h[:, 2]))]
+    skin = faces
 
-    # Eyes: lid margins tuck in behind the lids (open behind the eyeball, never seen).
-    for g, idx in zip(groups, ring_index, strict=True):
-        if g["kind"] != "eye" or g["k"] != 0:
+    tubes = []
+    # Mouth: the lips' inner surface and the bag, closed at the throat.
+    mouth = groups[0]
+    edge_pts = mouth.pts
+    loops = [mouth.index]
+    for j, q in enumerate(_mouth_tube(edge_pts, mouth.ring, layout), start=1):
+        loops.append(
+            vs.add(q, edge_pts, kind=MOUTH, mouth_k=-j, mouth_s=mouth.ring.s, mouth_side=mouth.ring.side)
+        )
+    back = vs.points[-1][:, 2].min() - 4.0
+    throat = vs.add(
+        np.array([[0.0, layout.stomion_y - 1.0, back]]), edge_pts[:1], kind=MOUTH, mouth_k=-len(loops)
+    )
+    tris = [_strip(loops[i], loops[i + 1]) for i in range(len(loops) - 1)] + [_fan(loops[-1], int(throat[0]))]
+    tubes.append(_orient_like(np.concatenate(tris), skin, int(mouth.index[0]), int(mouth.index[1])))
+    # Eyes: the lid margins tuck in behind the lids (left open behind the eyeball, never seen).
+    for g in groups:
+        if g.kind != "eye" or g.k != 0:
             continue
-        r = g["ring"]
-        center = layout.eye_right if g["eye"] == 1 else layout.eye_left
-        loops = [idx]
-        for j, q in enumerate(_lid_tucks(verts[idx], center, layout), start=1):
-            n = len(q)
-            loops.append(add(q, kind=np.full(n, LID, np.int8), mouth_k=np.full(n, -99, np.int16), mouth_s=np.zeros(n),
-                             mouth_side=np.zeros(n), eye=np.full(n, g["eye"], np.int8), eye_k=np.full(n, -j, np.int16),
-                             eye_s=r.s, eye_side=r.side, anchor=verts[idx]))  # fmt: skip
+        centre = layout.eye_right if g.eye == 1 else layout.eye_left
+        loops = [g.index]
+        for j, q in enumerate(_lid_tucks(g.pts, centre, layout), start=1):
+            loops.append(
+                vs.add(q, g.pts, kind=LID, eye=g.eye, eye_k=-j, eye_s=g.ring.s, eye_side=g.ring.side)
+            )
         tris = np.concatenate([_strip(loops[i], loops[i + 1]) for i in range(len(loops) - 1)])
-        new_f.append(orient_like(tris, int(idx[0]), int(idx[1])))
-
-    # Neck cap.
-    cap_center = add(np.array([[0.0, layout.neck_cut_y, verts[neck_idx, 2].mean()]]), kind=np.array([CAP], np.int8),
-                     mouth_k=np.array([-99], np.int16), mouth_s=np.zeros(1), mouth_side=np.zeros(1),
-                     eye=np.array([-1], np.int8), eye_k=np.array([-99], np.int16), eye_s=np.zeros(1),
-                     eye_side=np.zeros(1), anchor=np.array([[0.0, layout.neck_cut_y, 0.0]]))  # fmt: skip
-    new_f.append(orient_like(_fan(neck_idx, cap_center[0]), int(neck_idx[0]), int(neck_idx[1])))
-
-    verts = np.concatenate([verts, *new_v])
-    faces = np.concatenate([faces, *new_f])
-    kind[:] = SKIN
-    kind_all = np.concatenate([kind, *extra["kind"]])
-    cat = {key: np.concatenate([locals_arr, *extra[key]]) for key, locals_arr in (
-        ("mouth_k", mouth_k), ("mouth_s", mouth_s), ("mouth_side", mouth_side), ("eye", eye), ("eye_k", eye_k),
-        ("eye_s", eye_s), ("eye_side", eye_side), ("anchor", anchor))}  # fmt: skip
-    return SkinMesh(vertices=verts, faces=faces, kind=kind_all, **cat)
+        tubes.append(_orient_like(tris, skin, int(g.index[0]), int(g.index[1])))
+    # Neck: a flat cap.
+    cap = vs.add(np.array([[0.0, layout.neck_cut_y, neck_pts[:, 2].mean()]]), kind=CAP)
+    tubes.append(_orient_like(_fan(neck_idx, int(cap[0])), skin, int(neck_idx[0]), int(neck_idx[1])))
+    return vs.mesh(np.concatenate([skin, *tubes]))

@@ -2,10 +2,13 @@
 
 Two layers:
 
-- the *base*: an implicit solid, a loft of horizontal superellipse sections
-  (cranium, cheeks, jaw; separate front and back halves) smoothly united with an
-  elliptic neck cylinder. It is star-shaped from :data:`CENTER`, so every unit
-  direction names one base point;
+- the *base*: a loft of horizontal superellipse sections (cranium, cheeks, jaw;
+  separate front and back halves; the table was fitted to average head
+  profiles) and an elliptic neck cylinder, each an implicit solid, united
+  along rays with a fillet under the jaw. Rays start on a short vertical
+  segment inside the head (:func:`ray_origin`) and every unit direction names
+  one base point, so a triangulation of directions is a triangulation of the
+  skin;
 - the *features*: a compactly supported depth offset over the front of the face
   (brow ridge, eye sockets, cheekbones, nose, philtrum, lips, chin), in which the
   eyelids follow an ellipsoidal shell round each eyeball.
@@ -41,11 +44,6 @@ def smax(a: np.ndarray, b: np.ndarray, k: float) -> np.ndarray:
     return np.maximum(a, b) + h * h * k * 0.25
 
 
-def smin(a: np.ndarray, b: np.ndarray, k: float) -> np.ndarray:
-    """Smooth minimum, the mirror of :func:`smax`."""
-    return -smax(-a, -b, k)
-
-
 def smoothstep(e0: float, e1: float, x: np.ndarray) -> np.ndarray:
     """0 below ``e0``, 1 above ``e1``, cubic Hermite between (``e0 > e1`` reverses it)."""
     t = np.clip((np.asarray(x, np.float64) - e0) / (e1 - e0), 0.0, 1.0)
@@ -67,18 +65,24 @@ def _table(ys: list[float], vals: list[float]) -> PchipInterpolator:
 
 # Horizontal sections of the head loft by height y: half-width W, depth zc of the widest
 # point, front and back half-depths, and superellipse powers (fitted to average profiles).
-_Y = [-128.0, -122.0, -115.0, -105.0, -90.0, -71.0, -50.0, -25.0, 0.0, 25.0, 50.0, 75.0, 100.0, 110.0, 117.0]
-_W = _table(_Y, [4, 26, 38, 47, 56, 64, 69, 71, 74, 76, 74, 66, 46, 30, 4])
-_ZC = _table(_Y, [60, 42, 30, 14, 0, -10, -12, -14, -17, -18, -15, -10, -2, -2, -2])
-_DF = _table(_Y, [8, 34, 59, 81, 97, 106.3, 109.4, 110.6, 111.0, 114.5, 107.5, 90.0, 47.9, 30, 4])
-_DB = _table(_Y, [4, 12, 20, 22, 26, 40, 60, 78, 82, 82, 81, 74, 43, 28, 4])
+_Y = [-128.0, -124.0, -118.0, -108.0, -90.0, -71.0, -50.0, -25.0, 0.0, 25.0, 50.0, 75.0, 100.0, 110.0, 117.0]
+_W = _table(_Y, [4, 20, 33, 45, 56, 64, 69, 71, 74, 76, 74, 66, 46, 30, 4])
+_ZC = _table(_Y, [72, 64, 45, 22, 0, -10, -12, -14, -17, -18, -15, -10, -2, -2, -2])
+_DF = _table(_Y, [4, 16, 40, 70, 97, 106.3, 109.4, 110.6, 111.0, 114.5, 107.5, 90.0, 47.9, 30, 4])
+_DB = _table(_Y, [4, 10, 20, 22, 26, 40, 60, 78, 82, 82, 81, 74, 43, 28, 4])
 _NF = _table(_Y, [2.0, 2.0, 2.0, 1.95, 1.9, 2.15, 2.21, 2.27, 2.09, 2.18, 2.18, 2.44, 1.91, 2.0, 2.0])
 _NB = _table(_Y, [2.0, 2.0, 2.1, 2.2, 2.3, 2.3, 2.3, 2.4, 2.4, 2.4, 2.4, 2.3, 2.2, 2.1, 2.0])
 
 
 def _section_sdf(
-    x: np.ndarray, z: np.ndarray, w: np.ndarray, zc: np.ndarray, df: np.ndarray, db: np.ndarray,
-    nf: np.ndarray, nb: np.ndarray,
+    x: np.ndarray,
+    z: np.ndarray,
+    w: np.ndarray,
+    zc: np.ndarray,
+    df: np.ndarray,
+    db: np.ndarray,
+    nf: np.ndarray,
+    nb: np.ndarray,
 ) -> np.ndarray:
     """Approximate signed distance to a two-half superellipse section (negative inside)."""
     front = z >= zc
@@ -129,7 +133,9 @@ def base_front_z(x: np.ndarray, y: np.ndarray) -> np.ndarray:
 # --- facial features --------------------------------------------------------------------------
 
 # Nose: height above the face by y, and half-width by y.
-_NOSE_H = _table([16, 6, -5, -20, -33, -39, -44, -48, -51, -53], [0, 2.2, 6.5, 13.5, 20.5, 23.0, 20.0, 10.0, 2.5, 0])
+_NOSE_H = _table(
+    [16, 6, -5, -20, -33, -39, -44, -48, -51, -53], [0, 2.2, 6.5, 13.5, 20.5, 23.0, 20.0, 10.0, 2.5, 0]
+)
 _NOSE_W = _table([16, 4, -12, -28, -38, -44, -50], [10, 7.5, 8.0, 9.5, 11.0, 10.5, 9.0])
 
 # Lip profiles (mm above the face) against t = distance from the contact line in vermilion heights.
@@ -181,6 +187,8 @@ def features(x: np.ndarray, y: np.ndarray, layout: Layout = LAYOUT) -> np.ndarra
     # Brow ridge over each eye, and the orbit carved below it.
     z += 3.2 * bump(((ax_ - 30.0) / 24.0) ** 2 + ((y - 15.0) / 8.0) ** 2)
     z -= 9.0 * bump(((ax_ - ex) / 21.0) ** 2 + ((y - ey - 1.5) / 14.0) ** 2)
+    # Fullness under the lower lid, so the orbit does not read as a hollow.
+    z += 2.2 * bump(((ax_ - ex + 1.0) / 17.0) ** 2 + ((y - ey + 13.0) / 7.0) ** 2)
     # Cheekbones, and the fuller cheek below them.
     z += 3.0 * bump(((ax_ - 44.0) / 19.0) ** 2 + ((y + 23.0) / 15.0) ** 2)
     z += 3.0 * bump(((ax_ - 42.0) / 17.0) ** 2 + ((y + 55.0) / 20.0) ** 2)
@@ -230,9 +238,7 @@ def base_radius(d: np.ndarray) -> np.ndarray:
 def _base_normal_z(p: np.ndarray) -> np.ndarray:
     """Z component of the base surface normal at points ``p`` (n, 3), by central differences."""
     e = 0.5
-    g = np.stack(
-        [base_sdf(p + e * np.eye(3)[k]) - base_sdf(p - e * np.eye(3)[k]) for k in range(3)], axis=-1
-    )
+    g = np.stack([base_sdf(p + e * np.eye(3)[k]) - base_sdf(p - e * np.eye(3)[k]) for k in range(3)], axis=-1)
     return g[:, 2] / np.maximum(np.linalg.norm(g, axis=-1), 1e-9)
 
 
