@@ -81,7 +81,7 @@ if [[ $BLENDER == 1 ]]; then
 fi
 
 if [[ $DEMO == 1 ]]; then
-  say "animating examples/hello.wav (happy) into out/"
-  .venv/bin/emote animate examples/hello.wav --emotion happy --intensity 0.8 -o out
+  say "animating examples/hello.wav (happy) into out/: curves, out/hello.mp4, out/hello.png"
+  .venv/bin/emote animate examples/hello.wav --emotion happy --intensity 0.8 --render --preview-png -o out
 fi
 say "done: run the tests with  .venv/bin/python -m pytest"

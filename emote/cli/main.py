@@ -14,15 +14,22 @@ DESCRIPTION = """\
 emote turns speech into emotional 3D facial animation.
 
 Give it an audio file (and, if you have it, the transcript) and an emotion; it
-writes rig controller curves: ARKit 52 blendshapes + head/eye angles as a Live
-Link Face CSV, emote JSON, NumPy NPZ or MetaHuman CTRL_expressions curves.
+writes rig controller curves (ARKit 52 blendshapes + head/eye angles) as a Live
+Link Face CSV, emote JSON, NumPy NPZ or MetaHuman CTRL_expressions curves, and on
+request a video and animation files for Blender, Unreal and Unity (GLB, USD).
 
 examples:
   emote animate line.wav -o out/                      # neutral, 30 fps, all curve formats
   emote animate line.wav --text "Hello there" --emotion angry --intensity 0.8 -o out/
   emote animate line.wav --emotion-track examples/track.json --fps 60 --format csv -o out/
+  emote animate line.wav --render --preview-png -o out/        # + MP4 on the built-in head
+  emote animate line.wav --rig head.glb --format glb,usd -o out/
+  emote batch lines.csv -o out/ --workers 4           # thousands of lines, resumable
   emote emotions                                      # what --emotion accepts
   emote convert take.csv take.json                    # between curve formats
+  emote blender build-addon -o dist/                  # the Blender add-on
+
+Run `emote COMMAND --help` for each command's options.
 """
 
 
