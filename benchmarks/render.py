@@ -1,21 +1,30 @@
 """Render throughput: frames per second per backend and rig, end to end and split by stage.
 
-End to end is what ``emote animate --render`` does: pose a clip in chunks, compute normals,
-rasterise + read back, encode H.264 (with audio when ``--audio`` is given). Stages are timed
-inside the same run (``pose``, ``normals``, ``render`` = rasterising + read-back, ``encode`` =
-time spent handing frames to ffmpeg, which overlaps rendering).
+Everything is the shipped code: rigs through :func:`emote.rigs.load_rig`, curves from the
+real pipeline (``emote.api.analyse`` once on ``examples/hello.wav`` + its transcript, then
+``perform_speech`` per emotion), rendering through ``render_animation`` — what
+``emote animate --render`` does: pose a clip in chunks, compute normals, rasterise + read
+back, encode H.264 with the audio muxed. Stages are timed inside the same run (``pose``,
+``normals``, ``render`` = rasterising + read-back, ``encode`` = time spent handing frames to
+ffmpeg, which overlaps rendering). The 6.8 s line is looped to ``--frames``.
 
-    python benchmarks/render.py                                    # CPU: OpenGL, ICT + default head
-    python benchmarks/render.py --device cuda --backends pytorch3d,opengl --batch 32 --baseline
+    python benchmarks/render.py                      # CPU: OpenGL; default, ict, rocketbox; 512², 300 frames
+    python benchmarks/render.py --evidence           # also contact sheets, MP4s, 4-emotion grids in bench_out/
+    python benchmarks/render.py --device cuda --backends pytorch3d,opengl --baseline \\
+        --ict ict.npz --curves out/hello_*.npz       # GPU box: no model folder, no aligner there
 
 ``--baseline`` adds PyTorch3D as shipped (``MeshRasterizer`` + ``HardPhongShader``, one light,
 normals computed by ``Meshes``, read back to the CPU) at batch 1 and ``--batch``: the figures
 the issue quotes (67 / 137 fps on an H100 for the ICT head at 512²).
 
-Rigs: ``ict`` (ICT-FaceKit from ``--ict``, default ../shared/data/rigs/ict-facekit),
-``default`` (the embedded default head; a ~20k-vertex stand-in with 52 synthetic shapes while
-it is not built yet), ``rocketbox`` (the glTF test character). When ``emote.rigs.posing`` is
-missing, rigs pose with a plain linear blendshape sum (no rigid eyes/head): the cost is the same.
+Where the audio front-end cannot run (no PocketSphinx), bring the curves instead, made where
+it can: ``emote animate examples/hello.wav --format npz --emotion E --name hello_E -o out/``
+for E in neutral, happy, sad, angry, surprised, then ``--curves out/hello_*.npz`` (each file's
+emotion is read from its metadata, or given as ``happy=FILE``). Likewise ``--ict`` takes the
+ICT-FaceKit folder or its parsed model (``emote.rigs.ict.save_ict_npz``, ~4 MB).
+
+Results: a table on stdout and JSON in ``--out`` (with the machine's load average, which
+matters on shared CPUs: ``cpu_ms_per_frame`` is the load-independent CPU cost).
 """
 
 from __future__ import annotations
@@ -24,9 +33,10 @@ import argparse
 import json
 import os
 import platform
+import resource
+import subprocess
 import sys
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -35,188 +45,117 @@ import torch
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from emote.animation.channels import INDEX, N_ARKIT, N_CHANNELS  # noqa: E402
+from emote.animation.channels import INDEX  # noqa: E402
 from emote.animation.face_animation import FaceAnimation  # noqa: E402
-from emote.render import RenderSettings, Scene, get_renderer, render_animation  # noqa: E402
+from emote.render import (  # noqa: E402
+    RenderSettings,
+    Scene,
+    contact_sheet,
+    get_renderer,
+    render_animation,
+    render_grid,
+    render_preview_png,
+)
+from emote.rigs.base import MeshRig  # noqa: E402
 
 SHARED = REPO.parent / "shared" / "data"
+EXAMPLES = REPO / "examples"
+GRID_EMOTIONS = ("happy", "sad", "angry", "surprised")
+
+# -- inputs ---------------------------------------------------------------------------------
 
 
-# -- rigs ---------------------------------------------------------------------------------
+def performances(audio: Path, text: str | None, *, fps: float) -> dict[str, FaceAnimation]:
+    """The line in neutral and each grid emotion: analysed once, performed per emotion."""
+    from emote.api import analyse, perform_speech
+
+    speech = analyse(audio, text=text, fps=fps)
+    return {e: perform_speech(speech, emotion=e) for e in ("neutral", *GRID_EMOTIONS)}
 
 
-@dataclass
-class BenchRig:
-    """Anything with neutral/faces/colors/pose, plus a note on where it came from."""
-
-    name: str
-    neutral: np.ndarray
-    faces: np.ndarray
-    colors: np.ndarray
-    source: str
-    _pose: object
-
-    def pose(self, curves, *, device="cpu") -> torch.Tensor:
-        return self._pose(curves, device=device)
-
-
-class LinearPose:
-    """``neutral + Σ w_s deltas[s]`` in one matmul (the blendshape part of MeshRig.pose)."""
-
-    def __init__(self, neutral: np.ndarray, deltas: np.ndarray, columns: np.ndarray) -> None:
-        self.neutral = torch.from_numpy(np.ascontiguousarray(neutral, np.float32))
-        self.deltas = torch.from_numpy(np.ascontiguousarray(deltas, np.float32)).reshape(len(deltas), -1)
-        self.columns = torch.as_tensor(columns, dtype=torch.long)
-        self._on: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}
-
-    def __call__(self, curves, *, device="cpu") -> torch.Tensor:
-        key = str(device)
-        if key not in self._on:
-            self._on[key] = (self.neutral.to(device), self.deltas.to(device))
-        neutral, deltas = self._on[key]
-        w = torch.as_tensor(np.asarray(curves, np.float32)).to(device)[:, self.columns]
-        return neutral + (w @ deltas).reshape(len(w), *neutral.shape)
-
-
-def _mesh_rig_pose(rig) -> tuple[object, str]:
-    try:
-        import emote.rigs.posing  # noqa: F401
-
-        return rig.pose, "MeshRig.pose"
-    except ImportError:
-        cols = np.array([INDEX[n] for n in rig.shape_names], np.int64)
-        return LinearPose(
-            rig.neutral, rig.deltas, cols
-        ), "linear blendshapes (emote.rigs.posing not there yet)"
-
-
-def load(name: str, source: str | Path) -> BenchRig:
-    """A rig through ``emote.rigs.registry.load_rig`` (a name, an ICT folder or a glTF file)."""
-    from emote.rigs.registry import load_rig
-
-    rig = load_rig(source)
-    pose, how = _mesh_rig_pose(rig)
-    return BenchRig(name, rig.neutral, rig.faces, rig.colors, f"emote.rigs ({rig.name}), {how}", pose)
-
-
-def load_default() -> BenchRig:
-    from emote.errors import RigError
-
-    try:
-        return load("default", "default")
-    except RigError:
-        return stand_in_head()
-
-
-def stand_in_head(n_lat: int = 100, n_lon: int = 200, seed: int = 0) -> BenchRig:
-    """A head-sized ellipsoid of n_lat·n_lon (20k) vertices with 52 smooth random shapes."""
-    lat, lon = np.meshgrid(
-        np.linspace(0.02, np.pi - 0.02, n_lat),
-        np.linspace(0, 2 * np.pi, n_lon, endpoint=False),
-        indexing="ij",
-    )
-    unit = np.stack([np.sin(lat) * np.sin(lon), np.cos(lat), np.sin(lat) * np.cos(lon)], -1).reshape(-1, 3)
-    neutral = (unit * [75.0, 110.0, 95.0]).astype(np.float32)
-    idx = np.arange(n_lat * n_lon).reshape(n_lat, n_lon)
-    a, b = idx[:-1], np.roll(idx, -1, axis=1)[:-1]
-    c, d = idx[1:], np.roll(idx, -1, axis=1)[1:]
-    faces = np.concatenate([np.stack([a, c, b], -1), np.stack([b, c, d], -1)]).reshape(-1, 3).astype(np.int32)
-    rng = np.random.default_rng(seed)
-    centres = unit[rng.integers(0, len(unit), N_ARKIT)]
-    falloff = np.exp(-(1 - unit @ centres.T) / 0.02)  # (V, 52) bumps ~ 0.2 rad wide
-    deltas = (falloff.T[..., None] * unit[None] * 6.0).astype(np.float32)  # 6 mm outward bumps
-    colors = np.tile(np.float32([[0.80, 0.62, 0.52]]), (len(neutral), 1))
-    pose = LinearPose(neutral, deltas, np.arange(N_ARKIT))
-    return BenchRig(
-        "default", neutral, faces, colors, "stand-in ellipsoid (default head not built yet)", pose
-    )
-
-
-def _smooth(x: np.ndarray, kernel: np.ndarray) -> np.ndarray:
-    """``x`` convolved with ``kernel``, same length as ``x`` whatever their sizes."""
-    k = len(kernel)
-    return np.convolve(np.pad(x, k, mode="edge"), kernel, "same")[k:-k]
-
-
-def speech_like_curves(n_frames: int, fps: float, *, audio: Path | None = None, seed: int = 0) -> np.ndarray:
-    """Curves that move like speech: the jaw follows the audio's loudness (or ~4 Hz syllables),
-    lips round and close now and then, eyes blink every ~3 s, the head sways slowly."""
-    rng = np.random.default_rng(seed)
-    t = np.arange(n_frames) / fps
-    curves = np.zeros((n_frames, N_CHANNELS), np.float32)
-    if audio is not None:
-        import soundfile as sf
-
-        y, sr = sf.read(audio, dtype="float32", always_2d=True)
-        y = y.mean(axis=1)
-        hop = sr / fps
-        rms = np.array(
-            [np.sqrt(np.mean(y[int(i * hop) : int((i + 1) * hop)] ** 2 + 1e-12)) for i in range(n_frames)]
-        )
-        env = np.clip(rms / (np.percentile(rms, 95) + 1e-9), 0, 1)
-    else:
-        env = np.clip(0.5 * (1 + np.sin(2 * np.pi * 4 * t + rng.uniform(0, 6))), 0, 1)
-    smooth = _smooth(env, np.ones(3) / 3)
-    curves[:, INDEX["JawOpen"]] = 0.55 * smooth
-    kernel = np.exp(-0.5 * (np.arange(-9, 10) / 3.0) ** 2)
-    kernel /= kernel.sum()
-    for name, amount in (
-        ("MouthFunnel", 0.5),
-        ("MouthPucker", 0.5),
-        ("MouthClose", 0.3),
-        ("MouthStretchLeft", 0.3),
-        ("MouthStretchRight", 0.3),
-    ):
-        curves[:, INDEX[name]] = (
-            np.clip(_smooth(rng.normal(0, 1.2, n_frames), kernel), 0, 1) * amount * (smooth > 0.1)
-        )
-    blink = np.clip(1 - np.abs(np.mod(t + 0.7, 3.1) - 0.1) / 0.1, 0, 1)  # 0.2 s triangle every 3.1 s
-    curves[:, INDEX["EyeBlinkLeft"]] = curves[:, INDEX["EyeBlinkRight"]] = blink
-    curves[:, INDEX["HeadYaw"]] = 0.08 * np.sin(2 * np.pi * 0.3 * t)
-    curves[:, INDEX["HeadPitch"]] = 0.04 * np.sin(2 * np.pi * 0.2 * t + 1)
-    return curves
-
-
-# Crude emotion overlays for the evidence grid (the performance layer does this properly).
-EMOTIONS: dict[str, dict[str, float]] = {
-    "neutral": {},
-    "happy": {"MouthSmileLeft": 0.8, "MouthSmileRight": 0.8, "CheekSquintLeft": 0.5, "CheekSquintRight": 0.5,
-              "EyeSquintLeft": 0.3, "EyeSquintRight": 0.3},
-    "sad": {"MouthFrownLeft": 0.7, "MouthFrownRight": 0.7, "BrowInnerUp": 0.8, "MouthShrugLower": 0.3,
-            "EyeLookDownLeft": 0.3, "EyeLookDownRight": 0.3},
-    "angry": {"BrowDownLeft": 0.9, "BrowDownRight": 0.9, "NoseSneerLeft": 0.5, "NoseSneerRight": 0.5,
-              "EyeSquintLeft": 0.4, "EyeSquintRight": 0.4, "MouthPressLeft": 0.3, "MouthPressRight": 0.3},
-    "surprised": {"BrowInnerUp": 0.9, "BrowOuterUpLeft": 0.9, "BrowOuterUpRight": 0.9, "EyeWideLeft": 0.8,
-                  "EyeWideRight": 0.8, "JawOpen": 0.15},
-}  # fmt: skip
-
-
-def with_emotion(curves: np.ndarray, emotion: str) -> np.ndarray:
-    out = curves.copy()
-    for name, value in EMOTIONS[emotion].items():
-        out[:, INDEX[name]] = np.clip(out[:, INDEX[name]] + value, 0, 1)
+def read_performances(specs: list[str]) -> dict[str, FaceAnimation]:
+    """``FILE`` or ``EMOTION=FILE`` curve files (``emote animate --format npz``), keyed by emotion."""
+    out: dict[str, FaceAnimation] = {}
+    for spec in specs:
+        emotion, sep, path = spec.rpartition("=")
+        anim = FaceAnimation.load(path)
+        if not sep:
+            segments = anim.metadata.get("emotion_track", {}).get("segments", [])
+            names = {s.get("emotion") for s in segments}
+            if len(names) != 1:
+                raise SystemExit(f"{path}: no single emotion in its metadata; pass it as EMOTION={path}")
+            emotion = names.pop()
+        out[emotion] = anim
+    if "neutral" not in out:
+        raise SystemExit("--curves: a neutral performance is needed (the benchmarked line)")
     return out
+
+
+def looped(anim: FaceAnimation, n_frames: int) -> FaceAnimation:
+    """The animation repeated to ``n_frames`` (a benchmark needs more frames than one line has)."""
+    reps = -(-n_frames // anim.n_frames)
+    return FaceAnimation(anim.fps, np.tile(anim.curves, (reps, 1))[:n_frames], dict(anim.metadata))
+
+
+def load_rigs(names: list[str], args: argparse.Namespace) -> dict[str, MeshRig]:
+    """Rigs by benchmark name, all through ``load_rig`` (ICT from a folder or its parsed npz)."""
+    from emote.rigs import load_rig
+
+    sources = {
+        "default": lambda: load_rig("default"),
+        "ict": lambda: load_rig("ict-facekit", rig_path=args.ict),
+        "rocketbox": lambda: load_rig(args.rocketbox),
+    }
+    rigs = {}
+    for name in names:
+        if name not in sources:
+            raise SystemExit(f"--rigs: unknown rig {name!r}; choose from {', '.join(sources)}")
+        t0 = time.perf_counter()
+        rigs[name] = rig = sources[name]()
+        print(
+            f"{name}: {rig.n_vertices} vertices, {len(rig.faces)} triangles, {len(rig.shape_names)} shapes "
+            f"(loaded in {time.perf_counter() - t0:.2f} s)",
+            flush=True,
+        )
+    return rigs
 
 
 # -- measurements -------------------------------------------------------------------------
 
 
-def end_to_end(rig: BenchRig, backend: str, args: argparse.Namespace, out_dir: Path) -> dict:
+def _cpu_seconds() -> float:
+    """CPU time of this process and its finished children (ffmpeg): a load-independent cost."""
+    own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def _rig_facts(name: str, rig: MeshRig) -> dict:
+    return {"rig": name, "vertices": rig.n_vertices, "triangles": len(rig.faces)}
+
+
+def end_to_end(name: str, rig: MeshRig, backend: str, anim: FaceAnimation, args: argparse.Namespace) -> dict:
+    """``render_animation`` of ``anim`` to an MP4 with audio, timed whole and by stage."""
     settings = RenderSettings(width=args.size, height=args.size)
     scene = Scene.for_mesh(rig.neutral, rig.faces, rig.colors, settings)
-    kwargs = {"device": args.device} if backend == "pytorch3d" else {}
-    renderer = get_renderer(backend, scene=scene, settings=settings, **kwargs)
+    device = args.device if backend == "pytorch3d" else None
+    renderer = get_renderer(backend, scene=scene, settings=settings, device=device)
+    batch = args.batch if backend == "pytorch3d" else 1
     if backend == "pytorch3d":
-        renderer.batch = args.batch
-    anim = FaceAnimation(args.fps, speech_like_curves(args.frames, args.fps, audio=args.audio), {})
+        renderer.batch = batch
     try:
-        # Warm up (shader compilation, CUDA kernels, first-touch allocations).
-        renderer.render(rig.pose(anim.curves[:2], device=renderer.device))
+        # Warm up: shader compilation, CUDA kernels, first-touch allocations, a full batch.
+        renderer.render(rig.pose(anim.curves[: max(2, batch)], device=renderer.device))
+        _sync(renderer.device)
         cpu0 = _cpu_seconds()
         stats = render_animation(
             rig,
             anim,
-            out_dir / f"render_{rig.name}_{backend}.mp4",
+            args.out.parent / f"bench_{name}_{backend}.mp4",
             renderer=renderer,
             audio=args.audio,
             chunk=args.chunk,
@@ -226,33 +165,29 @@ def end_to_end(rig: BenchRig, backend: str, args: argparse.Namespace, out_dir: P
         renderer.close()
     per_frame = {k: 1000 * v / stats.frames for k, v in stats.stages.items()}
     return {
-        "rig": rig.name,
-        "rig_source": rig.source,
-        "vertices": len(rig.neutral),
-        "triangles": len(rig.faces),
+        **_rig_facts(name, rig),
         "backend": backend,
         "renderer": stats.renderer,
         "size": args.size,
         "frames": stats.frames,
         "chunk": args.chunk,
-        "batch": args.batch if backend == "pytorch3d" else 1,
+        "batch": batch,
         "fps_end_to_end": stats.fps,
         "cpu_ms_per_frame": 1000 * cpu / stats.frames,
         "ms_per_frame": per_frame,
         "fps_by_stage": {k: (1000 / v if v > 0 else None) for k, v in per_frame.items()},
+        "load_average_after": os.getloadavg(),
     }
 
 
-def _cpu_seconds() -> float:
-    """CPU time of this process and its finished children (ffmpeg): a load-independent cost."""
-    import resource
+def shipped_pytorch3d(
+    name: str, rig: MeshRig, anim: FaceAnimation, args: argparse.Namespace, batch: int
+) -> dict:
+    """PyTorch3D as shipped: HardPhongShader, one DirectionalLight, normals computed by Meshes.
 
-    own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
-    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
-
-
-def shipped_pytorch3d(rig: BenchRig, args: argparse.Namespace, batch: int) -> dict:
-    """PyTorch3D as shipped: HardPhongShader, one DirectionalLight, Meshes-computed normals."""
+    Pose (the rig's own ``pose``) + rasterise + shade + read back, no encoding: the baseline
+    the issue quotes.
+    """
     import pytorch3d.renderer as p3r
     from pytorch3d.structures import Meshes
 
@@ -273,67 +208,164 @@ def shipped_pytorch3d(rig: BenchRig, args: argparse.Namespace, batch: int) -> di
     )
     faces = torch.from_numpy(rig.faces.astype(np.int64)).to(device)
     colors = torch.from_numpy(rig.colors).to(device)
-    curves = speech_like_curves(args.frames, args.fps, audio=args.audio)
-    n = args.frames
+    curves = anim.curves
 
-    def run(stop: int) -> None:
+    def run(stop: int) -> np.ndarray:
+        frame = None
         for start in range(0, stop, batch):
-            verts = rig.pose(curves[start : start + batch], device=device)
+            verts = rig.pose(curves[start : min(start + batch, stop)], device=device)
             b = len(verts)
-            meshes = Meshes(verts=verts, faces=faces.expand(b, -1, -1),
-                            textures=p3r.TexturesVertex(verts_features=colors.expand(b, -1, -1)))  # fmt: skip
-            renderer(meshes)[..., :3].mul(255).clamp(0, 255).byte().cpu()
+            meshes = Meshes(
+                verts=verts,
+                faces=faces.expand(b, -1, -1),
+                textures=p3r.TexturesVertex(verts_features=colors.expand(b, -1, -1)),
+            )
+            frame = renderer(meshes)[..., :3].mul(255).clamp(0, 255).byte().cpu().numpy()
+        return frame
 
-    run(min(n, 2 * batch))
-    if device.type == "cuda":
-        torch.cuda.synchronize()
+    run(min(len(curves), 2 * batch))  # warm-up
+    _sync(device)
     t0 = time.perf_counter()
-    run(n)
+    last = run(len(curves))
     seconds = time.perf_counter() - t0
     return {
-        "rig": rig.name, "vertices": len(rig.neutral), "triangles": len(rig.faces),
-        "backend": "pytorch3d-shipped", "renderer": f"HardPhongShader on {device}", "size": args.size,
-        "frames": n, "batch": batch, "fps_end_to_end": n / seconds,
-        "note": "pose + render + read-back, no encoding (the issue's baseline)",
+        **_rig_facts(name, rig),
+        "backend": "pytorch3d-shipped",
+        "renderer": f"MeshRasterizer + HardPhongShader on {_device_name(device)}",
+        "size": args.size,
+        "frames": len(curves),
+        "batch": batch,
+        "fps_end_to_end": len(curves) / seconds,
+        "mean_pixel_of_last_frame": float(last.mean()),  # a blank render would show here
+        "note": "pose + rasterise + shade + read-back, no encoding (the issue's baseline)",
+    }
+
+
+def _device_name(device: torch.device) -> str:
+    return torch.cuda.get_device_name(device) if device.type == "cuda" else "CPU"
+
+
+# -- evidence -------------------------------------------------------------------------------
+
+
+def _frame_png(video: Path, index: int, png: Path) -> Path:
+    """Frame ``index`` of ``video`` as PNG (decoded from the file: checks what was encoded)."""
+    from emote.render.video import ffmpeg_exe
+
+    cmd = [ffmpeg_exe(), "-v", "error", "-y", "-i", str(video), "-vf", f"select=eq(n\\,{index})"]
+    subprocess.run([*cmd, "-frames:v", "1", str(png)], check=True)
+    return png
+
+
+def lip_gaps(rig: MeshRig, anim: FaceAnimation) -> np.ndarray:
+    """The rig's lip gap per frame (mm, ``emote.rigs.posing.lip_gap_mm``): (frames,)."""
+    from emote.rigs.posing import head_rotations, lip_gap_mm
+
+    with torch.no_grad():
+        c = torch.from_numpy(anim.curves)
+        return lip_gap_mm(rig, rig.pose(c), up=head_rotations(c)[:, :, 1]).numpy()
+
+
+def moments(rig: MeshRig, anim: FaceAnimation) -> dict[str, dict]:
+    """Frames worth looking at: rest, the deepest blink, the widest and the tightest lips while
+    speaking — each with its time, blink weight and the rig's lip gap (mm)."""
+    c, gap = anim.curves, lip_gaps(rig, anim)
+    blink = (c[:, INDEX["EyeBlinkLeft"]] + c[:, INDEX["EyeBlinkRight"]]) / 2
+    speaking = np.flatnonzero(c[:, INDEX["JawOpen"]] > 0.1)
+    inside = np.arange(speaking[0], speaking[-1] + 1) if speaking.size else np.arange(len(c))
+    frames = {
+        "rest": 0,
+        "blink": int(np.argmax(blink)),
+        "jaw": int(inside[np.argmax(gap[inside])]),
+        "lips shut": int(inside[np.argmin(gap[inside])]),
+    }
+    return {
+        k: {"frame": i, "seconds": round(i / anim.fps, 3), "blink": round(float(blink[i]), 2),
+            "lip_gap_mm": round(float(gap[i]), 2)}
+        for k, i in frames.items()
     }  # fmt: skip
 
 
-def evidence(rig: BenchRig, args: argparse.Namespace, out_dir: Path) -> list[str]:
-    """A contact sheet of the line and a 4-emotion grid (MP4 + a still of one grid frame)."""
-    from emote.render import render_grid, render_preview_png
-    from emote.render.video import ffmpeg_exe
+def speech_sync(rig: MeshRig, anim: FaceAnimation, audio: Path, *, max_lag: int = 6) -> dict:
+    """How the mouth follows the sound: correlation of the lip gap with the audio's loudness
+    (RMS per video frame) at lags of ±``max_lag`` frames; the best lag should be near 0."""
+    import soundfile as sf
 
+    y, sr = sf.read(audio, dtype="float32", always_2d=True)
+    y = y.mean(axis=1)
+    gap = lip_gaps(rig, anim)
+    hop = sr / anim.fps
+    n = min(len(gap), int(len(y) / hop))
+    rms = np.array([np.sqrt(np.mean(y[int(i * hop) : int((i + 1) * hop)] ** 2)) for i in range(n)])
+    gap = gap[:n]
+
+    def corr(lag: int) -> float:  # lag > 0: the mouth moves after the sound
+        a, b = (gap[lag:], rms[: n - lag]) if lag >= 0 else (gap[: n + lag], rms[-lag:])
+        return float(np.corrcoef(a, b)[0, 1])
+
+    lags = {lag: corr(lag) for lag in range(-max_lag, max_lag + 1)}
+    best = max(lags, key=lags.get)
+    return {"corr_at_0": round(lags[0], 3), "best_lag_frames": best, "corr_at_best": round(lags[best], 3)}
+
+
+def evidence(
+    name: str, rig: MeshRig, perf: dict[str, FaceAnimation], args: argparse.Namespace
+) -> tuple[list[str], dict]:
+    """Per rig: contact sheets, the line as MP4, a 4-emotion grid MP4, and frames decoded from both.
+
+    Returns the files written and the moments shown (per emotion: frame, time, blink, lip gap).
+    """
+    from emote.render.files import write_png
+
+    out = args.out.parent
     device = args.device if args.device.startswith("cuda") else None
-    backend = "auto"
-    curves = speech_like_curves(args.frames, args.fps, audio=args.audio)
-    anim = FaceAnimation(args.fps, curves, {})
-    sheet = out_dir / f"render_{rig.name}.png"
-    render_preview_png(
-        rig, anim, sheet, n=8, settings=RenderSettings(width=256, height=256), renderer=backend, device=device
-    )
-    grid = out_dir / f"grid_{rig.name}.mp4"
-    anims = [
-        (e, FaceAnimation(args.fps, with_emotion(curves, e), {}))
-        for e in ("happy", "sad", "angry", "surprised")
-    ]
-    render_grid(
-        rig,
-        anims,
-        grid,
-        settings=RenderSettings(width=256, height=256),
-        renderer=backend,
-        audio=args.audio,
-        device=device,
-    )
-    still = out_dir / f"grid_{rig.name}.png"
-    at = f"{min(args.frames - 1, int(args.fps * 1.3)) / args.fps:.3f}"
-    import subprocess
+    cell = RenderSettings(width=256, height=256)
+    line = perf["neutral"]
+    written: list[Path] = []
 
-    subprocess.run(
-        [ffmpeg_exe(), "-v", "error", "-y", "-ss", at, "-i", str(grid), "-frames:v", "1", str(still)],
-        check=True,
+    written.append(out / f"sheet_{name}.png")
+    render_preview_png(rig, line, written[-1], n=8, settings=cell, device=device)
+
+    # One row per emotion, its own moments: does it blink, open, close, read as the emotion?
+    shown = [e for e in ("neutral", *GRID_EMOTIONS) if e in perf]
+    facts = {e: moments(rig, perf[e]) for e in shown}
+    scene = Scene.for_mesh(rig.neutral, rig.faces, rig.colors, cell)
+    with get_renderer("auto", scene=scene, settings=cell, device=device) as r:
+        frames = np.concatenate(
+            [r.render(rig.pose(perf[e].curves[[m["frame"] for m in facts[e].values()]], device=r.device))
+             for e in shown]
+        )  # fmt: skip
+    labels = [
+        f"{e} {k}" if k != "blink" or m["blink"] > 0.5 else f"{e} no blink"
+        for e in shown
+        for k, m in facts[e].items()
+    ]
+    written.append(out / f"moments_{name}.png")
+    write_png(written[-1], contact_sheet(frames, labels, columns=len(facts["neutral"])))
+    for e in shown:
+        print(f"  {name} {e}: " + "; ".join(
+            f"{k} {m['seconds']:.2f} s (blink {m['blink']:.2f}, lips {m['lip_gap_mm']:.1f} mm)"
+            for k, m in facts[e].items()), flush=True)  # fmt: skip
+
+    picks = {k: m["frame"] for k, m in facts["neutral"].items()}
+    if args.audio is not None and args.audio.is_file():
+        facts["sync"] = speech_sync(rig, line, args.audio)
+        print(f"  {name} lip gap vs loudness: {facts['sync']}", flush=True)
+    video = out / f"line_{name}.mp4"
+    render_animation(
+        rig, line, video, settings=RenderSettings(width=384, height=384), audio=args.audio, device=device
     )
-    return [str(sheet), str(grid), str(still)]
+    written.append(video)
+    for k in ("blink", "jaw"):
+        written.append(_frame_png(video, picks[k], out / f"line_{name}_{k}.png"))
+
+    grid_anims = [(e, perf[e]) for e in GRID_EMOTIONS if e in perf]
+    if grid_anims:
+        grid = out / f"grid_{name}.mp4"
+        render_grid(rig, grid_anims, grid, settings=cell, audio=args.audio, device=device)
+        written.append(grid)
+        written.append(_frame_png(grid, picks["jaw"], out / f"grid_{name}.png"))
+    return [str(p) for p in written], facts
 
 
 # -- CLI ------------------------------------------------------------------------------------
@@ -341,73 +373,83 @@ def evidence(rig: BenchRig, args: argparse.Namespace, out_dir: Path) -> list[str
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--rigs", default="ict,default", help="comma list of ict, default, rocketbox")
+    p.add_argument("--rigs", default="default,ict,rocketbox", help="comma list of default, ict, rocketbox")
     p.add_argument(
         "--backends", default=None, help="comma list (default: opengl on CPU, pytorch3d,opengl on CUDA)"
     )
     p.add_argument("--device", default="cpu", help="torch device for posing and PyTorch3D (cpu, cuda)")
     p.add_argument("--size", type=int, default=512)
-    p.add_argument(
-        "--frames", type=int, default=None, help="frames per run (default: the audio's length, else 300)"
-    )
+    p.add_argument("--frames", type=int, default=300, help="frames per run (the line is looped)")
     p.add_argument("--fps", type=float, default=30.0)
-    p.add_argument("--chunk", type=int, default=64)
+    p.add_argument("--chunk", type=int, default=64, help="frames posed and rendered per step")
     p.add_argument("--batch", type=int, default=32, help="PyTorch3D frames per rasteriser call")
-    p.add_argument("--audio", type=Path, default=None, help="audio to mux (encoding cost includes it)")
-    p.add_argument("--ict", type=Path, default=SHARED / "rigs" / "ict-facekit")
+    p.add_argument("--audio", type=Path, default=EXAMPLES / "hello.wav", help="the line (analysed and muxed)")
+    p.add_argument("--text", type=Path, default=EXAMPLES / "hello.txt", help="its transcript")
+    p.add_argument("--curves", nargs="+", metavar="[EMOTION=]FILE.npz", help="curves instead of the pipeline")
+    p.add_argument(
+        "--ict", type=Path, default=SHARED / "rigs" / "ict-facekit", help="ICT folder or parsed .npz"
+    )
     p.add_argument("--rocketbox", type=Path, default=SHARED / "rigs" / "rocketbox_male_adult_03.glb")
     p.add_argument("--baseline", action="store_true", help="also PyTorch3D as shipped (HardPhongShader)")
-    p.add_argument(
-        "--evidence", action="store_true", help="also write a contact sheet and a 4-emotion grid per rig"
-    )
+    p.add_argument("--evidence", action="store_true", help="also contact sheets, MP4s and 4-emotion grids")
+    p.add_argument("--no-bench", action="store_true", help="skip the timed runs (with --evidence)")
     p.add_argument("--out", type=Path, default=REPO / "bench_out" / "render.json")
     args = p.parse_args(argv)
-    if args.frames is None:
-        args.frames = 300
-        if args.audio is not None:
-            import soundfile as sf
-
-            args.frames = int(sf.info(args.audio).duration * args.fps)
     cuda = args.device.startswith("cuda")
     backends = (
         args.backends.split(",") if args.backends else (["pytorch3d", "opengl"] if cuda else ["opengl"])
     )
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    loaders = {
-        "ict": lambda: load("ict", args.ict),
-        "default": load_default,
-        "rocketbox": lambda: load("rocketbox", args.rocketbox),
-    }
+    meta = {
+        "python": platform.python_version(), "torch": torch.__version__, "machine": platform.machine(),
+        "processor": platform.processor() or None, "cpus": os.cpu_count(), "device": args.device,
+        "cuda_device": torch.cuda.get_device_name() if cuda and torch.cuda.is_available() else None,
+        "size": args.size, "frames": args.frames, "chunk": args.chunk, "batch": args.batch,
+        "load_average_start": os.getloadavg(), "commit": _commit(),
+    }  # fmt: skip
+
+    t0 = time.perf_counter()
+    if args.curves:
+        perf = read_performances(args.curves)
+        meta["curves"] = "files: " + ", ".join(args.curves)
+    else:
+        text = args.text.read_text().strip() if args.text and args.text.is_file() else None
+        perf = performances(args.audio, text, fps=args.fps)
+        meta["curves"] = f"emote.api.analyse + perform_speech on {args.audio.name}"
+    meta["phones_source"] = perf["neutral"].metadata.get("phones_source")
+    print(f"curves: {meta['curves']} ({', '.join(perf)}; {time.perf_counter() - t0:.1f} s)", flush=True)
+    anim = looped(
+        perf["neutral"].resample(args.fps) if perf["neutral"].fps != args.fps else perf["neutral"],
+        args.frames,
+    )
+    rigs = load_rigs(args.rigs.split(","), args)
 
     results: list[dict] = []
-    for name in args.rigs.split(","):
-        t0 = time.perf_counter()
-        rig = loaders[name]()
-        print(f"{name}: {len(rig.neutral)} vertices, {len(rig.faces)} triangles ({rig.source}; "
-              f"loaded in {time.perf_counter() - t0:.1f} s)", flush=True)  # fmt: skip
-        for backend in backends:
+    files: dict[str, list[str]] = {}
+    shown: dict[str, dict] = {}
+    for name, rig in rigs.items():
+        for backend in [] if args.no_bench else backends:
             try:
-                results.append(end_to_end(rig, backend, args, args.out.parent))
+                results.append(end_to_end(name, rig, backend, anim, args))
             except Exception as e:  # one backend failing (no EGL on a GPU box) must not stop the rest
                 results.append({"rig": name, "backend": backend, "error": f"{type(e).__name__}: {e}"})
             print(" ", _row(results[-1]), flush=True)
-        if args.evidence:
-            for path in evidence(rig, args, args.out.parent):
-                print("  wrote", path, flush=True)
-        if args.baseline:
+        if args.baseline and not args.no_bench:
             for batch in sorted({1, args.batch}):
                 try:
-                    results.append(shipped_pytorch3d(rig, args, batch))
+                    results.append(shipped_pytorch3d(name, rig, anim, args, batch))
                 except Exception as e:
+                    error = f"{type(e).__name__}: {e}"
                     results.append(
-                        {
-                            "rig": name,
-                            "backend": "pytorch3d-shipped",
-                            "batch": batch,
-                            "error": f"{type(e).__name__}: {e}",
-                        }
+                        {"rig": name, "backend": "pytorch3d-shipped", "batch": batch, "error": error}
                     )
                 print(" ", _row(results[-1]), flush=True)
+        if args.evidence:
+            t1 = time.perf_counter()
+            files[name], shown[name] = evidence(name, rig, perf, args)
+            print(
+                f"  evidence ({time.perf_counter() - t1:.1f} s): {', '.join(Path(f).name for f in files[name])}"
+            )
 
     print()
     print(
@@ -416,16 +458,21 @@ def main(argv: list[str] | None = None) -> int:
     )
     for r in results:
         print(_row(r))
-    meta = {
-        "python": platform.python_version(), "torch": torch.__version__, "machine": platform.machine(),
-        "processor": platform.processor(), "cpus": os.cpu_count(), "device": args.device,
-        "cuda_device": torch.cuda.get_device_name() if cuda and torch.cuda.is_available() else None,
-        "size": args.size, "frames": args.frames, "chunk": args.chunk,
-        "load_average": os.getloadavg(),
-    }  # fmt: skip
-    args.out.write_text(json.dumps({"meta": meta, "results": results}, indent=2))
-    print(f"\nwrote {args.out}")
+    meta["load_average_end"] = os.getloadavg()
+    report = {"meta": meta, "results": results, "evidence": files, "moments": shown}
+    args.out.write_text(json.dumps(report, indent=2))
+    print(f"\nload average {meta['load_average_start']} -> {meta['load_average_end']}; wrote {args.out}")
     return 0
+
+
+def _commit() -> str | None:
+    try:
+        run = subprocess.run(
+            ["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"], capture_output=True, text=True
+        )
+    except OSError:
+        return None
+    return run.stdout.strip() or None
 
 
 def _row(r: dict) -> str:

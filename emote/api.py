@@ -35,7 +35,8 @@ LONG_AUDIO_SECONDS = 600.0
 CHUNK_SECONDS = 60.0
 """Chunk length for long files (frame-aligned; phones are found per chunk)."""
 
-MAX_FPS = 1000.0
+MIN_FPS, MAX_FPS = 1.0, 1000.0
+"""Frame rates accepted (animation curves are sampled at 24–60 fps in practice)."""
 
 
 @dataclass
@@ -155,6 +156,7 @@ def animate(
     # Settings are checked before any audio is decoded: a typo fails in milliseconds.
     track = emotion_track_for(emotion, intensity, emotion_track)
     _check_engine(engine)
+    _check_seed(seed)
     report = progress or (lambda fraction, stage: None)
     speech = analyse(
         audio, text=text, timings=timings, use_transcript_file=use_transcript_file, fps=fps,
@@ -192,8 +194,8 @@ def analyse(
 
     report = progress or (lambda fraction, stage: None)
     path = Path(audio)
-    if not (isinstance(fps, (int, float)) and math.isfinite(fps) and 0 < fps <= MAX_FPS):
-        raise EmoteError(f"fps must be a number in (0, {MAX_FPS:g}], got {fps!r}")
+    if not (isinstance(fps, (int, float)) and math.isfinite(fps) and MIN_FPS <= fps <= MAX_FPS):
+        raise EmoteError(f"fps must be a number in [{MIN_FPS:g}, {MAX_FPS:g}], got {fps!r}")
     if text is None and timings is None and use_transcript_file:
         text = _transcript_beside(path)
     timer = _Timer()
@@ -263,6 +265,7 @@ def perform_speech(
 
     track = emotion_track_for(emotion, intensity, emotion_track)
     _check_engine(engine)
+    _check_seed(seed)
     timer = _Timer()
     with timer("engine"):
         from emote.engines.phonetic import animate_phones
@@ -310,6 +313,11 @@ def emotion_track_for(emotion: str | None, intensity: float = 1.0, emotion_track
 def _check_engine(engine: str) -> None:
     if engine != "phonetic":
         raise EmoteError(f"unknown engine {engine!r}; available: phonetic")
+
+
+def _check_seed(seed: int) -> None:
+    if not (isinstance(seed, int) and seed >= 0):
+        raise EmoteError(f"seed must be a non-negative integer, got {seed!r}")
 
 
 def _transcript_beside(path: Path) -> str | None:

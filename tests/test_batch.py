@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -266,13 +267,23 @@ def test_example_manifests_are_valid_and_agree():
 # -- workers that die or hang ---------------------------------------------------------------------------
 
 
+def tiled(folder: Path, times: int) -> Path:
+    y, sr = sf.read(HELLO, dtype="float32")
+    path = folder / f"long_{times}.wav"
+    sf.write(path, np.tile(y, times), sr)
+    return path
+
+
 @pytest.fixture(scope="module")
 def long_wav(tmp_path_factory) -> Path:
-    """68 s of speech (the example ten times) with no transcript: several seconds of recognition."""
-    y, sr = sf.read(HELLO, dtype="float32")
-    path = tmp_path_factory.mktemp("long") / "long.wav"
-    sf.write(path, np.tile(y, 10), sr)
-    return path
+    """68 s of speech (the example ten times), no transcript: a second or two of recognition."""
+    return tiled(tmp_path_factory.mktemp("long"), 10)
+
+
+@pytest.fixture(scope="module")
+def very_long_wav(tmp_path_factory) -> Path:
+    """5 minutes of speech, no transcript: many seconds of recognition."""
+    return tiled(tmp_path_factory.mktemp("long"), 45)
 
 
 def test_a_worker_killed_mid_job_costs_only_that_line(tmp_path, long_wav):
@@ -290,7 +301,7 @@ def test_a_worker_killed_mid_job_costs_only_that_line(tmp_path, long_wav):
         while time.monotonic() < deadline:
             records = read_results(results) if results.exists() else []
             if records:
-                time.sleep(0.5)  # the worker is now busy with the long line
+                time.sleep(0.3)  # the worker is now busy with the long line
                 os.kill(records[0]["worker"], signal.SIGKILL)
                 return
             time.sleep(0.02)
@@ -308,14 +319,14 @@ def test_a_worker_killed_mid_job_costs_only_that_line(tmp_path, long_wav):
     assert (again.done, again.skipped, again.failed) == (1, 2, 0)
 
 
-def test_a_line_over_the_timeout_is_stopped_and_recorded(tmp_path, long_wav):
+def test_a_line_over_the_timeout_is_stopped_and_recorded(tmp_path, very_long_wav):
     folder = tmp_path / "m"
     write_manifest(folder, "")
-    shutil.copy(long_wav, folder / "long.wav")
+    shutil.copy(very_long_wav, folder / "long.wav")
     manifest = write_manifest(folder, "audio,output,formats\nlong.wav,slow,json\nhello.wav,quick,json\n")
     out = tmp_path / "out"
     start = time.monotonic()
-    summary = run_batch(manifest, out, settings=BatchSettings(workers=1, timeout=2.5))
+    summary = run_batch(manifest, out, settings=BatchSettings(workers=1, timeout=3.0))
     assert time.monotonic() - start < 30
     states = {r["output"]: r for r in latest_results(summary.results).values()}
     assert states["slow"]["status"] == "failed" and "timed out" in states["slow"]["error"]
@@ -331,3 +342,22 @@ def test_output_files_and_stamp_live_inside_outdir(tmp_path):
     files = output_files(job, tmp_path / "out")
     assert sorted(p.name for p in files.values()) == ["b.csv", "b.metahuman.csv"]
     assert stamp_path(job, tmp_path / "out") == tmp_path / "out" / ".emote-batch" / "a" / "b.done.json"
+
+
+def test_a_line_can_ask_for_a_render_on_its_rig(tmp_path):
+    folder = tmp_path / "m"
+    folder.mkdir()
+    y, sr = sf.read(HELLO, dtype="float32")
+    sf.write(folder / "short.wav", y[: sr * 3 // 2], sr)  # 1.5 s: a few dozen frames to render
+    manifest = write_manifest(
+        folder, "audio,output,formats,render,rig\nshort.wav,a,json,true,default\nshort.wav,b,json,false,\n"
+    )
+    try:
+        jobs = read_manifest(manifest).jobs
+    except ManifestError as err:
+        pytest.skip(f"rendering unavailable here: {err}")
+    out = tmp_path / "out"
+    summary = run_batch(manifest, out, settings=BatchSettings(workers=1))
+    assert summary.done == 2, [f.error for f in summary.failures]
+    assert (out / "a.mp4").stat().st_size > 1000 and not (out / "b.mp4").exists()
+    assert json.loads(stamp_path(jobs[0], out).read_text())["outputs"].keys() == {"a.json", "a.mp4"}

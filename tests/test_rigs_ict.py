@@ -12,18 +12,23 @@ from conftest import RIGS_DATA
 from emote.animation.channels import ARKIT_NAMES
 from emote.errors import RigError
 from emote.rigs import ict
-from emote.rigs.ict import load_ict_rig
+from emote.rigs.ict import load_ict_rig, save_ict_npz
 
 ICT = RIGS_DATA / "ict-facekit"
 MODEL = ICT / "FaceXModel"
 
 
 @pytest.fixture(scope="module")
-def loads(tmp_path_factory):
+def cache(tmp_path_factory):
+    """A fresh cache folder for this module (filled by the first load)."""
+    return tmp_path_factory.mktemp("cache")
+
+
+@pytest.fixture(scope="module")
+def loads(cache):
     """(cold rig, warm rig, cold seconds, warm seconds) with a fresh cache folder."""
     if not (MODEL / "generic_neutral_mesh.obj").is_file():
         pytest.skip(f"test material not found at {ICT}")
-    cache = tmp_path_factory.mktemp("cache")
     old = os.environ.get("EMOTE_CACHE_DIR")
     os.environ["EMOTE_CACHE_DIR"] = str(cache)
     try:
@@ -146,3 +151,64 @@ def test_a_folder_without_the_model_is_a_rig_error(tmp_path):
         load_ict_rig(tmp_path)
     with pytest.raises(RigError, match="emote rigs fetch ict-facekit"):
         load_ict_rig(tmp_path / "absent")
+
+
+# -- the parsed model as one file (for machines without the model folder) --------------------
+
+
+@pytest.fixture()
+def parsed_npz(loads, cache, tmp_path, monkeypatch):
+    monkeypatch.setenv("EMOTE_CACHE_DIR", str(cache))  # the module's cache: no second parse
+    return save_ict_npz(ICT, tmp_path / "ict.npz")
+
+
+def test_the_parsed_npz_loads_the_same_rig_without_the_model_folder(rig, parsed_npz):
+    from emote.rigs import load_rig
+
+    assert parsed_npz.stat().st_size < 10e6  # compressed: a fraction of the 143 MB folder
+    for loaded in (load_ict_rig(parsed_npz), load_rig("ict-facekit", rig_path=parsed_npz)):
+        assert loaded.shape_names == rig.shape_names and loaded.probes == rig.probes
+        assert loaded.missing == ["TongueOut"]
+        np.testing.assert_array_equal(loaded.deltas, rig.deltas)
+        np.testing.assert_array_equal(loaded.faces, rig.faces)
+        np.testing.assert_array_equal(loaded.colors, rig.colors)
+        np.testing.assert_array_equal(loaded.head.pivot, rig.head.pivot)
+        assert [e.yaw for e in loaded.eyes] == [e.yaw for e in rig.eyes]
+        for a, b in zip(loaded.eyes, rig.eyes, strict=True):
+            np.testing.assert_array_equal(a.vertices, b.vertices)
+            np.testing.assert_array_equal(a.pivot, b.pivot)
+
+
+def test_the_cache_file_itself_loads_as_a_rig(rig, cache):
+    (cached,) = cache.glob("ict-facekit-*.npz")
+    np.testing.assert_array_equal(load_ict_rig(cached).neutral, rig.neutral)
+
+
+def test_an_npz_that_is_not_a_parsed_model_is_a_rig_error(tmp_path):
+    curves = tmp_path / "take.npz"
+    np.savez(curves, curves=np.zeros((3, 61), np.float32))
+    with pytest.raises(RigError, match=r"take\.npz: not a parsed ICT-FaceKit model \(no neutral"):
+        load_ict_rig(curves)
+    garbage = tmp_path / "garbage.npz"
+    garbage.write_bytes(b"not a zip")
+    with pytest.raises(RigError, match=r"garbage\.npz: cannot read"):
+        load_ict_rig(garbage)
+    with pytest.raises(RigError, match=r"absent\.npz: parsed ICT-FaceKit model not found"):
+        load_ict_rig(tmp_path / "absent.npz")
+
+
+def test_saving_without_a_model_folder_writes_nothing(tmp_path):
+    dest = tmp_path / "ict.npz"
+    with pytest.raises(RigError, match="emote rigs fetch ict-facekit"):
+        save_ict_npz(tmp_path / "absent", dest)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_parsed_model_with_inconsistent_arrays_is_a_rig_error(parsed_npz, tmp_path):
+    with np.load(parsed_npz) as z:
+        arrays = {k: z[k] for k in z.files}
+    arrays["deltas"] = arrays["deltas"][:, :-1]  # one vertex short
+    bad = tmp_path / "bad.npz"
+    np.savez(bad, **arrays)
+    with pytest.raises(RigError, match=r"bad\.npz: damaged parsed ICT-FaceKit model"):
+        load_ict_rig(bad)

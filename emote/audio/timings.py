@@ -266,11 +266,15 @@ def _pick_tier(tiers: dict, names: tuple[str, ...], score) -> str | None:
     return best
 
 
+MAX_SECONDS = 48 * 3600.0
+"""Latest phone time accepted (two days): a larger time is a broken file, not speech."""
+
+
 def _phones_from_rows(rows: list[tuple[float, float, str]], path: Path, *, where) -> list[Phone]:
     phones: list[Phone] = []
     previous_end = 0.0
     for i, (start, end, label) in enumerate(rows):
-        if not (math.isfinite(start) and math.isfinite(end)) or start < 0:
+        if not (math.isfinite(start) and math.isfinite(end)) or start < 0 or end > MAX_SECONDS:
             raise file_error(TranscriptError, path, f"{where(i)}: bad time in [{start}, {end}]")
         if end < start:
             raise file_error(TranscriptError, path, f"{where(i)}: end {end:g} before start {start:g}")

@@ -116,8 +116,10 @@ def _load(path: Path) -> Any:
         ) from None
     except UnicodeDecodeError:
         raise file_error(FormatError, path, "not a UTF-8 text file (expected emote JSON)") from None
-    except ValueError as e:  # NaN / Infinity tokens
+    except ValueError as e:  # NaN / Infinity tokens, numbers of thousands of digits
         raise file_error(FormatError, path, f"not valid JSON: {e}") from None
+    except RecursionError:
+        raise file_error(FormatError, path, "not valid emote JSON (nested too deeply)") from None
     except OSError as e:
         raise file_error(FormatError, path, f"cannot be read: {e.strerror or e}") from None
 

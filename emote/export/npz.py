@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import json
 import zipfile
+import zlib
 from os import PathLike
 from pathlib import Path
 from typing import Any
@@ -92,7 +93,7 @@ def read(path: str | PathLike[str]) -> FaceAnimation:
             raise file_error(FormatError, path, f"not a NumPy .npz archive ({EXPECTED})")
         with np.load(path, allow_pickle=False) as arrays:
             return _from_arrays(path, arrays)
-    except (zipfile.BadZipFile, EOFError):
+    except (zipfile.BadZipFile, EOFError, zlib.error):
         raise file_error(FormatError, path, f"not a readable NumPy .npz archive ({EXPECTED})") from None
     except ValueError as e:
         if "pickle" in str(e):

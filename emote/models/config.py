@@ -191,6 +191,9 @@ class TrainConfig:
     init : str
         A ``state.pt`` whose networks start this run (fine-tuning); a stage with
         ``steps = 0`` is skipped.
+    snapshots : int
+        Also write ``model_<k>of<n>.pt`` at each ``k/n`` of the main stage (for
+        choosing among them on held-out data); 0: only the final ``model.pt``.
     """
 
     data: str = "data"
@@ -204,6 +207,7 @@ class TrainConfig:
     augment_features: bool = True
     variants: int = 8
     init: str = ""
+    snapshots: int = 0
     model: ModelConfig = field(default_factory=ModelConfig)
     prior: StageConfig = field(default_factory=lambda: StageConfig(steps=2000, lr=2e-3))
     classifier: StageConfig = field(default_factory=lambda: StageConfig(steps=500, lr=2e-3))

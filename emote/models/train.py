@@ -32,6 +32,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from torch.nn import functional as F
 
 from emote.animation.channels import MOUTH_NAMES, UPPER_FACE_NAMES
 from emote.data.dataset import (
@@ -45,10 +46,11 @@ from emote.data.dataset import (
 )
 from emote.models.checkpoint import save_model
 from emote.models.config import ModelConfig, StageConfig, TrainConfig
+from emote.models.features import FeatureSettings
 from emote.models.losses import GapModel, kl_divergence, masked_l1, soft_cross_entropy
 from emote.models.networks import EmoteNet, EmotionClassifier, MotionPrior
 
-__all__ = ["STAGES", "Trainer", "train"]
+__all__ = ["STAGES", "DeviceBatches", "Trainer", "augment_features", "train"]
 
 log = logging.getLogger("emote.train")
 
@@ -106,6 +108,68 @@ class DeviceBatches:
             "target2": self.curves[v2[:, None], rows].float(),
             "mask2": mask & self.compose[rows][..., None],
         }
+
+
+def _mel_positions(fs: FeatureSettings, warp: torch.Tensor) -> torch.Tensor:
+    """Fractional mel-bin positions (B, M) to read so each window's spectrum is warped by ``warp`` (B,).
+
+    Bin ``k`` (centre frequency ``f_k``) takes the value found at ``f_k / warp``
+    (clipped to the band): a longer (warp < 1) or shorter vocal tract.
+    """
+    lo, hi = (2595.0 * math.log10(1.0 + f / 700.0) for f in (fs.fmin, fs.fmax))
+    mel = torch.linspace(lo, hi, fs.n_mels + 2, device=warp.device)[1:-1]
+    hz = 700.0 * (10 ** (mel / 2595.0) - 1.0)
+    src = (hz[None, :] / warp[:, None]).clamp(fs.fmin, fs.fmax)
+    src_mel = 2595.0 * torch.log10(1.0 + src / 700.0)
+    return ((src_mel - lo) / (hi - lo) * (fs.n_mels + 1) - 1.0).clamp(0, fs.n_mels - 1)
+
+
+def augment_features(mel: torch.Tensor, fs: FeatureSettings) -> torch.Tensor:
+    """Feature-level augmentation on top of the corpus's audio augmentation.
+
+    Per window: vocal tract length perturbation (a random frequency warp in
+    [0.82, 1.18], Jaitly & Hinton 2013) — new speakers from a dozen voices —
+    a spectral smoothing that blurs pitch harmonics (half the windows), a level
+    offset, a spectral tilt, one or two frequency masks (SpecAugment, Park et
+    al. 2019; no time masks: the lips must follow every frame) and a little
+    noise.
+
+    Parameters
+    ----------
+    mel : torch.Tensor [shape=(B, 2T, M)]
+    fs : FeatureSettings
+
+    Returns
+    -------
+    torch.Tensor [shape=(B, 2T, M)]
+    """
+    B, _, M = mel.shape
+    dev = mel.device
+    warp = 0.82 + 0.36 * torch.rand(B, device=dev)
+    pos = _mel_positions(fs, warp)  # (B, M)
+    i0 = pos.floor().long().clamp(0, M - 1)
+    i1 = (i0 + 1).clamp(max=M - 1)
+    w = (pos - i0)[:, None, :]
+    out = (
+        torch.gather(mel, 2, i0[:, None, :].expand_as(mel)) * (1 - w)
+        + torch.gather(mel, 2, i1[:, None, :].expand_as(mel)) * w
+    )
+    smooth = torch.rand(B, 1, 1, device=dev) < 0.5
+    blurred = F.avg_pool1d(out.reshape(-1, 1, M), 3, stride=1, padding=1, count_include_pad=False).reshape(
+        out.shape
+    )
+    out = torch.where(smooth, blurred, out)
+    bins = torch.linspace(-1.0, 1.0, M, device=dev)
+    level = (torch.rand(B, 1, 1, device=dev) - 0.5) * 0.6
+    tilt = (torch.rand(B, 1, 1, device=dev) - 0.5) * 0.6 * bins
+    out = out + level + tilt + 0.05 * torch.randn_like(out)
+    idx = torch.arange(M, device=dev)[None, None, :]
+    for _ in range(2):
+        width = torch.randint(0, M // 6 + 1, (B, 1, 1), device=dev)
+        start = (torch.rand(B, 1, 1, device=dev) * (M - width)).long()
+        band = (idx >= start) & (idx < start + width)
+        out = torch.where(band, out.mean(dim=(1, 2), keepdim=True), out)
+    return out
 
 
 def _schedule(fraction: float, step: int, stage: StageConfig) -> float:
@@ -265,26 +329,7 @@ class Trainer:
         return soft_cross_entropy(logits, weights.mean(dim=1))
 
     def _augment_mel(self, mel: torch.Tensor) -> torch.Tensor:
-        """Feature-level augmentation on top of the corpus's audio augmentation.
-
-        Each window gets a level offset, a spectral tilt, one or two frequency
-        masks (SpecAugment, Park et al. 2019, without time masks: the lips must
-        follow every frame) and a little noise — so the many passes over a few
-        hours of speech never show the network exactly the same input twice.
-        """
-        B, _, M = mel.shape
-        dev = mel.device
-        bins = torch.linspace(-1.0, 1.0, M, device=dev)
-        level = (torch.rand(B, 1, 1, device=dev) - 0.5) * 0.6
-        tilt = (torch.rand(B, 1, 1, device=dev) - 0.5) * 0.6 * bins
-        out = mel + level + tilt + 0.05 * torch.randn_like(mel)
-        for _ in range(2):
-            width = torch.randint(0, M // 6 + 1, (B, 1, 1), device=dev)
-            start = (torch.rand(B, 1, 1, device=dev) * (M - width)).long()
-            idx = torch.arange(M, device=dev)[None, None, :]
-            band = (idx >= start) & (idx < start + width)
-            out = torch.where(band, out.mean(dim=(1, 2), keepdim=True), out)
-        return out
+        return augment_features(mel, self.model_cfg.features)
 
     def main_loss(self, b: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         L = self.cfg.losses
@@ -410,6 +455,8 @@ class Trainer:
             stage
         ]
         started = time.perf_counter() - self.elapsed[stage]
+        snaps = self.cfg.snapshots if stage == "main" else 0
+        next_snap = 1
         running: dict[str, torch.Tensor | float] = {}
         count = 0
         stage_start_step = self.step
@@ -441,6 +488,18 @@ class Trainer:
                 self._log(rec)
                 self.history.setdefault(stage, {})["last"] = rec
                 running, count = {}, 0
+            while snaps and next_snap < snaps and fraction >= next_snap / snaps:
+                save_model(self.out / f"model_{next_snap}of{snaps}.pt", self.net, self.classifier,
+                           card={"step": self.step, "fraction": round(fraction, 3)})  # fmt: skip
+                self._log(
+                    {
+                        "stage": stage,
+                        "step": self.step,
+                        "snapshot": f"{next_snap}of{snaps}",
+                        **self.evaluate(stage),
+                    }
+                )
+                next_snap += 1
             if self.step % self.cfg.eval_every == 0:
                 self._log({"stage": stage, "step": self.step, **self.evaluate(stage)})
             if self.step % self.cfg.save_every == 0:

@@ -251,6 +251,10 @@ class EmotionTrack:
             data = json.loads(text)
         except json.JSONDecodeError as err:
             raise file_error(EmotionError, path, f"not valid JSON (line {err.lineno}: {err.msg})") from None
+        except (ValueError, RecursionError) as err:  # a 5000-digit number, nesting 100k deep
+            raise file_error(
+                EmotionError, path, f"not a usable JSON emotion track ({err.__class__.__name__})"
+            ) from None
         try:
             return cls.from_dict(data)
         except EmotionError as err:

@@ -57,6 +57,9 @@ from emote.rigs.mesh_tools import (
 )
 from emote.rigs.names import match_arkit_names, missing_arkit_names
 
+MAX_ACCESSOR_COUNT = 50_000_000
+"""Most elements an accessor may claim: a file asking for more is refused before allocating."""
+
 _DTYPES = {
     5120: np.int8,
     5121: np.uint8,
@@ -134,6 +137,8 @@ class _Reader:
         acc = self.gltf.accessors[index]
         dtype = np.dtype(_DTYPES[acc.componentType])
         width = _WIDTH[acc.type]
+        if not 0 <= acc.count <= MAX_ACCESSOR_COUNT:
+            raise file_error(RigError, self.path, f"accessor {index} claims {acc.count} elements (refused)")
         if acc.bufferView is None:
             out = np.zeros((acc.count, width), dtype)
         else:

@@ -26,7 +26,10 @@ own EyeLook* motion is dropped so that they do not turn twice).
 
 The parsed rig is cached as an ``.npz`` in the cache folder (``EMOTE_CACHE_DIR``,
 else ``~/.cache/emote``), keyed by the model files' names, sizes and
-modification times, so later loads skip the OBJ parsing.
+modification times, so later loads skip the OBJ parsing. The same arrays travel
+without the 143 MB model folder: :func:`save_ict_npz` writes them (compressed)
+to a file of your choice and :func:`load_ict_rig` loads such a file as it loads
+a folder (``--rig ict-facekit --rig-path ict.npz``).
 """
 
 from __future__ import annotations
@@ -264,16 +267,61 @@ def _build(arrays: dict[str, np.ndarray], name: str) -> MeshRig:
     )
 
 
+# Arrays every parsed model holds (the eye arrays are there when the topology is ICT's own).
+_ARRAY_KEYS = (
+    "neutral", "faces", "deltas", "colors", "shape_names", "probe_names", "probe_vertices", "head_pivot",
+)  # fmt: skip
+
+
+def _parsed_arrays(folder: Path, *, use_cache: bool) -> dict[str, np.ndarray]:
+    """The parsed model of ``folder``: from the cache when it holds it, else parsed (and cached)."""
+    cache_file = cache_dir() / f"ict-facekit-{_cache_key(folder)}.npz" if use_cache else None
+    if cache_file is not None and cache_file.is_file():
+        try:
+            with np.load(cache_file, allow_pickle=False) as z:
+                return {k: z[k] for k in z.files}
+        except (OSError, ValueError, KeyError):
+            pass  # a damaged cache file is rebuilt below
+    arrays = _parse(folder)
+    if cache_file is not None:
+        from emote.export.atomic import atomic_path
+
+        try:
+            with atomic_path(cache_file, fsync=False) as tmp:
+                np.savez(tmp, **arrays)
+        except OSError:
+            pass  # an unwritable cache only costs time
+    return arrays
+
+
+def _read_parsed(path: Path) -> dict[str, np.ndarray]:
+    """The arrays of a parsed-model ``.npz`` (:func:`save_ict_npz` or the cache), checked."""
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            arrays = {k: z[k] for k in z.files}
+    except (OSError, ValueError, EOFError) as e:
+        raise file_error(RigError, path, f"cannot read this npz ({e})") from None
+    lacking = [k for k in _ARRAY_KEYS if k not in arrays]
+    if lacking:
+        raise file_error(
+            RigError, path, f"not a parsed ICT-FaceKit model (no {', '.join(lacking)}; see save_ict_npz)"
+        )
+    return arrays
+
+
 def load_ict_rig(path: str | PathLike[str], *, use_cache: bool = True, name: str = "ict-facekit") -> MeshRig:
-    """Load the ICT-FaceKit model folder as a mesh rig.
+    """Load the ICT-FaceKit model folder, or its parsed ``.npz``, as a mesh rig.
 
     Parameters
     ----------
     path : str or PathLike
-        The ICT-FaceKit folder (containing ``FaceXModel/``) or ``FaceXModel`` itself.
+        The ICT-FaceKit folder (containing ``FaceXModel/``), ``FaceXModel``
+        itself, or a parsed model file written by :func:`save_ict_npz` (the
+        cache files in ``~/.cache/emote/ict-facekit-*.npz`` are such files too).
     use_cache : bool
-        Read and write the parsed model in the cache folder (default). The
-        first load parses 50-odd OBJ files (seconds); later ones read one npz.
+        For a folder: read and write the parsed model in the cache folder
+        (default). The first load parses 50-odd OBJ files (seconds); later ones
+        read one npz.
     name : str
         Rig name.
 
@@ -286,26 +334,53 @@ def load_ict_rig(path: str | PathLike[str], *, use_cache: bool = True, name: str
     Raises
     ------
     RigError
-        The folder is missing or is not an ICT-FaceKit model folder.
+        The folder is missing or is not an ICT-FaceKit model folder, or the
+        ``.npz`` is not a parsed ICT-FaceKit model.
+
+    Examples
+    --------
+    >>> save_ict_npz("ICT-FaceKit", "ict.npz")  # doctest: +SKIP
+    >>> rig = load_ict_rig("ict.npz")           # same rig, no model folder needed  # doctest: +SKIP
     """
-    folder = model_folder(path)
-    cache_file = cache_dir() / f"ict-facekit-{_cache_key(folder)}.npz" if use_cache else None
-    if cache_file is not None and cache_file.is_file():
+    p = Path(path).expanduser()
+    if p.suffix.lower() == ".npz" and not p.is_dir():
+        if not p.is_file():
+            raise file_error(RigError, p, "parsed ICT-FaceKit model not found")
         try:
-            with np.load(cache_file, allow_pickle=False) as z:
-                return _build({k: z[k] for k in z.files}, name)
-        except (OSError, ValueError, KeyError):
-            pass  # a damaged cache file is rebuilt below
-    arrays = _parse(folder)
-    if cache_file is not None:
-        from emote.export.atomic import atomic_path
-
-        try:
-            with atomic_path(cache_file, fsync=False) as tmp:
-                np.savez(tmp, **arrays)
-        except OSError:
-            pass  # an unwritable cache only costs time
-    return _build(arrays, name)
+            return _build(_read_parsed(p), name)
+        except (ValueError, KeyError) as e:  # arrays present but inconsistent
+            raise file_error(RigError, p, f"damaged parsed ICT-FaceKit model ({e})") from None
+    return _build(_parsed_arrays(model_folder(p), use_cache=use_cache), name)
 
 
-__all__ = ["SUMMED", "load_ict_rig", "model_folder"]
+def save_ict_npz(path: str | PathLike[str], dest: str | PathLike[str], *, use_cache: bool = True) -> Path:
+    """Write the parsed ICT-FaceKit model to one compressed ``.npz`` that :func:`load_ict_rig` reads.
+
+    The parsed model (about 7 MB compressed) stands in for the 143 MB model
+    folder where only the rig is needed, e.g. on a render machine.
+
+    Parameters
+    ----------
+    path : str or PathLike
+        The ICT-FaceKit folder (or its ``FaceXModel``).
+    dest : str or PathLike
+        The file to write (atomically); ``.npz`` is the expected suffix.
+    use_cache : bool
+        Take the parsed arrays from the cache when it holds them.
+
+    Returns
+    -------
+    Path
+        ``dest``.
+    """
+    from emote.export.atomic import atomic_path
+
+    arrays = _parsed_arrays(model_folder(path), use_cache=use_cache)
+    dest = Path(dest).expanduser()
+    # Through a file object: given a path, savez would append its own suffix to the temporary name.
+    with atomic_path(dest) as tmp, open(tmp, "wb") as f:
+        np.savez_compressed(f, **arrays)
+    return dest
+
+
+__all__ = ["SUMMED", "load_ict_rig", "model_folder", "save_ict_npz"]
