@@ -135,9 +135,6 @@ def test_timings_of_an_unknown_kind_are_refused(tmp_path):
     one_line_error(info, "phones.txt", "TextGrid")
 
 
-@pytest.mark.xfail(strict=True, reason="BUG emote/audio/timings.py _phones_from_rows accepts a phone ending at 1e308 s; "
-                   "the phonetic engine then makes NaN curves and FaceAnimation raises a bare ValueError. "
-                   "Fix: refuse times beyond a sane bound (e.g. 24 h) or clip phones to the audio in api.animate")  # fmt: skip
 def test_absurd_phone_times_give_an_emote_error(tmp_path):
     path = write(tmp_path, "far.csv", "0,1e308,AA\n")
     with pytest.raises(EmoteError):
@@ -227,9 +224,6 @@ def test_bad_emotion_tracks_are_refused_naming_the_file(tmp_path, case):
         pytest.param("[" * 100_000 + "]" * 100_000, id="deeply-nested"),
     ],
 )
-@pytest.mark.xfail(strict=True, reason="BUG emote/performance/track.py EmotionTrack.from_json catches only "
-                   "JSONDecodeError: a >4300-digit number (ValueError) or deep nesting (RecursionError) escapes. "
-                   "Fix: catch (ValueError, RecursionError) around json.loads and raise file_error(EmotionError, ...)")  # fmt: skip
 def test_pathological_json_tracks_give_an_emotion_error(tmp_path, data):
     with pytest.raises(EmotionError):
         EmotionTrack.from_json(write(tmp_path, "track.json", data))
@@ -268,16 +262,11 @@ def test_bad_settings_fail_before_any_audio_work(kwargs, word):
     assert time.monotonic() - start < 1.0
 
 
-@pytest.mark.xfail(strict=True, reason="BUG emote/api.py animate: a negative seed reaches numpy "
-                   "(ValueError 'expected non-negative integer'). Fix: check seed >= 0 with the other settings")  # fmt: skip
 def test_a_negative_seed_is_an_emote_error():
     with pytest.raises(EmoteError):
         emote.animate(HELLO, seed=-1)
 
 
-@pytest.mark.xfail(strict=True, reason="BUG emote/api.py animate: fps=1e-9 passes the (0, 1000] check and _analyse "
-                   "pads the audio to (n_frames-1)*16000/fps samples: MemoryError (58 TiB). Fix: a lower bound "
-                   "(e.g. fps >= 1) or pad to the audio's own length")  # fmt: skip
 def test_a_vanishing_fps_is_refused_not_allocated():
     with pytest.raises(EmoteError):
         emote.animate(HELLO, fps=1e-9)
