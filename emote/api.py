@@ -222,7 +222,7 @@ def analyse(
 
         with timer("phones"):
             alignment = align_file(path, text=text, progress=lambda f: report(0.05 + 0.45 * f, "phones"))
-    blocks = chunks.blocks
+    blocks = chunks.blocks()
     for k in range(chunks.count):
         with timer("load"):
             start_frame, y = next(blocks)
@@ -352,14 +352,9 @@ def _find_phones(part: _Analysis, y: np.ndarray, *, text: str | None, t0: float,
         if part.energy.max(initial=0.0) <= 0.0:
             return  # a silent chunk has no phones
         result = align(y=y, sr=SAMPLE_RATE, text=text) if text else recognize(y=y, sr=SAMPLE_RATE)
-    part.phones = [_shift(p, t0) for p in result.phones]
-    part.words = [_shift(w, t0) for w in result.words]
-
-
-def _shift(item, t0: float):
-    if t0 == 0.0:
-        return item
-    return type(item)(item.start + t0, item.end + t0, item.label)
+    if t0:
+        result = result.shifted(t0)
+    part.phones, part.words = list(result.phones), list(result.words)
 
 
 class _Chunks:
@@ -374,8 +369,8 @@ class _Chunks:
     def stop(self, k: int) -> int:
         return self.starts[k + 1] if k + 1 < self.count else self.n_frames
 
-    @property
     def blocks(self) -> Iterator[tuple[int, np.ndarray]]:
+        """Yield ``(first frame, samples)`` per chunk, decoding the file once."""
         from emote.audio.convert import SAMPLE_RATE
         from emote.audio.io import iter_audio_blocks, load_audio
 
