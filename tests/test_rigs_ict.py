@@ -212,3 +212,87 @@ def test_a_parsed_model_with_inconsistent_arrays_is_a_rig_error(parsed_npz, tmp_
     np.savez(bad, **arrays)
     with pytest.raises(RigError, match=r"bad\.npz: damaged parsed ICT-FaceKit model"):
         load_ict_rig(bad)
+
+
+# -- the eyes: the cornea shells are not drawn, the eyeballs carry iris and pupil ------------
+
+
+def is_color(colors: np.ndarray, color) -> np.ndarray:
+    return np.abs(colors - np.asarray(color, np.float32)).sum(1) < 1e-6
+
+
+def test_seen_from_the_front_the_eyeballs_show_pupils_on_their_axis(rig):
+    from emote.rigs.mesh_tools import PUPIL, occluded_from_front
+
+    pupil = is_color(rig.colors, PUPIL)
+    for e in rig.eyes:
+        drawn = np.intersect1d(e.vertices, rig.faces)
+        rel = rig.neutral[drawn] - e.pivot
+        on_axis = drawn[rel[:, 2] / np.linalg.norm(rel, axis=1) > np.cos(np.radians(8))]
+        # The cornea shell stood 1.4 mm in front of the ball and showed white there.
+        seen = on_axis[~occluded_from_front(rig.neutral, rig.faces, on_axis)]
+        assert len(seen) >= 4 and pupil[seen].all()
+
+
+def test_a_frontal_render_shows_dark_pupils_in_light_sclera(rig):
+    from emote.errors import EmoteError
+    from emote.render.backends import get_renderer
+    from emote.render.scene import RenderSettings, Scene
+
+    settings = RenderSettings(width=256, height=256)
+    scene = Scene.for_mesh(rig.neutral, rig.faces, rig.colors, settings)
+    try:
+        renderer = get_renderer("opengl", scene=scene, settings=settings)
+    except EmoteError as e:
+        pytest.skip(f"no headless OpenGL here: {e}")
+    with renderer:
+        image = renderer.render(rig.neutral[None])[0].astype(int)
+
+    def pixel(point):
+        x, y = scene.camera.project(np.asarray([point]), 256, 256)[0].astype(int)
+        return image[y, x]
+
+    for e in rig.eyes:
+        x, y = scene.camera.project(e.pivot[None], 256, 256)[0].astype(int)
+        assert np.median(image[y - 1 : y + 2, x - 1 : x + 2].reshape(-1, 3), axis=0).max() < 60  # pupil
+        for side in (-1, 1):  # the sclera beyond the iris (radius ~7 mm), left and right of it
+            row = [pixel(e.pivot + np.array([side * dx, 0.0, 0.0])) for dx in (7.0, 8.0, 9.0, 10.0, 11.0)]
+            assert any(p.min() > 140 and np.ptp(p) < 40 for p in row), row  # light and grey, not skin
+
+
+def format_1(arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """The arrays as emote wrote them before the eye fix: cornea shells drawn, eyes white."""
+    from emote.rigs.mesh_tools import SCLERA
+
+    old = {k: v for k, v in arrays.items() if k != "format"}
+    data = (MODEL / "generic_neutral_mesh.obj").read_bytes()
+    faces = ict._faces(data)
+    cornea = np.zeros(ict.N_VERTICES, bool)
+    for (a, b), _ in ict.EYEBALLS.values():
+        cornea[a:b] = True  # same numbering in the rig: only parts after the eyes are dropped
+    old["faces"] = np.concatenate([arrays["faces"], faces[cornea[faces].all(1)]]).astype(np.int32)
+    colors = arrays["colors"].copy()
+    for side in ict.EYEBALLS:
+        colors[arrays[f"eye_{side}_vertices"]] = SCLERA
+    old["colors"] = colors
+    return old
+
+
+def test_a_parsed_model_from_before_the_eye_fix_loads_with_open_eyes(rig, parsed_npz, tmp_path):
+    with np.load(parsed_npz) as z:
+        arrays = {k: z[k] for k in z.files}
+    old = tmp_path / "old.npz"
+    np.savez(old, **format_1(arrays))
+    loaded = load_ict_rig(old)
+    np.testing.assert_array_equal(loaded.faces, rig.faces)
+    np.testing.assert_array_equal(loaded.colors, rig.colors)
+
+
+def test_a_parsed_model_of_a_newer_format_is_refused(parsed_npz, tmp_path):
+    with np.load(parsed_npz) as z:
+        arrays = {k: z[k] for k in z.files}
+    arrays["format"] = np.asarray(ict.FORMAT + 1)
+    newer = tmp_path / "newer.npz"
+    np.savez(newer, **arrays)
+    with pytest.raises(RigError, match=r"newer\.npz: parsed ICT-FaceKit model of format \d+, newer than"):
+        load_ict_rig(newer)

@@ -21,15 +21,25 @@ tongue, teeth, eyeballs and eyelashes (vertex ranges from the ICT-FaceKit
 README's topology table). The lacrimal-fluid, eye-blend and eye-occlusion
 shells are dropped: they are transparent overlays in Unreal's shaders and
 would hide the eyes in an opaque render. Units: the model is in cm; the rig
-in mm. The eyeballs are rigid parts turned by the eye pose channels (their
-own EyeLook* motion is dropped so that they do not turn twice).
+in mm.
+
+Each ICT eyeball is two meshes: an outer shell with the cornea's bulge (its
+front 1.4 mm ahead of the rest; transparent in ICT's material) around an
+inner ball that carries the iris. The shell's triangles are dropped (its
+vertices stay, so the vertex numbering is the model's, less the overlays)
+and the inner ball is painted sclera / iris / pupil by the angle from the
+eye's forward axis (:func:`emote.rigs.mesh_tools.paint_eyes`). The eyeballs
+are rigid parts turned by the eye pose channels about the shell's centre
+(their own EyeLook* motion is dropped so that they do not turn twice).
 
 The parsed rig is cached as an ``.npz`` in the cache folder (``EMOTE_CACHE_DIR``,
 else ``~/.cache/emote``), keyed by the model files' names, sizes and
 modification times, so later loads skip the OBJ parsing. The same arrays travel
 without the 143 MB model folder: :func:`save_ict_npz` writes them (compressed)
 to a file of your choice and :func:`load_ict_rig` loads such a file as it loads
-a folder (``--rig ict-facekit --rig-path ict.npz``).
+a folder (``--rig ict-facekit --rig-path ict.npz``). Files written before the
+eye fix (no ``format`` entry) are repaired as they load; files of a newer
+format are refused.
 """
 
 from __future__ import annotations
@@ -46,10 +56,8 @@ from emote.errors import RigError, file_error
 from emote.rigs.base import MeshRig, Rigid
 from emote.rigs.mesh_tools import (
     GUMS,
-    IRIS,
     LASHES,
     MOUTH,
-    PUPIL,
     SCLERA,
     SKIN,
     TEETH,
@@ -57,11 +65,15 @@ from emote.rigs.mesh_tools import (
     detach_eye_look,
     find_probes,
     head_pivot,
+    paint_eyes,
     sphere_centre,
 )
 from emote.rigs.names import canonical_arkit_name, missing_arkit_names
 
-_CACHE_VERSION = "ict-1"
+_CACHE_VERSION = "ict-2"
+# Layout of the parsed arrays (the ``format`` entry of an npz; files without it are format 1,
+# whose eyes are hidden by the cornea shells and are repaired on load).
+FORMAT = 2
 _CM_TO_MM = 10.0
 NEUTRAL = "generic_neutral_mesh.obj"
 
@@ -83,15 +95,16 @@ PARTS: tuple[tuple[str, int, int, tuple[float, float, float] | None], ...] = (
     ("eye_socket_right",  13678, 14062, MOUTH),
     ("gums_and_tongue",   14062, 17039, GUMS),
     ("teeth",             17039, 21451, TEETH),
-    ("sclera_left",       21451, 22221, SCLERA),
-    ("iris_left",         22221, 23021, IRIS),
-    ("sclera_right",      23021, 23791, SCLERA),
-    ("iris_right",        23791, 24591, IRIS),
+    ("cornea_left",       21451, 22221, SCLERA),  # faces dropped (see _open_eyes)
+    ("eyeball_left",      22221, 23021, SCLERA),  # painted by paint_eyes
+    ("cornea_right",      23021, 23791, SCLERA),
+    ("eyeball_right",     23791, 24591, SCLERA),
     ("lacrimal_fluid",    24591, 24999, None),
     ("eye_blend",         24999, 25047, None),
     ("eye_occlusion",     25047, 25351, None),
     ("eyelashes",         25351, 26719, LASHES),
 )  # fmt: skip
+# Per eye: (outer cornea shell, inner ball); both are the rigid eye, only the ball is drawn.
 EYEBALLS = {"left": ((21451, 22221), (22221, 23021)), "right": ((23021, 23791), (23791, 24591))}
 
 
@@ -201,16 +214,9 @@ def _parse(folder: Path) -> dict[str, np.ndarray]:
                 keep[a:b] = False
             else:
                 colors[a:b] = color
-        for side, ((s0, s1), (i0, i1)) in EYEBALLS.items():
-            centre = sphere_centre(neutral[s0:s1])
-            iris = np.arange(i0, i1)
-            axis = neutral[iris].mean(0) - centre
-            axis /= np.linalg.norm(axis)
-            rel = neutral[iris] - centre
-            cos = rel @ axis / np.linalg.norm(rel, axis=1)
-            angle = np.arccos(np.clip(cos, -1, 1))
-            colors[iris[angle < 0.45 * angle.max()]] = PUPIL
-            eye_pivots[side] = centre
+        for side, ((s0, s1), _) in EYEBALLS.items():
+            # The shell is the rounder of the two (the ball's front is dented by the iris).
+            eye_pivots[side] = sphere_centre(neutral[s0:s1])
     # Drop the overlay shells and renumber.
     new_index = np.cumsum(keep) - 1
     face_keep = keep[faces].all(axis=1)
@@ -234,6 +240,40 @@ def _parse(folder: Path) -> dict[str, np.ndarray]:
     for side, centre in eye_pivots.items():
         out[f"eye_{side}_pivot"] = np.asarray(centre, np.float32)
         out[f"eye_{side}_vertices"] = eye_vertices[side]
+    return _open_eyes(out)
+
+
+def _kept_vertices() -> np.ndarray:
+    """(N_VERTICES,) bool: the model vertices the rig keeps (ICT's own topology)."""
+    keep = np.ones(N_VERTICES, bool)
+    for _, a, b, color in PARTS:
+        keep[a:b] = color is not None
+    return keep
+
+
+def _open_eyes(arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Drop the cornea shells' triangles and paint pupil, iris and sclera on the eyeballs (a copy).
+
+    Works on format-1 arrays too (the shells drawn, the eyes white), which it
+    brings to :data:`FORMAT`; arrays of another topology only get the format.
+    """
+    out = dict(arrays)
+    out["format"] = np.asarray(FORMAT, np.int64)
+    keep = _kept_vertices()
+    if "eye_left_vertices" not in arrays or len(arrays["neutral"]) != keep.sum():
+        return out
+    rig_index = np.cumsum(keep) - 1
+    cornea = np.zeros(len(arrays["neutral"]), bool)
+    for (c0, c1), _ in EYEBALLS.values():
+        cornea[rig_index[c0:c1]] = True
+    faces = np.asarray(arrays["faces"])
+    out["faces"] = faces[~cornea[faces].all(axis=1)]
+    eyes = [
+        Rigid(np.asarray(arrays[f"eye_{side}_vertices"], np.int64), np.asarray(arrays[f"eye_{side}_pivot"]))
+        for side in EYEBALLS
+        if f"eye_{side}_vertices" in arrays
+    ]
+    out["colors"] = paint_eyes(arrays["colors"], arrays["neutral"], eyes)
     return out
 
 
@@ -279,9 +319,11 @@ def _parsed_arrays(folder: Path, *, use_cache: bool) -> dict[str, np.ndarray]:
     if cache_file is not None and cache_file.is_file():
         try:
             with np.load(cache_file, allow_pickle=False) as z:
-                return {k: z[k] for k in z.files}
-        except (OSError, ValueError, KeyError):
-            pass  # a damaged cache file is rebuilt below
+                cached = {k: z[k] for k in z.files}
+            if int(cached.get("format", 1)) == FORMAT:
+                return cached
+        except (OSError, ValueError, KeyError, TypeError):
+            pass  # a damaged (or stale) cache file is rebuilt below
     arrays = _parse(folder)
     if cache_file is not None:
         from emote.export.atomic import atomic_path
@@ -295,7 +337,7 @@ def _parsed_arrays(folder: Path, *, use_cache: bool) -> dict[str, np.ndarray]:
 
 
 def _read_parsed(path: Path) -> dict[str, np.ndarray]:
-    """The arrays of a parsed-model ``.npz`` (:func:`save_ict_npz` or the cache), checked."""
+    """The arrays of a parsed-model ``.npz`` (:func:`save_ict_npz` or the cache), checked, at :data:`FORMAT`."""
     try:
         with np.load(path, allow_pickle=False) as z:
             arrays = {k: z[k] for k in z.files}
@@ -306,7 +348,21 @@ def _read_parsed(path: Path) -> dict[str, np.ndarray]:
         raise file_error(
             RigError, path, f"not a parsed ICT-FaceKit model (no {', '.join(lacking)}; see save_ict_npz)"
         )
-    return arrays
+    try:
+        fmt = int(arrays.get("format", 1))
+    except (TypeError, ValueError):
+        raise file_error(
+            RigError, path, "damaged parsed ICT-FaceKit model (unreadable format entry)"
+        ) from None
+    if fmt > FORMAT:
+        raise file_error(
+            RigError,
+            path,
+            f"parsed ICT-FaceKit model of format {fmt}, newer than this emote reads ({FORMAT}): "
+            "update emote or save it again with this version",
+        )
+    # Format 1 (before the eye fix) differs only in the eyes' faces and colours: repaired here.
+    return arrays if fmt == FORMAT else _open_eyes(arrays)
 
 
 def load_ict_rig(path: str | PathLike[str], *, use_cache: bool = True, name: str = "ict-facekit") -> MeshRig:
@@ -348,7 +404,7 @@ def load_ict_rig(path: str | PathLike[str], *, use_cache: bool = True, name: str
             raise file_error(RigError, p, "parsed ICT-FaceKit model not found")
         try:
             return _build(_read_parsed(p), name)
-        except (ValueError, KeyError) as e:  # arrays present but inconsistent
+        except (ValueError, KeyError, IndexError) as e:  # arrays present but inconsistent
             raise file_error(RigError, p, f"damaged parsed ICT-FaceKit model ({e})") from None
     return _build(_parsed_arrays(model_folder(p), use_cache=use_cache), name)
 
