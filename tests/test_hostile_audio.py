@@ -245,10 +245,6 @@ def test_an_hour_of_speech_is_recognised_in_bounded_memory(hour_of_speech):
 
 
 @pytest.mark.timeout(60)
-@pytest.mark.xfail(strict=True, reason="BUG emote/audio/recognize.py _tidy: when the decoder returns a phone that "
-                   "starts before the previous one ends, _tidy keeps both and Alignment raises a bare ValueError "
-                   "('phone R at 0.000 s overlaps the one before'); an hour of speech dies on its 6th minute. "
-                   "Fix: in _tidy clamp each phone's start to the running end t (drop it if nothing is left)")  # fmt: skip
 def test_recognition_survives_a_minute_that_makes_the_decoder_overlap_phones(tmp_path, speech):
     path = tmp_path / "minute.wav"
     sf.write(path, np.tile(speech, 60)[300 * 16000 : 360 * 16000], 16000)

