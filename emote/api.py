@@ -124,7 +124,8 @@ def animate(
     fps : float
         Frame rate of the result.
     engine : str
-        ``"phonetic"`` (rules over phones; needs no weights).
+        ``"phonetic"`` (rules over phones; needs no weights; the default: best on real
+        speech) or ``"neural"`` (the EMOTE-style network in ``checkpoints/``).
     seed : int
         Seed of blinks, gaze and head motion: the same seed gives the same animation.
     blinks, gaze, head_motion : bool
@@ -268,13 +269,21 @@ def perform_speech(
     _check_seed(seed)
     timer = _Timer()
     with timer("engine"):
-        from emote.engines.phonetic import animate_phones
+        if engine == "neural":
+            face = _neural_curves(speech, track)
+        else:
+            from emote.engines.phonetic import animate_phones
 
-        mouth = animate_phones(speech.phones, n_frames=speech.n_frames, fps=speech.fps, energy=speech.energy)
+            face = animate_phones(
+                speech.phones, n_frames=speech.n_frames, fps=speech.fps, energy=speech.energy
+            )
     with timer("performance"):
-        settings = PerformanceSettings(blinks=blinks, gaze=gaze, head=head_motion, seed=seed)
+        # The neural engine's curves already carry the emotion's expression.
+        settings = PerformanceSettings(
+            blinks=blinks, gaze=gaze, head=head_motion, seed=seed, expression=engine != "neural"
+        )
         curves = perform(
-            mouth, fps=speech.fps, track=track, energy=speech.energy,
+            face, fps=speech.fps, track=track, energy=speech.energy,
             pauses=find_pauses(speech.energy, fps=speech.fps), pitch=speech.pitch, settings=settings,
         )  # fmt: skip
     assert curves.shape == (speech.n_frames, N_CHANNELS)
@@ -310,9 +319,33 @@ def emotion_track_for(emotion: str | None, intensity: float = 1.0, emotion_track
     return EmotionTrack.constant(emotion or "neutral", intensity)
 
 
+ENGINES = ("phonetic", "neural")
+
+
 def _check_engine(engine: str) -> None:
-    if engine != "phonetic":
-        raise EmoteError(f"unknown engine {engine!r}; available: phonetic")
+    if engine not in ENGINES:
+        raise EmoteError(f"unknown engine {engine!r}; available: {', '.join(ENGINES)}")
+
+
+def _neural_curves(speech: Speech, track) -> np.ndarray:
+    """The neural engine over the recording, chunk by chunk (it reads audio, not phones)."""
+    from emote.audio.convert import SAMPLE_RATE
+    from emote.audio.io import audio_info
+    from emote.engines.neural import animate_neural
+
+    chunks = _Chunks(audio_info(speech.audio), fps=speech.fps, n_frames=speech.n_frames)
+    parts = [
+        animate_neural(
+            y,
+            SAMPLE_RATE,
+            fps=speech.fps,
+            n_frames=chunks.stop(k) - start,
+            track=track,
+            t0=start / speech.fps,
+        )
+        for k, (start, y) in enumerate(chunks.blocks())
+    ]
+    return np.concatenate(parts)
 
 
 def _check_seed(seed: int) -> None:

@@ -111,3 +111,18 @@ def test_bad_settings_fail_before_decoding(tmp_path):
         emote.animate(missing, emotion="grumpy")
     with pytest.raises(EmoteError, match="fps"):
         emote.animate(missing, fps=-1)
+
+
+def test_the_neural_engine_animates_with_closure_and_keeps_the_performance_layer(bobby):
+    wav, grid = bobby
+    anim = emote.animate(wav, engine="neural", emotion="happy", seed=4)
+    assert anim.metadata["engine"] == "neural"
+    assert closure(anim, grid) >= 0.9
+    # the expression comes from the network, blinks and head motion from the performance layer
+    assert anim.channel("MouthSmileLeft").mean() > 0.1
+    assert np.abs(anim.channel("HeadYaw")).max() > 0
+
+
+def test_unknown_engine_is_refused(tmp_path):
+    with pytest.raises(EmoteError, match="phonetic, neural"):
+        emote.animate(tmp_path / "x.wav", engine="magic")

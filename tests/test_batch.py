@@ -282,8 +282,8 @@ def long_wav(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def very_long_wav(tmp_path_factory) -> Path:
-    """5 minutes of speech, no transcript: many seconds of recognition."""
-    return tiled(tmp_path_factory.mktemp("long"), 45)
+    """20 minutes of speech, no transcript: over ten seconds of recognition even at 100x real time."""
+    return tiled(tmp_path_factory.mktemp("long"), 180)
 
 
 def test_a_worker_killed_mid_job_costs_only_that_line(tmp_path, long_wav):

@@ -47,9 +47,7 @@ INDEX: dict[str, int] = {name: i for i, name in enumerate(CHANNELS)}
 MOUTH_NAMES: tuple[str, ...] = tuple(
     n for n in ARKIT_NAMES if n.startswith(("Jaw", "Mouth", "Cheek", "Tongue"))
 )
-UPPER_FACE_NAMES: tuple[str, ...] = tuple(
-    n for n in ARKIT_NAMES if n.startswith(("Eye", "Brow", "Nose"))
-)
+UPPER_FACE_NAMES: tuple[str, ...] = tuple(n for n in ARKIT_NAMES if n.startswith(("Eye", "Brow", "Nose")))
 
 
 def index(name: str) -> int:

@@ -71,6 +71,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--intensity", type=float, default=1.0, help="emotion intensity 0..1 (default: 1)")
     p.add_argument("--fps", type=float, default=30.0, help="frames per second of the curves (default: 30)")
     p.add_argument(
+        "--engine", choices=("phonetic", "neural"), default="phonetic",
+        help="phonetic: phones -> coarticulated visemes (default, best on real speech); "
+        "neural: the EMOTE-style network in checkpoints/ (see checkpoints/MODEL_CARD.md)",
+    )  # fmt: skip
+    p.add_argument(
         "--format",
         default="csv,json,npz,metahuman",
         help=f"comma-separated formats: {', '.join(FORMATS)} (default: the four curve formats)",

@@ -26,9 +26,12 @@ composition of it with the item's emotion track (so any other track can be
 composed too: exact targets under content–emotion exchange); ``"final"`` — the
 target itself (real captures).
 
-Features are stored as float16 or, to halve the size, as uint8 with a fixed
-affine map (``MEL_LOW`` + code × ``MEL_STEP``; 0.06 natural-log units of power,
-0.26 dB, far under what the network resolves).
+Features are stored as float16 or, to halve the size, as uint8 with an affine
+map recorded in the header (``mel_code = [low, step]``: value = low + code × step;
+default [-3.0, 1/48]: [-3.0, 2.31], the features' range [-floor / 4, ...] with
+steps of 0.083 natural-log units of power, 0.36 dB, far under what the network
+resolves). Shards written before the map was recorded used [-3.5, 1/64], whose
+top (0.484) clipped the loudest bins; they still read correctly.
 """
 
 from __future__ import annotations
@@ -61,7 +64,8 @@ __all__ = [
 FORMAT_VERSION = 1
 PHONE_LABELS: tuple[str, ...] = (SIL, *ARPABET)
 _PHONE_INDEX = {p: i for i, p in enumerate(PHONE_LABELS)}
-MEL_LOW, MEL_STEP = -3.5, 1.0 / 64.0  # uint8 code c means MEL_LOW + c * MEL_STEP (features / 4 scale)
+MEL_CODE = (-3.0, 1.0 / 48.0)  # uint8 code c means low + c * step
+_OLD_MEL_CODE = (-3.5, 1.0 / 64.0)  # shards without "mel_code" in their header
 MANIFEST = "manifest.json"
 
 
@@ -130,19 +134,21 @@ class Shard:
         return int(self.header.get("mel_per_frame", 2))
 
 
-def encode_mel(mel: np.ndarray, dtype: str) -> np.ndarray:
+def encode_mel(mel: np.ndarray, dtype: str, code: tuple[float, float] = MEL_CODE) -> np.ndarray:
     """Features as stored: ``"float16"`` or ``"uint8"`` (see the module docstring)."""
     if dtype == "float16":
         return mel.astype(np.float16)
     if dtype == "uint8":
-        return np.clip(np.rint((mel - MEL_LOW) / MEL_STEP), 0, 255).astype(np.uint8)
+        low, step = code
+        return np.clip(np.rint((mel - low) / step), 0, 255).astype(np.uint8)
     raise ValueError(f"mel dtype must be 'float16' or 'uint8', got {dtype!r}")
 
 
-def decode_mel(stored: np.ndarray) -> np.ndarray:
+def decode_mel(stored: np.ndarray, code: tuple[float, float] = MEL_CODE) -> np.ndarray:
     """Stored features back to float32."""
     if stored.dtype == np.uint8:
-        return (MEL_LOW + stored.astype(np.float32) * MEL_STEP).astype(np.float32)
+        low, step = code
+        return (low + stored.astype(np.float32) * step).astype(np.float32)
     return stored.astype(np.float32)
 
 
@@ -196,7 +202,7 @@ def write_shard(
         "phone_end": np.asarray([p.end for p in phones], np.float32),
         "phone_label": np.asarray([_PHONE_INDEX[p.label] for p in phones], np.uint8),
         "phone_offsets": phone_offsets,
-        "meta": np.asarray(json.dumps({"header": {"version": FORMAT_VERSION, "mel_per_frame": m, **header},
+        "meta": np.asarray(json.dumps({"header": {"version": FORMAT_VERSION, "mel_per_frame": m, "mel_code": list(MEL_CODE), **header},
                                        "items": [it.meta for it in items]})),
     }  # fmt: skip
     path = Path(path)
@@ -210,8 +216,9 @@ def read_shard(path: str | PathLike[str]) -> Shard:
     try:
         with np.load(path, allow_pickle=False) as z:
             meta = json.loads(str(z["meta"]))
+            code = tuple(meta["header"].get("mel_code", _OLD_MEL_CODE))
             shard = Shard(
-                mel=decode_mel(z["mel"]).astype(np.float16),
+                mel=decode_mel(z["mel"], code).astype(np.float16),
                 curves=z["curves"],
                 channels=tuple(str(c) for c in z["channels"]),
                 offsets=z["offsets"],

@@ -29,7 +29,6 @@ import ctypes.util
 import shutil
 import subprocess
 import tempfile
-import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -281,9 +280,8 @@ _ENDPAUSE = 0x1000
 
 
 class _Espeak:
-    """The espeak-ng library, loaded once, used under a lock (it is not re-entrant)."""
+    """The espeak-ng library, loaded once per process."""
 
-    lock = threading.Lock()
     _instance: _Espeak | None = None
 
     def __init__(self) -> None:
@@ -358,13 +356,17 @@ def _espeak_phones(events: list[tuple[int, str]], sr: int, n_samples: int) -> li
 
 def available_voices(voices: Sequence[Voice] = VOICES) -> list[Voice]:
     """The voices whose synthesiser is installed here."""
-    have = {"flite": shutil.which("flite") is not None, "festival": shutil.which("festival") is not None}
-    try:
-        _Espeak.get()
-        have["espeak"] = True
-    except TTSError:
-        have["espeak"] = False
+    have = {
+        "flite": shutil.which("flite") is not None,
+        "festival": shutil.which("festival") is not None,
+        "espeak": ctypes.util.find_library("espeak-ng") is not None,
+    }
     return [v for v in voices if have.get(v.engine, False)]
+
+
+def _espeak_batch(voice: Voice, texts: Sequence[str], prosodies: Sequence[Prosody]) -> list[Utterance]:
+    engine = _Espeak.get()
+    return [engine.say(voice, t, p) for t, p in zip(texts, prosodies, strict=True)]
 
 
 def synthesize(
@@ -393,9 +395,17 @@ def synthesize(
     if len(prosodies) != len(texts):
         raise ValueError(f"{len(texts)} texts but {len(prosodies)} prosodies")
     if voice.engine == "espeak":
-        with _Espeak.lock:
-            engine = _Espeak.get()
-            return [engine.say(voice, t, p) for t, p in zip(texts, prosodies, strict=True)]
+        # espeak-ng carries state from one utterance to the next (a line's audio depends on
+        # the lines spoken before it in the process) and cannot be restarted in-process, so
+        # each call speaks in a fresh child (this process never loads the library itself):
+        # the same call gives the same audio, always.
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        methods = multiprocessing.get_all_start_methods()
+        context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+        with ProcessPoolExecutor(1, mp_context=context) as pool:
+            return pool.submit(_espeak_batch, voice, list(texts), prosodies).result()
     if shutil.which(voice.engine) is None:
         raise TTSError(f"{voice.engine} is not installed (Debian package {voice.engine!r})")
     with tempfile.TemporaryDirectory(prefix="emote-tts-") as tmp:

@@ -84,6 +84,7 @@ def animate_neural(
     track=None,
     checkpoint: str | PathLike[str] | None = None,
     style: str | None = None,
+    t0: float = 0.0,
 ) -> np.ndarray:
     """Face curves (mouth + emotion) for a speech signal.
 
@@ -103,6 +104,9 @@ def animate_neural(
         Model file (default: the shipped one, :func:`find_checkpoint`).
     style : str, optional
         Style name for a model trained with style codes.
+    t0 : float
+        Time of ``y``'s first sample in the whole clip (s), for a chunk of a
+        long file: the emotion track is read at ``t0 + t``.
 
     Returns
     -------
@@ -128,7 +132,7 @@ def animate_neural(
     frames = int(np.ceil((n_frames - 1) / fps * rate)) + 2
     frames += (-frames) % cfg.stride  # the latent runs at 1/stride of the frame rate
     mel = align_mel(speech_features(y, sr=sr, settings=cfg.features), frames, settings=cfg.features)
-    weights = as_track(track).weights(np.arange(frames) / rate)
+    weights = as_track(track).weights(t0 + np.arange(frames) / rate)
     style_id = None
     if style is not None:
         if style not in cfg.styles:

@@ -104,7 +104,9 @@ def _sniff_csv(path: Path) -> str:
     return "metahuman" if metahuman.CURVE_PREFIX.lower() in first.lower() else "livelink"
 
 
-def write(anim: FaceAnimation, path: str | PathLike[str], *, format: str | None = None, **options: Any) -> None:
+def write(
+    anim: FaceAnimation, path: str | PathLike[str], *, format: str | None = None, **options: Any
+) -> None:
     """Write ``anim`` to ``path`` atomically, the format chosen by extension unless given.
 
     ``options`` go to the format's writer (``rig=`` for GLB and USD).

@@ -12,6 +12,7 @@ A model file is a ``torch.save`` dict of tensors and strings only, so
 from __future__ import annotations
 
 import json
+import pickle
 from dataclasses import dataclass
 from os import PathLike
 from pathlib import Path
@@ -87,7 +88,15 @@ def load_model(path: str | PathLike[str]) -> LoadedModel:
         classifier = EmotionClassifier(len(cfg.classifier_channels), cfg.classifier_width)
         classifier.load_state_dict({k: v.float() for k, v in blob["classifier"].items()})
         card = json.loads(blob.get("card", "{}"))
-    except (RuntimeError, ValueError, KeyError, AttributeError, EOFError) as err:
+    except (
+        RuntimeError,
+        ValueError,
+        KeyError,
+        AttributeError,
+        EOFError,
+        OSError,
+        pickle.UnpicklingError,
+    ) as err:
         raise file_error(
             EmoteError, p, f"not a usable emote model ({err.__class__.__name__}: {str(err)[:200]})"
         ) from None

@@ -33,6 +33,13 @@ class FeatureSettings:
     floor : float
         Levels more than this far under the speech level are clipped (natural-log
         power units: 12 ≈ 52 dB).
+    ceiling : float or None
+        Highest feature value (louder bins are clipped); None: no ceiling. The
+        shipped model was trained on 8-bit features whose code tops out at
+        0.484 (≈ 8.4 dB above the speech level), yet it does better on held-out
+        voices *without* this ceiling at inference (bilabial closure 0.983 vs
+        0.966, open/closed contrast 39× vs 25×, curve error equal), so none is
+        the default.
     """
 
     sr: int = 16000
@@ -43,6 +50,7 @@ class FeatureSettings:
     fmax: float = 7600.0
     frame_rate: float = 50.0
     floor: float = 12.0
+    ceiling: float | None = None
 
     @property
     def mel_per_frame(self) -> int:
@@ -56,8 +64,8 @@ def speech_features(y: np.ndarray, *, sr: int, settings: FeatureSettings | None 
     """Level-normalised log-mel features of a mono signal.
 
     ``S = log(mel power)``; the speech level ``L`` is the 95th percentile of the
-    frames' mean ``S``; features are ``(max(S, L - floor) - L) / 4``: a gain
-    applied to ``y`` changes nothing, silence sits near ``-floor / 4``.
+    frames' mean ``S``; features are ``clip((S - L) / 4, -floor / 4, ceiling)``:
+    a gain applied to ``y`` changes nothing, silence sits at ``-floor / 4``.
 
     Parameters
     ----------
@@ -82,7 +90,7 @@ def speech_features(y: np.ndarray, *, sr: int, settings: FeatureSettings | None 
         y=y, sr=s.sr, n_mels=s.n_mels, hop_length=s.hop_length, n_fft=s.n_fft, fmin=s.fmin, fmax=s.fmax
     )
     level = float(np.percentile(S.mean(axis=1), 95)) if S.size else 0.0
-    return ((np.maximum(S, level - s.floor) - level) / 4.0).astype(np.float32)
+    return np.clip((S - level) / 4.0, -s.floor / 4.0, s.ceiling).astype(np.float32)  # ceiling None: no top
 
 
 def align_mel(mel: np.ndarray, n_frames: int, *, settings: FeatureSettings | None = None) -> np.ndarray:

@@ -34,7 +34,7 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
-from emote.animation.channels import MOUTH_NAMES, UPPER_FACE_NAMES
+from emote.animation.channels import INDEX, MOUTH_NAMES, UPPER_FACE_NAMES
 from emote.data.dataset import (
     Stream,
     Targets,
@@ -44,11 +44,13 @@ from emote.data.dataset import (
     sample_batch,
     target_channels,
 )
+from emote.errors import EmoteError
 from emote.models.checkpoint import save_model
 from emote.models.config import ModelConfig, StageConfig, TrainConfig
 from emote.models.features import FeatureSettings
 from emote.models.losses import GapModel, kl_divergence, masked_l1, soft_cross_entropy
 from emote.models.networks import EmoteNet, EmotionClassifier, MotionPrior
+from emote.performance.emotions import EXPRESSIONS
 
 __all__ = ["STAGES", "DeviceBatches", "Trainer", "augment_features", "train"]
 
@@ -107,6 +109,7 @@ class DeviceBatches:
             "weights2": self.weights[v2[:, None], rows].float(),
             "target2": self.curves[v2[:, None], rows].float(),
             "mask2": mask & self.compose[rows][..., None],
+            "start": start,
         }
 
 
@@ -193,7 +196,7 @@ class Trainer:
         self.train_stream = load_stream(cfg.data, "train", styles=cfg.model.styles)
         try:
             self.val_stream: Stream | None = load_stream(cfg.data, "val", styles=cfg.model.styles)
-        except Exception:  # a dataset without held-out voices trains without validation
+        except EmoteError:  # a dataset without held-out voices trains without validation
             self.val_stream = None
         mc = cfg.model
         channels = mc.channels or target_channels(self.train_stream)
@@ -204,9 +207,6 @@ class Trainer:
         self.channels = self.model_cfg.channels
         self.cls_index = torch.tensor([self.channels.index(c) for c in cls_channels])
         self.mouth_weight = torch.tensor([1.0 if c in MOUTH_NAMES else 0.0 for c in self.channels])
-        from emote.animation.channels import INDEX
-        from emote.performance.emotions import EXPRESSIONS
-
         emotional = {
             name for name in self.channels if name in INDEX and np.abs(EXPRESSIONS[:, INDEX[name]]).max() > 0
         }

@@ -40,8 +40,11 @@ class PerformanceSettings:
     Attributes
     ----------
     blinks, gaze, head : bool
-        Switch each part on or off (the emotion always applies; use a neutral
-        track for none).
+        Switch each part on or off.
+    expression : bool
+        Put the emotion track's expression on the face (default). Off for curves
+        that already carry it (the neural engine's): the track then still shapes
+        blinks and head motion.
     seed : int
         Seed of every random choice: same seed, same performance.
     pause_threshold : float
@@ -56,6 +59,7 @@ class PerformanceSettings:
     blinks: bool = True
     gaze: bool = True
     head: bool = True
+    expression: bool = True
     seed: int = 0
     pause_threshold: float = 0.1
     pause_min: float = 0.25
@@ -142,7 +146,7 @@ def perform(
     n = speech.shape[0]
     times = np.arange(n) / fps
     weights = as_track(track).weights(times)
-    curves = apply_emotion(speech, weights).astype(np.float64)
+    curves = (apply_emotion(speech, weights) if s.expression else speech).astype(np.float64)
 
     e = resample_track(energy, n) if energy is not None else None
     if pauses is None and e is not None:

@@ -1,0 +1,155 @@
+"""The neural engine's networks, losses, batches, training loop and model files."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from emote.animation.channels import CHANNELS, INDEX
+from emote.data.corpus import CorpusSettings, generate_corpus
+from emote.data.dataset import compose_targets, load_stream, prepare_targets, target_channels
+from emote.data.tts import available_voices
+from emote.errors import EmoteError
+from emote.eval import lip_gap_proxy
+from emote.models.checkpoint import load_model, save_model
+from emote.models.config import ModelConfig, StageConfig, TrainConfig, load_config
+from emote.models.features import FeatureSettings
+from emote.models.losses import GapModel
+from emote.models.networks import EmoteNet, EmotionClassifier, MotionPrior
+from emote.models.train import DeviceBatches, Trainer, _mel_positions, augment_features, train
+
+TINY_MODEL = {"latent_dim": 8, "prior_widths": (16, 16, 24), "prior_blocks": (1, 1, 1), "speech_widths": (16, 16, 24),
+              "speech_blocks": (1, 1, 1), "emotion_dim": 8, "classifier_width": 8}  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory) -> Path:
+    if len([v for v in available_voices() if v.engine == "espeak"]) < 2:
+        pytest.skip("espeak-ng library not available")
+    root = tmp_path_factory.mktemp("corpus")
+    generate_corpus(root, CorpusSettings(minutes_per_voice=0.15, validation_minutes_per_voice=0.05,
+                                         utterances_per_shard=6, voices=("espeak-en-us_m1", "espeak-en-us_f2"),
+                                         validation_voices=("espeak-en-us_f2",)))  # fmt: skip
+    return root
+
+
+def tiny_config(
+    data: Path, out: Path, *, prior: int = 150, classifier: int = 20, main: int = 120
+) -> TrainConfig:
+    def stage(steps: int) -> StageConfig:
+        return StageConfig(steps=steps, batch=8, window=48, lr=3e-3, warmup=5)
+
+    return TrainConfig(data=str(data), out=str(out), device="cpu", log_every=10, eval_every=1000, save_every=5,
+                       model=ModelConfig(**TINY_MODEL), prior=stage(prior), classifier=stage(classifier),
+                       main=stage(main), variants=3)  # fmt: skip
+
+
+def _log(out: Path) -> list[dict]:
+    return [json.loads(line) for line in (out / "log.jsonl").read_text().splitlines()]
+
+
+def test_networks_turn_features_and_emotion_into_curves():
+    cfg = ModelConfig(channels=("JawOpen", "MouthClose", "BrowInnerUp"), **TINY_MODEL)
+    net = EmoteNet(cfg)
+    out = net(torch.randn(2, 96, 40), torch.softmax(torch.randn(2, 48, 8), dim=-1))
+    assert out.shape == (2, 48, 3)
+    recon, mu, logvar = MotionPrior(cfg, 3).eval()(torch.rand(2, 48, 3))
+    assert recon.shape == (2, 48, 3) and mu.shape == logvar.shape == (2, cfg.latent_dim, 12)
+    assert EmotionClassifier(3, 8)(torch.rand(5, 30, 3)).shape == (5, 8)
+
+
+def test_gap_model_is_the_lip_gap_metric_in_torch():
+    channels = tuple(c for c in CHANNELS[:52] if c.startswith(("Jaw", "Mouth")))
+    curves = np.random.default_rng(0).random((200, len(channels))).astype(np.float32) * 0.4
+    full = np.zeros((200, len(CHANNELS)), np.float32)
+    full[:, [INDEX[c] for c in channels]] = curves
+    np.testing.assert_allclose(
+        GapModel(channels)(torch.from_numpy(curves)).numpy(), lip_gap_proxy(full), atol=1e-4
+    )
+
+
+def test_frequency_warp_is_the_identity_at_one_and_keeps_the_shape():
+    fs = FeatureSettings()
+    np.testing.assert_allclose(_mel_positions(fs, torch.ones(1))[0].numpy(), np.arange(fs.n_mels), atol=1e-3)
+    assert augment_features(torch.randn(3, 64, fs.n_mels), fs).shape == (3, 64, fs.n_mels)
+
+
+def test_device_batches_gather_the_composed_targets_of_their_windows(corpus):
+    stream = load_stream(corpus, "train")
+    channels = target_channels(stream)
+    targets = prepare_targets(stream, channels, variants=3, seed=0)
+    b = DeviceBatches(stream, targets, torch.device("cpu"), seed=0)(4, 32)
+    assert b["mel"].shape == (4, 64, 40) and b["target"].shape == (4, 32, len(channels))
+    for k, start in enumerate(b["start"].tolist()):
+        rows = np.arange(start, start + 32)
+        for weights, target in ((b["weights"][k], b["target"][k]), (b["weights2"][k], b["target2"][k])):
+            expected, _ = compose_targets(stream, rows, weights.numpy(), channels)
+            np.testing.assert_allclose(target.numpy(), expected, atol=3e-3)
+        np.testing.assert_array_equal(
+            b["mel"][k].numpy(), stream.mel[2 * start : 2 * start + 64].astype(np.float32)
+        )
+
+
+def test_tiny_config_trains_on_cpu_and_its_losses_fall(corpus, tmp_path):
+    model_path = train(tiny_config(corpus, tmp_path))
+    log = _log(tmp_path)
+    for stage, drop in (("prior", 0.8), ("main", 0.95)):
+        losses = [r["loss"] for r in log if r.get("stage") == stage and "loss" in r]
+        assert len(losses) >= 8
+        assert np.mean(losses[-3:]) < drop * np.mean(losses[:3]), (stage, losses)
+    model = load_model(model_path)
+    assert model.config.channels and set(model.config.classifier_channels) <= set(model.config.channels)
+
+
+def test_training_resumes_where_it_stopped(corpus, tmp_path):
+    cfg = tiny_config(corpus, tmp_path, prior=12, classifier=0, main=0)
+    calls = []
+
+    def stop_at_step_8(fraction: float) -> None:
+        calls.append(fraction)
+        if len(calls) == 8:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        Trainer(cfg, progress=stop_at_step_8).run()
+    resumed = Trainer(cfg)
+    assert (resumed.stage_index, resumed.step) == (0, 5)  # the last save before the interruption
+    resumed.run()
+    final = [r for r in _log(tmp_path) if "steps_this_run" in r and r["stage"] == "prior"]
+    assert final[-1]["step"] == 12 and final[-1]["steps_this_run"] == 7
+
+
+def test_a_model_file_round_trips_in_half_precision(tmp_path):
+    cfg = ModelConfig(channels=("JawOpen", "MouthClose"), classifier_channels=("MouthClose",), **TINY_MODEL)
+    net, cls = EmoteNet(cfg).eval(), EmotionClassifier(1, cfg.classifier_width).eval()
+    path = save_model(tmp_path / "m.pt", net, cls, card={"steps": 3})
+    loaded = load_model(path)
+    mel, w = torch.randn(1, 32, 40), torch.softmax(torch.randn(1, 16, 8), dim=-1)
+    with torch.inference_mode():
+        np.testing.assert_allclose(loaded.net(mel, w).numpy(), net(mel, w).numpy(), atol=2e-2)
+    assert loaded.card == {"steps": 3} and loaded.config.channels == ("JawOpen", "MouthClose")
+    (tmp_path / "bad.pt").write_bytes(b"not a model")
+    with pytest.raises(EmoteError, match=r"bad\.pt: not a usable emote model"):
+        load_model(tmp_path / "bad.pt")
+
+
+def test_config_files_resolve_paths_and_reject_unknown_keys(tmp_path):
+    (tmp_path / "ok.toml").write_text('data = "d"\nout = "o"\n[model]\nlatent_dim = 8\n[main]\nsteps = 3\n')
+    cfg = load_config(tmp_path / "ok.toml")
+    assert cfg.data == str(tmp_path / "d") and cfg.model.latent_dim == 8 and cfg.main.steps == 3
+    assert cfg.prior == TrainConfig().prior
+    (tmp_path / "bad.toml").write_text("[main]\nstep = 3\n")
+    with pytest.raises(EmoteError, match=r"bad\.toml: \[main\]: unknown key\(s\) step"):
+        load_config(tmp_path / "bad.toml")
+
+
+def test_shipped_configs_load():
+    repo = Path(__file__).resolve().parents[1]
+    for name in ("tiny.toml", "emote_tts.toml", "emote_tts_finetune.toml"):
+        cfg = load_config(repo / "configs" / name)
+        assert replace(cfg.model, channels=()).features == FeatureSettings()
