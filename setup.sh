@@ -24,8 +24,10 @@ done
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 
-# -- system packages: audio decoding/encoding, headless OpenGL (Mesa EGL) --------------------
-APT_PACKAGES=(ffmpeg libsndfile1 libegl1 libegl-mesa0 libgl1-mesa-dri espeak-ng)
+# -- system packages: audio decoding/encoding, headless OpenGL (Mesa EGL), and the TTS voices
+# the data engine speaks with (espeak-ng, flite, festival) ---------------------------------------
+APT_PACKAGES=(ffmpeg libsndfile1 libegl1 libegl-mesa0 libgl1-mesa-dri espeak-ng
+              flite festival festvox-kallpc16k festvox-kdlpc16k festvox-us-slt-hts)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [[ ${#missing[@]} -gt 0 && "${EMOTE_SKIP_APT:-0}" != 1 ]]; then
