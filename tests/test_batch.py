@@ -361,3 +361,20 @@ def test_a_line_can_ask_for_a_render_on_its_rig(tmp_path):
     assert summary.done == 2, [f.error for f in summary.failures]
     assert (out / "a.mp4").stat().st_size > 1000 and not (out / "b.mp4").exists()
     assert json.loads(stamp_path(jobs[0], out).read_text())["outputs"].keys() == {"a.json", "a.mp4"}
+
+
+def test_a_line_may_ask_for_the_neural_engine_and_a_bad_engine_is_reported(tmp_path):
+    folder = tmp_path / "m"
+    manifest = write_manifest(
+        folder, "audio,output,formats,engine\nhello.wav,n,json,neural\nhello.wav,p,json,\n"
+    )
+    summary = run_batch(manifest, tmp_path / "out", settings=BatchSettings(workers=1))
+    assert summary.failed == 0
+    engines = {
+        n: json.loads((tmp_path / "out" / f"{n}.json").read_text())["metadata"]["engine"] for n in "np"
+    }
+    assert engines == {"n": "neural", "p": "phonetic"}
+    bad = write_manifest(tmp_path / "b", "audio,output,engine\nhello.wav,x,magic\n")
+    with pytest.raises(ManifestError) as info:
+        read_manifest(bad)
+    assert ":2:" in "\n".join(info.value.lines()) and "magic" in str(info.value)

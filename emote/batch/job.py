@@ -141,6 +141,7 @@ def job_key(job: Job) -> str:
         "fps": job.fps,
         "formats": sorted(job.formats),
         "seed": job.seed,
+        "engine": job.engine,
         "performance": [job.blinks, job.gaze, job.head_motion],
         "render": _rig_identity(job.rig) if job.render else None,
     }
@@ -330,6 +331,7 @@ def _animate_and_write(job: Job, out: Path, result: JobResult) -> None:
         emotion_track=job.emotion_track,
         fps=job.fps,
         seed=job.seed,
+        engine=job.engine,
         blinks=job.blinks,
         gaze=job.gaze,
         head_motion=job.head_motion,

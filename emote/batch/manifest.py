@@ -21,6 +21,7 @@ column            meaning
 ``render``        ``true``/``false``: also render an MP4 on ``rig``
 ``rig``           the rig a render uses (``default``, ``ict-facekit``, a ``.glb`` path ...)
 ``seed``          seed of blinks, gaze and head motion (integer >= 0)
+``engine``        ``phonetic`` (default) or ``neural``
 ``blinks``,       ``true``/``false``: switch parts of the performance layer
 ``gaze``,
 ``head_motion``
@@ -78,7 +79,7 @@ _FORMAT_ALIASES = {"livelink": "csv", "llf": "csv", "live_link": "csv", "mh": "m
 
 COLUMNS: tuple[str, ...] = (
     "audio", "text", "text_file", "timings", "emotion", "intensity", "emotion_track",
-    "output", "fps", "formats", "render", "rig", "seed", "blinks", "gaze", "head_motion",
+    "output", "fps", "formats", "render", "rig", "seed", "blinks", "gaze", "head_motion", "engine",
 )  # fmt: skip
 _ALIASES = {"name": "output", "format": "formats", "transcript": "text", "transcript_file": "text_file",
             "track": "emotion_track"}  # fmt: skip
@@ -113,6 +114,8 @@ class JobDefaults:
     rig : str
         Rig for renders.
     seed : int
+    engine : str
+        ``phonetic`` or ``neural``.
     emotion : str
     intensity : float
     blinks, gaze, head_motion : bool
@@ -125,6 +128,7 @@ class JobDefaults:
     render: bool = False
     rig: str = "default"
     seed: int = 0
+    engine: str = "phonetic"
     emotion: str = "neutral"
     intensity: float = 1.0
     blinks: bool = True
@@ -138,6 +142,7 @@ class JobDefaults:
             "fps": _fps,
             "formats": _formats,
             "seed": _seed,
+            "engine": _engine,
             "emotion": _emotion,
             "intensity": _intensity,
         }
@@ -168,7 +173,7 @@ class Job:
         At most one phone source; None for recognition (or the transcript beside the audio).
     emotion, intensity, emotion_track :
         ``emotion`` (canonical name) at ``intensity``, or a track file (then ``emotion`` is None).
-    fps, formats, render, rig, seed, blinks, gaze, head_motion, use_transcript_file :
+    fps, formats, render, rig, seed, engine, blinks, gaze, head_motion, use_transcript_file :
         As :class:`JobDefaults`; ``rig`` is absolute when it names a file.
     """
 
@@ -186,6 +191,7 @@ class Job:
     render: bool = False
     rig: str = "default"
     seed: int = 0
+    engine: str = "phonetic"
     blinks: bool = True
     gaze: bool = True
     head_motion: bool = True
@@ -497,6 +503,7 @@ def _job(
     render = field_value("render", _bool, defaults.render)
     rig = field_value("rig", lambda v: _rig(v, base), defaults.rig)
     seed = field_value("seed", _seed, defaults.seed)
+    engine = field_value("engine", _engine, defaults.engine)
     flags = {
         name: field_value(name, _bool, getattr(defaults, name)) for name in ("blinks", "gaze", "head_motion")
     }
@@ -518,6 +525,7 @@ def _job(
         render=render,
         rig=rig,
         seed=seed,
+        engine=engine,
         use_transcript_file=defaults.use_transcript_file,
         **flags,
     )
@@ -614,6 +622,15 @@ def _fps(value: Any) -> float:
     if not 0.0 < x <= MAX_FPS:
         raise _Bad(f"{x:g} is outside (0, {MAX_FPS:g}]")
     return x
+
+
+def _engine(value: Any) -> str:
+    from emote.api import ENGINES
+
+    text = str(value).strip().lower()
+    if text not in ENGINES:
+        raise _Bad(f"engine {value!r}: expected one of {', '.join(ENGINES)}")
+    return text
 
 
 def _seed(value: Any) -> int:

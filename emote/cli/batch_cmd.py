@@ -10,7 +10,7 @@ EPILOG = """\
 manifest: CSV with a header line, or JSONL (one object a line). Columns:
   audio (required), text | text_file | timings, emotion + intensity | emotion_track,
   output (base name in OUTDIR, default the audio's name; may hold sub-folders),
-  fps, formats (csv|json|npz|metahuman), render (true/false), rig, seed,
+  fps, formats (csv|json|npz|metahuman), render (true/false), rig, seed, engine,
   blinks, gaze, head_motion. Empty cells take the options below. Relative paths
   are relative to the manifest's folder.
 
@@ -68,6 +68,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "--intensity", type=float, default=1.0, help="intensity for lines without one (default: 1)"
     )
     p.add_argument("--seed", type=int, default=0, help="seed for lines without one (default: 0)")
+    p.add_argument("--animator", choices=("phonetic", "neural"), default="phonetic",
+                   help="animation engine for lines without an engine column (default: phonetic)")  # fmt: skip
     p.add_argument("--render", action="store_true", help="also render an MP4 for lines that do not say")
     p.add_argument("--rig", default="default", help="rig for renders of lines without one (default: default)")
     p.add_argument("--no-text", action="store_true", help="ignore .txt/.lab transcripts beside the audio")
@@ -92,6 +94,7 @@ def _defaults(args: argparse.Namespace):
         render=args.render,
         rig=args.rig,
         seed=args.seed,
+        engine=args.animator,
         emotion=args.emotion,
         intensity=args.intensity,
         use_transcript_file=not args.no_text,

@@ -172,3 +172,22 @@ def check_fps(path: Path, fps: Any) -> float:
     if isinstance(fps, bool) or not isinstance(fps, (int, float)) or not (math.isfinite(fps) and fps > 0):
         raise file_error(FormatError, path, f"fps {fps!r} is not a positive number")
     return float(fps)
+
+
+def mesh_rig(rig: Any, path: str | PathLike[str], what: str) -> Any:
+    """The mesh rig a mesh format (GLB, USD) writes: ``rig``, or the default head when None.
+
+    Raises
+    ------
+    FormatError
+        ``rig`` has no mesh (MetaHuman, ARKit curves).
+    """
+    if rig is None:
+        from emote.rigs.registry import load_rig
+
+        rig = load_rig("default")
+    if not hasattr(rig, "neutral"):
+        raise file_error(
+            FormatError, path, f"rig {getattr(rig, 'name', rig)!r} has no mesh; {what} needs a mesh rig"
+        )
+    return rig

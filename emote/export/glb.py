@@ -33,6 +33,7 @@ import numpy as np
 from emote.animation.channels import INDEX, N_ARKIT, N_CHANNELS, POSE_NAMES
 from emote.animation.face_animation import FaceAnimation
 from emote.errors import FormatError, file_error
+from emote.export._common import mesh_rig
 from emote.export.atomic import atomic_write
 
 EXTENSION = ".glb"
@@ -243,14 +244,7 @@ def write(anim: FaceAnimation, path: str | PathLike[str], *, rig: Any = None) ->
     """
     if not isinstance(anim, FaceAnimation):
         raise TypeError(f"expected a FaceAnimation, got {type(anim).__name__}")
-    if rig is None:
-        from emote.rigs.registry import load_rig
-
-        rig = load_rig("default")
-    if not hasattr(rig, "neutral"):
-        raise file_error(
-            FormatError, path, f"rig {getattr(rig, 'name', rig)!r} has no mesh; GLB needs a mesh rig"
-        )
+    rig = mesh_rig(rig, path, "GLB")
     data = glb_bytes(anim, rig)
     with atomic_write(path, "wb") as f:
         f.write(data)
