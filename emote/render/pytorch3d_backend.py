@@ -76,14 +76,19 @@ def _make_shader_class():  # -> type
             self.lighting = lighting
 
         def forward(self, fragments, meshes, **kwargs) -> torch.Tensor:  # (N, H, W, 4)
+            # One interpolation for normals, positions and colours together (three passes
+            # over the fragments cost more than the shading itself).
             faces = meshes.faces_packed()
-            normals = interpolate_face_attributes(
-                fragments.pix_to_face, fragments.bary_coords, meshes.verts_normals_packed()[faces]
-            )
-            positions = interpolate_face_attributes(
-                fragments.pix_to_face, fragments.bary_coords, meshes.verts_packed()[faces]
-            )
-            albedo = meshes.sample_textures(fragments)
+            attributes = torch.cat(
+                [
+                    meshes.verts_normals_packed(),
+                    meshes.verts_packed(),
+                    meshes.textures.verts_features_packed(),
+                ],
+                dim=-1,
+            )[faces]
+            pixel = interpolate_face_attributes(fragments.pix_to_face, fragments.bary_coords, attributes)
+            normals, positions, albedo = pixel[..., 0:3], pixel[..., 3:6], pixel[..., 6:9]
             colors = phong(
                 normals=normals, positions=positions, albedo=albedo, eye=self.eye, lighting=self.lighting
             )
@@ -147,6 +152,7 @@ class PyTorch3DRenderer(Renderer):
     def _default_device() -> torch.device:
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
+    @torch.inference_mode()
     def _draw(self, vertices: torch.Tensor, normals: torch.Tensor, out: np.ndarray) -> None:
         for start in range(0, len(vertices), self.batch):
             stop = min(start + self.batch, len(vertices))
