@@ -202,8 +202,10 @@ def load_flame_model(path: str | PathLike[str] | None) -> FlameModel:
                 data = {k: z[k] for k in z.files}
         else:
             data = _ModelUnpickler(io.BytesIO(raw), encoding="latin1").load()
-    except (pickle.UnpicklingError, ValueError, EOFError, ImportError, AttributeError, TypeError) as exc:
-        raise file_error(RigError, path, f"not a readable FLAME model ({exc})") from None
+    except Exception as exc:  # untrusted bytes: any failure to decode is "not a model"
+        # (random bytes can even ask the unpickler for gigabytes: MemoryError)
+        reason = str(exc)[:120] or type(exc).__name__
+        raise file_error(RigError, path, f"not a readable FLAME model ({reason})") from None
     if not isinstance(data, dict):
         raise file_error(RigError, path, "not a FLAME model (expected a dict of arrays)")
     needed = ("v_template", "f", "shapedirs", "posedirs", "J_regressor", "kintree_table", "weights")
