@@ -18,6 +18,8 @@ from typing import Protocol
 
 import numpy as np
 
+from emote.audio.phones import normalize_label as read_label
+
 SIL = "SIL"
 
 VOWELS: frozenset[str] = frozenset(
@@ -35,11 +37,7 @@ OPEN_VOWELS: frozenset[str] = frozenset({"AA", "AE", "AH", "AO", "AW", "AY"})
 ROUNDED: frozenset[str] = frozenset({"UW", "OW", "W"})
 SPREAD: frozenset[str] = frozenset({"IY", "EY"})
 
-_SILENCE_SPELLINGS = frozenset({"", "SIL", "SP", "SPN", "PAU", "<SIL>", "<SP>", "#", "H#", "NOISE", "NSN"})
 _STRESS = re.compile(r"[0-9]+$")
-# Extended-ARPAbet (TIMIT) symbols mapped onto the 39 phones.
-_ALIASES = {"AX": "AH", "AXR": "ER", "AXH": "AH", "IX": "IH", "UX": "UW", "EL": "L", "EM": "M",
-            "EN": "N", "ENG": "NG", "NX": "N", "DX": "D", "Q": "T", "HV": "HH", "WH": "W"}  # fmt: skip
 
 
 class PhoneLike(Protocol):
@@ -58,39 +56,17 @@ class PhoneLike(Protocol):
 def normalize_label(label: str) -> tuple[str, ...]:
     """Clean one label into ARPAbet phones (usually one; ``()`` never).
 
-    Returns ``("SIL",)`` for silence spellings, the split phones for a
-    run-together label (``"PT"`` → ``("P", "T")``), and the cleaned label
-    itself when it is not ARPAbet (the engine then uses a neutral viseme).
+    The reading is :func:`emote.audio.phones.normalize_label`'s (silence spellings,
+    stress, TIMIT symbols, IPA, run-together labels such as ``"PT"``); a label it does
+    not know is kept, cleaned, and the engine gives it a neutral viseme.
 
     Examples
     --------
     >>> normalize_label("AA1"), normalize_label("sp"), normalize_label("PT")
     (('AA',), ('SIL',), ('P', 'T'))
     """
-    clean = _STRESS.sub("", label.strip().upper())
-    if clean in _SILENCE_SPELLINGS:
-        return (SIL,)
-    clean = _ALIASES.get(clean, clean)
-    if clean in ARPABET:
-        return (clean,)
-    parts = _split_compound(re.sub(r"[0-9]", "", clean))
-    return parts if parts else (clean,)
-
-
-def _split_compound(label: str) -> tuple[str, ...] | None:
-    """Greedy longest-match split of ``label`` into ARPAbet phones, or None."""
-    out: list[str] = []
-    i = 0
-    while i < len(label):
-        for width in (2, 1):
-            piece = label[i : i + width]
-            if len(piece) == width and piece in ARPABET:
-                out.append(piece)
-                i += width
-                break
-        else:
-            return None
-    return tuple(out)
+    phones = read_label(label)
+    return tuple(phones) if phones else (_STRESS.sub("", label.strip().upper()),)
 
 
 @dataclass(frozen=True)
