@@ -8,7 +8,10 @@ Usage::
 
 Methods, all at 30 fps without blinks, gaze or head motion:
 
-- ``neural``: the shipped network from the audio alone (emotion from the track);
+- ``neural``: the shipped model from the audio alone (emotion from the track), as
+  ``emote animate --engine neural`` runs it: the network, then the closure pass where the
+  recogniser is sure of a /p b m/;
+- ``neural_network_only``: the network's output without the closure pass;
 - ``phonetic_recognised``: the phonetic engine on phones recognised from the audio;
 - ``phonetic_aligned``: the phonetic engine on phones force-aligned to the transcript (real clips with a .lab);
 - ``phonetic_true``: the phonetic engine on the reference phones (the teacher: for TTS clips
@@ -119,7 +122,12 @@ def evaluate_heldout(items: list[dict], checkpoint: str, *, recognise: bool = Tr
     lip = indices([c for c in model.config.channels if c in MOUTH_NAMES])
     result: dict = {}
     for cond in ("clean", "noisy"):
-        per: dict[str, list] = {"neural": [], "phonetic_recognised": [], "phonetic_true": []}
+        per: dict[str, list] = {
+            "neural": [],
+            "neural_network_only": [],
+            "phonetic_recognised": [],
+            "phonetic_true": [],
+        }
         mae: dict[str, list] = {k: [] for k in per}
         lip_mae: dict[str, list] = {k: [] for k in per}
         for it in items:
@@ -127,6 +135,9 @@ def evaluate_heldout(items: list[dict], checkpoint: str, *, recognise: bool = Tr
             outs = {
                 "neural": animate_neural(
                     y, sr, fps=FPS, n_frames=n, track=it["track"], checkpoint=checkpoint
+                ),
+                "neural_network_only": animate_neural(
+                    y, sr, fps=FPS, n_frames=n, track=it["track"], checkpoint=checkpoint, closures=None
                 ),
                 "phonetic_true": _phonetic(it["phones"], y, sr, n, it["weights"]),
             }
@@ -230,6 +241,9 @@ def evaluate_real(clips: list[dict], checkpoint: str) -> dict:
         aligned = align(y=y, sr=sr, text=c["text"]).phones if c["text"] else None
         outs = {
             "neural": animate_neural(y, sr, fps=FPS, n_frames=n, checkpoint=checkpoint),
+            "neural_network_only": animate_neural(
+                y, sr, fps=FPS, n_frames=n, checkpoint=checkpoint, closures=None
+            ),
             "phonetic_recognised": _phonetic(recognize(y=y, sr=sr).phones, y, sr, n, neutral),
         }
         if aligned is not None:

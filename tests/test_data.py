@@ -21,6 +21,7 @@ from emote.data.text import sentences
 from emote.data.tts import VOICES, Prosody, TTSError, available_voices, radio_to_arpabet, synthesize
 from emote.errors import EmoteError
 from emote.eval import lip_gap_proxy
+from emote.models.features import PHONE_CLASSES, FeatureSettings
 from emote.performance.compose import apply_emotion
 
 ESPEAK = [v for v in available_voices() if v.engine == "espeak"]
@@ -168,10 +169,31 @@ def test_batches_pair_features_with_their_frames_and_exchange_only_composed_targ
     stream = load_stream(tiny_corpus, "train")
     targets = prepare_targets(stream, target_channels(stream), variants=4, seed=0)
     b = sample_batch(stream, targets, np.random.default_rng(0), batch=5, window=40)
-    assert b.mel.shape == (5, 80, 40) and b.target.shape[:2] == (5, 40) and b.weights.shape == (5, 40, 8)
+    width = FeatureSettings(phones=True).width
+    assert b.mel.shape == (5, 80, width) and b.target.shape[:2] == (5, 40) and b.weights.shape == (5, 40, 8)
     np.testing.assert_allclose(b.weights.sum(axis=2), 1.0, atol=1e-2)
     assert b.mask2.all()  # TTS frames are all composable
     assert not np.allclose(b.weights, b.weights2)
+
+
+def test_stored_features_carry_the_recognisers_phone_posteriors(tiny_corpus):
+    manifest = read_manifest(tiny_corpus)
+    shard = read_shard(tiny_corpus / manifest["shards"][0]["file"])
+    fs = FeatureSettings(**shard.header["features"])
+    assert fs.phones and shard.mel.shape[1] == fs.width == 40 + len(PHONE_CLASSES)
+    silent, heard = 0, set()
+    for k in range(len(shard)):
+        item = shard.item(k)
+        post = item.mel[::2, fs.n_mels :].astype(np.float64)
+        total = np.exp(4.0 * post).sum(axis=1)  # log p / 4, clipped at log p = -8
+        assert np.all((total > 0.85) & (total < 1.15))
+        lead = item.phones[0]
+        assert lead.label == "SIL"
+        mid = int(0.5 * (lead.start + lead.end) * 50)
+        silent += PHONE_CLASSES[int(np.argmax(post[mid]))] in ("SIL", "<blank>")
+        heard |= {PHONE_CLASSES[i] for i in np.argmax(post, axis=1)}
+    assert silent >= 0.8 * len(shard)
+    assert {"M", "B", "P"} & heard and len(heard) > 15  # the spoken lines' phones, not noise
 
 
 def _write_wav(path: Path, seconds: float, sr: int = 16000) -> None:

@@ -59,8 +59,21 @@ def test_prototypes_follow_emfacs():
     assert set(PROTOTYPES["fear"]) == {"AU1", "AU2", "AU4", "AU5", "AU7", "AU20", "AU26"}
     assert set(PROTOTYPES["disgusted"]) == {"AU9", "AU15", "AU16"}
     assert set(PROTOTYPES["angry"]) == {"AU4", "AU5", "AU7", "AU23"}
-    assert set(PROTOTYPES["contempt"]) == {"R12", "R14"}
+    assert set(PROTOTYPES["contempt"]) == {"R12", "R14", "R6"}
     assert not expression("neutral").any()
+
+
+def test_every_emotion_shows_in_the_upper_face_and_each_differently():
+    upper = indices(list(UPPER_FACE_NAMES))
+    faces = {e: expression(e)[upper] for e in EMOTIONS if e != "neutral"}
+    for e, face in faces.items():
+        assert face.max() >= 0.25, e
+    names = list(faces)
+    for i, a in enumerate(names):
+        for b in names[i + 1 :]:
+            assert np.abs(faces[a] - faces[b]).max() >= 0.2, (a, b)
+    contempt = expression("contempt")
+    assert contempt[index("CheekSquintRight")] > 0 and contempt[index("CheekSquintLeft")] == 0  # one-sided
 
 
 @pytest.mark.parametrize(

@@ -84,7 +84,8 @@ def test_device_batches_gather_the_composed_targets_of_their_windows(corpus):
     channels = target_channels(stream)
     targets = prepare_targets(stream, channels, variants=3, seed=0)
     b = DeviceBatches(stream, targets, torch.device("cpu"), seed=0)(4, 32)
-    assert b["mel"].shape == (4, 64, 40) and b["target"].shape == (4, 32, len(channels))
+    width = FeatureSettings(phones=True).width
+    assert b["mel"].shape == (4, 64, width) and b["target"].shape == (4, 32, len(channels))
     for k, start in enumerate(b["start"].tolist()):
         rows = np.arange(start, start + 32)
         for weights, target in ((b["weights"][k], b["target"][k]), (b["weights2"][k], b["target2"][k])):
@@ -93,6 +94,53 @@ def test_device_batches_gather_the_composed_targets_of_their_windows(corpus):
         np.testing.assert_array_equal(
             b["mel"][k].numpy(), stream.mel[2 * start : 2 * start + 64].astype(np.float32)
         )
+
+
+def test_fast_windows_read_more_frames_resampled_to_the_window(corpus):
+    stream = load_stream(corpus, "train")
+    channels = target_channels(stream)
+    targets = prepare_targets(stream, channels, variants=3, seed=0)
+    batches = DeviceBatches(stream, targets, torch.device("cpu"), seed=1)
+    b = batches(6, 32, stored_share=1.0, fast_share=1.0, max_speed=1.5)
+    assert b["mel"].shape[:2] == (6, 64) and b["target"].shape == (6, 32, len(channels))
+    speed = b["speed"].numpy()
+    assert np.all((speed >= 1.0) & (speed <= 1.5)) and speed.std() > 0
+    stored = targets.curves[0].astype(np.float64)
+    for k, start in enumerate(b["start"].tolist()):
+        pos = start + speed[k] * np.arange(32)
+        expected = np.stack(
+            [np.interp(pos, np.arange(len(stored)), stored[:, c]) for c in range(stored.shape[1])], 1
+        )
+        np.testing.assert_allclose(b["target"][k].numpy(), expected, atol=2e-3)
+        mel = stream.mel.astype(np.float64)
+        mpos = 2 * start + speed[k] * np.arange(64)
+        np.testing.assert_allclose(
+            b["mel"][k, :, 0].numpy(), np.interp(mpos, np.arange(len(mel)), mel[:, 0]), atol=2e-3
+        )
+    plain = batches(6, 32, stored_share=1.0)
+    for k, start in enumerate(plain["start"].tolist()):
+        np.testing.assert_allclose(
+            plain["target"][k].numpy(), targets.curves[0][start : start + 32], atol=1e-3
+        )
+
+
+def test_mel_dropout_flattens_only_the_log_mel_columns():
+    fs = FeatureSettings(phones=True)
+    x = torch.randn(64, 40, fs.width)
+    out = augment_features(x, fs, mel_dropout=1.0)
+    mel = out[..., : fs.n_mels]
+    assert torch.allclose(mel, mel[:, :1].expand_as(mel))  # constant in time
+    post = out[..., fs.n_mels :]
+    assert (post - x[..., fs.n_mels :]).abs().max() < 0.3  # posteriors: a little noise only
+    assert (post - x[..., fs.n_mels :]).abs().mean() > 0.0
+    kept = augment_features(x, fs, mel_dropout=0.0)[..., : fs.n_mels]
+    assert kept.std(dim=1).mean() > 0.5
+
+
+def test_training_takes_the_datasets_features(corpus, tmp_path):
+    cfg = tiny_config(corpus, tmp_path, prior=2, classifier=0, main=2)
+    model = load_model(train(replace(cfg, model=replace(cfg.model, features=FeatureSettings()))))
+    assert model.config.features.phones and model.config.features.width == FeatureSettings(phones=True).width
 
 
 def test_tiny_config_trains_on_cpu_and_its_losses_fall(corpus, tmp_path):

@@ -9,13 +9,14 @@ import numpy as np
 import pytest
 
 from emote.animation import FaceAnimation
-from emote.animation.channels import INDEX, N_ARKIT, POSE_NAMES, indices
+from emote.animation.channels import INDEX, N_ARKIT, N_CHANNELS, POSE_NAMES, indices
 from emote.audio.convert import n_frames_for
 from emote.audio.io import load_audio
 from emote.audio.timings import read_timings
-from emote.engines.neural import animate_neural, find_checkpoint, load
+from emote.engines.neural import ClosureSettings, animate_neural, bilabial_lock, find_checkpoint, load
 from emote.errors import EmoteError
-from emote.eval import evaluate
+from emote.eval import evaluate, lip_gap_proxy
+from emote.performance.compose import articulation_lock, close_lips
 
 SHIPPED = Path(__file__).resolve().parents[1] / "checkpoints" / "emote_tts.pt"
 
@@ -34,6 +35,47 @@ def test_shipped_model_loads_and_closes_the_lips_on_bobbys_bilabials(bobby):
     m = evaluate(curves, 30, phones)
     assert m["bilabial_closure"] == 1.0
     assert m["open_closed_contrast"] > 3.0
+
+
+def test_shipped_model_reads_phone_posteriors_and_its_closure_pass_only_closes(bobby):
+    y, sr, phones = bobby
+    assert load(SHIPPED).config.features.phones
+    n = n_frames_for(duration=y.size / sr, fps=30)
+    network = animate_neural(y, sr, fps=30, n_frames=n, checkpoint=SHIPPED, closures=None)
+    closed = animate_neural(y, sr, fps=30, n_frames=n, checkpoint=SHIPPED)
+    assert np.all(lip_gap_proxy(closed) <= lip_gap_proxy(network) + 1e-4)
+    changed = np.flatnonzero(np.abs(closed - network).max(axis=1) > 1e-6) / 30
+    bilabials = [p for p in phones if p.label in ("B", "P", "M")]
+    assert changed.size and all(any(p.start - 0.15 <= t <= p.end + 0.15 for p in bilabials) for t in changed)
+
+
+def test_bilabial_lock_holds_each_confident_run_and_eases_out():
+    post = np.zeros(100)
+    post[40:43] = 0.9  # 0.80–0.86 s
+    post[70] = 0.3  # under the threshold: no closure
+    s = ClosureSettings(threshold=0.5, latency=0.03, half=0.035, ramp=0.04)
+    times = np.arange(0, 2.0, 0.005)
+    lock = bilabial_lock(post, times, s)
+    centre = 0.5 * (40 + 42) * 0.02 - 0.03
+    assert np.all(lock[np.abs(times - centre) <= 0.03] == 1.0)
+    assert np.all(lock[np.abs(times - centre) >= 0.035 + 0.04 + 1e-6] == 0.0)
+    assert lock[times > 1.2].max() == 0.0
+    rising = lock[(times > centre - 0.08) & (times < centre)]
+    assert np.all(np.diff(rising) >= 0) and 0 < rising[3] < 1
+
+
+def test_close_lips_shuts_the_mouth_where_locked_and_leaves_the_rest():
+    curves = np.zeros((10, N_CHANNELS), np.float32)
+    curves[:, INDEX["JawOpen"]] = 0.5
+    curves[:, INDEX["MouthLowerDownLeft"]] = curves[:, INDEX["MouthLowerDownRight"]] = 0.3
+    curves[:, INDEX["MouthSmileLeft"]] = 0.4
+    lock = np.array([0, 0, 0.5, 1, 1, 1, 0.5, 0, 0, 0], np.float32)
+    out = close_lips(curves, lock)
+    gap = lip_gap_proxy(out)
+    assert np.all(gap[lock == 1] < 0.5) and np.all(gap[lock == 0] == lip_gap_proxy(curves)[lock == 0])
+    assert gap[2] < gap[0]
+    np.testing.assert_array_equal(out[:, INDEX["MouthSmileLeft"]], curves[:, INDEX["MouthSmileLeft"]])
+    assert np.all(articulation_lock(out)[lock == 1] == 1.0)  # an emotion added later keeps the closure
 
 
 def test_neural_curves_have_the_asked_frames_valid_ranges_and_no_procedural_parts(bobby):

@@ -159,6 +159,43 @@ def test_recognition_hears_the_bilabials_of_bobby(speech_dir: Path, engine: str)
     assert 8 <= len(speech) <= 20  # 15 reference phones: plausible, not a phone every frame
 
 
+def _at_16k(path: Path) -> np.ndarray:
+    import soxr
+
+    loaded = load_audio(path)
+    return soxr.resample(loaded.samples, loaded.sr, 16000).astype(np.float32)
+
+
+def test_phone_posteriors_are_distributions_that_peak_on_bobbys_bilabials(speech_dir: Path) -> None:
+    pytest.importorskip("hama")
+    from emote.audio.recognize import phone_posteriors
+    from emote.models.features import PHONE_CLASSES
+
+    y = _at_16k(speech_dir / "bobby.wav")
+    logp = phone_posteriors(y)
+    assert logp.shape == (y.size // 320 + 1, len(PHONE_CLASSES))
+    np.testing.assert_allclose(np.exp(logp).sum(axis=1), 1.0, atol=1e-3)
+    bilabial = np.exp(logp[:, [PHONE_CLASSES.index(c) for c in ("P", "B", "M")]]).sum(axis=1)
+    ref = read_textgrid(speech_dir / "bobby_phones.TextGrid")
+    for r in [p for p in ref.phones if p.label in ("B", "P", "M")]:
+        near = bilabial[max(int((r.start - 0.03) * 50), 0) : int((r.end + 0.12) * 50) + 1]
+        assert near.max() > 0.5, r  # the CTC spike comes a little after the closure
+    vowels = [p for p in ref.phones if p.label in ("AA", "IY", "IH", "EH")]
+    assert all(bilabial[int(0.5 * (p.start + p.end) * 50)] < 0.2 for p in vowels)
+
+
+def test_phone_posteriors_put_each_chunk_in_its_own_frames(speech_dir: Path) -> None:
+    pytest.importorskip("hama")
+    from emote.audio.recognize import phone_posteriors
+
+    y = _at_16k(speech_dir / "bobby.wav")
+    whole = phone_posteriors(y)
+    # Chunks of 0.3 s that see 2 s either side see the whole clip: the same frames, row for row.
+    np.testing.assert_allclose(phone_posteriors(y, chunk=0.3, context=2.0), whole, atol=1e-4)
+    shifted = phone_posteriors(np.concatenate([np.zeros(3200, np.float32), y]), chunk=0.3, context=2.0)
+    assert np.abs(shifted[10:] - whole).mean() < 0.5  # 0.2 s later, 10 frames later
+
+
 def test_recognition_tiles_long_audio_streamed_from_disk(speech_dir: Path) -> None:
     seen: list[float] = []
     al = recognize_file(speech_dir / "acoustic_corpus.wav", progress=seen.append)

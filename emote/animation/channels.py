@@ -47,7 +47,10 @@ INDEX: dict[str, int] = {name: i for i, name in enumerate(CHANNELS)}
 MOUTH_NAMES: tuple[str, ...] = tuple(
     n for n in ARKIT_NAMES if n.startswith(("Jaw", "Mouth", "Cheek", "Tongue"))
 )
-UPPER_FACE_NAMES: tuple[str, ...] = tuple(n for n in ARKIT_NAMES if n.startswith(("Eye", "Brow", "Nose")))
+# FACS's upper face: brows, lids, the cheek raiser (AU6, ARKit CheekSquint), and the nose wrinkle.
+UPPER_FACE_NAMES: tuple[str, ...] = tuple(
+    n for n in ARKIT_NAMES if n.startswith(("Eye", "Brow", "Nose", "CheekSquint"))
+)
 
 
 def index(name: str) -> int:

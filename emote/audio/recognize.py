@@ -52,7 +52,7 @@ from emote.errors import EmoteError
 
 Engine = Literal["auto", "hama", "pocketsphinx"]
 
-__all__ = ["RecognizeSettings", "recognize", "recognize_file"]
+__all__ = ["RecognizeSettings", "phone_posteriors", "recognize", "recognize_file"]
 
 Progress = Callable[[float], None]
 
@@ -214,6 +214,69 @@ def _hama_model() -> _Hama:
     except (OSError, ValueError, KeyError):  # another hama release: its own engine decodes
         net = None
     return _Hama(model, net)
+
+
+def phone_posteriors(y: np.ndarray, *, chunk: float = 10.0, context: float = 1.0) -> np.ndarray:
+    """Phone log-probabilities per 20 ms frame of 16 kHz speech, from hama's network.
+
+    hama's 191 IPA tokens are pooled into :data:`emote.models.features.PHONE_CLASSES`
+    (a token that spells several phones shares its probability among them; the
+    word boundary and unknown token join the CTC blank). The signal is analysed
+    in ``chunk``-second pieces that see ``context`` seconds either side, so the
+    cost grows linearly with the length (attention is quadratic) and a piece's
+    edges are never used.
+
+    Parameters
+    ----------
+    y : np.ndarray [shape=(samples,)]
+        Mono audio at 16 kHz.
+
+    Returns
+    -------
+    np.ndarray [shape=(samples // 320 + 1, len(PHONE_CLASSES)), dtype=float32]
+        Natural-log probabilities, at most 0 and at least ``log(1e-6)``.
+
+    Raises
+    ------
+    EmoteError
+        The installed hama's network is not the one :class:`HamaNet` evaluates.
+    """
+    hama_ = _hama_model()
+    if hama_.net is None:
+        raise EmoteError("phone posteriors need hama 1.7's recogniser network (pip install 'hama>=1.7,<1.8')")
+    pool = _posterior_pool()
+    y = np.asarray(y, np.float32)
+    hop = 320  # samples per 20 ms frame
+    step = max(int(chunk * SAMPLE_RATE) // hop, 1) * hop
+    ctx = int(context * SAMPLE_RATE) // hop * hop
+    n = y.size // hop + 1
+    out = np.empty((n, pool.shape[1]), np.float32)
+    for a in range(0, max(y.size, 1), step):
+        lo, hi = max(a - ctx, 0), min(a + step + ctx, y.size)
+        k0, f0 = (a - lo) // hop, a // hop
+        m = min(step // hop, n - f0)
+        probs = np.exp(hama_.net.log_probs(y[lo:hi])[k0 : k0 + m]) @ pool
+        out[f0 : f0 + m] = np.log(np.maximum(probs, 1e-6))
+    return out
+
+
+@functools.lru_cache(maxsize=1)
+def _posterior_pool() -> np.ndarray:
+    """(tokens, classes) matrix pooling hama's token probabilities into phone classes."""
+    from emote.models.features import PHONE_CLASSES
+
+    model = _hama_model().model
+    column = {c: k for k, c in enumerate(PHONE_CLASSES)}
+    blank = column["<blank>"]
+    pool = np.zeros((len(model.decoder_tokens), len(PHONE_CLASSES)), np.float32)
+    for t, token in enumerate(model.decoder_tokens):
+        labels = [lab for lab in (ipa_to_arpabet(token) or []) if lab in column]
+        if t == model.blank_id or not labels:
+            pool[t, blank] = 1.0
+        else:
+            for lab in labels:
+                pool[t, column[lab]] += 1.0 / len(labels)
+    return pool
 
 
 def _decode_hama(y: np.ndarray, settings: RecognizeSettings) -> list[Phone]:

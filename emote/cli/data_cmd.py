@@ -37,6 +37,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     g.add_argument("--voices", help="comma-separated voice ids (default: every installed voice)")
     g.add_argument("--val-voices", help="comma-separated held-out voice ids")
+    g.add_argument(
+        "--no-phones",
+        action="store_true",
+        help="store log-mel only, not the phone recogniser's posteriors (smaller, but models "
+        "trained on it carry over to real speech less well)",
+    )
     g.add_argument("--list-voices", action="store_true", help="list the known voices and exit")
     g.set_defaults(run=run_generate)
 
@@ -87,6 +93,8 @@ def run_generate(args: argparse.Namespace) -> int:
         return 0
     s = CorpusSettings(seed=args.seed, minutes_per_voice=args.minutes_per_voice,
                        validation_minutes_per_voice=args.val_minutes_per_voice)  # fmt: skip
+    if args.no_phones:
+        s = replace(s, features=replace(s.features, phones=False))
     if _ids(args.voices):
         s = replace(s, voices=_ids(args.voices))
     if _ids(args.val_voices):

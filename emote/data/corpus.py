@@ -84,6 +84,9 @@ class CorpusSettings:
         Range of silence added before and after each utterance, seconds.
     mel_dtype : str
         ``"float16"`` or ``"uint8"`` (:mod:`emote.data.shards`).
+    features : FeatureSettings
+        What the stored features hold; by default log-mel and the recogniser's
+        phone log-posteriors (computed on the augmented audio, as at inference).
     """
 
     seed: int = 0
@@ -95,7 +98,7 @@ class CorpusSettings:
     fps: float = 50.0
     pad: tuple[float, float] = (0.05, 0.6)
     mel_dtype: str = "uint8"
-    features: FeatureSettings = field(default_factory=FeatureSettings)
+    features: FeatureSettings = field(default_factory=lambda: FeatureSettings(phones=True))
     augment: AugmentSettings = field(default_factory=AugmentSettings)
     tracks: TrackSampling = field(default_factory=TrackSampling)
 

@@ -35,8 +35,8 @@ from emote.animation.channels import ARKIT_NAMES, CHANNELS
 from emote.data.shards import (
     MANIFEST,
     Item,
+    dataset_features,
     read_manifest,
-    read_shard,
     summarize,
     write_manifest,
     write_shard,
@@ -159,16 +159,6 @@ def _resample(curves: np.ndarray, src_fps: float, dst_fps: float) -> np.ndarray:
     return curves[lo] * (1 - f) + curves[hi] * f
 
 
-def _dataset_features(root: Path) -> FeatureSettings | None:
-    """The feature settings of an existing dataset (imports must match them)."""
-    if not (root / MANIFEST).exists():
-        return None
-    shards = read_manifest(root).get("shards", [])
-    if not shards:
-        return None
-    return FeatureSettings(**read_shard(root / shards[0]["file"]).header["features"])
-
-
 def import_takes(
     takes: Sequence[Take],
     out: str | PathLike[str],
@@ -211,7 +201,7 @@ def import_takes(
     from emote.performance.track import EmotionTrack
 
     root = Path(out)
-    fs = features or _dataset_features(root) or FeatureSettings()
+    fs = features or dataset_features(root) or FeatureSettings(phones=True)
     items: list[Item] = []
     kept: tuple[str, ...] | None = None
     for k, take in enumerate(takes):

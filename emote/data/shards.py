@@ -48,12 +48,14 @@ import numpy as np
 
 from emote.audio.phones import ARPABET, SIL, Phone
 from emote.errors import FormatError, file_error
+from emote.models.features import FeatureSettings
 
 __all__ = [
     "FORMAT_VERSION",
     "PHONE_LABELS",
     "Item",
     "Shard",
+    "dataset_features",
     "read_manifest",
     "read_shard",
     "summarize",
@@ -280,6 +282,17 @@ def write_manifest(root: str | PathLike[str], manifest: dict[str, Any]) -> Path:
     with atomic_write(path, "w") as f:
         json.dump(manifest, f, indent=1)
     return path
+
+
+def dataset_features(root: str | PathLike[str]) -> FeatureSettings | None:
+    """The feature settings of a dataset's shards (None: no dataset, or no shard yet)."""
+    root = Path(root)
+    if not (root / MANIFEST).exists():
+        return None
+    shards = read_manifest(root).get("shards", [])
+    if not shards:
+        return None
+    return FeatureSettings(**read_shard(root / shards[0]["file"]).header["features"])
 
 
 def read_manifest(root: str | PathLike[str]) -> dict[str, Any]:

@@ -1,10 +1,13 @@
 """The neural engine: audio + emotion track → face curves, with the shipped EMOTE-style model.
 
 The network (:mod:`emote.models.networks`) reads level-normalised log-mel
-features and the per-frame emotion weights, predicts the motion prior's latents
-and decodes them into the mouth *and* the emotion's expression at 50 Hz; the
-result is resampled to the requested frame rate. Blinks, gaze and head motion
-are not the network's job: the performance layer adds them procedurally.
+and, for the shipped model, the phone recogniser's posteriors
+(:mod:`emote.models.features`) with the per-frame emotion weights, predicts the
+motion prior's latents and decodes them into the mouth *and* the emotion's
+expression at 50 Hz; the result is resampled to the requested frame rate. A
+closure pass then shuts the lips wherever the recogniser is sure of a /p b m/
+(:func:`bilabial_lock`). Blinks, gaze and head motion are not the network's
+job: the performance layer adds them procedurally.
 
 The model file comes from, in order: the ``checkpoint`` argument, the
 ``EMOTE_CHECKPOINT`` environment variable, ``checkpoints/`` inside the
@@ -14,6 +17,7 @@ installed package or beside it in a source checkout.
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from functools import lru_cache
 from os import PathLike
 from pathlib import Path
@@ -23,7 +27,7 @@ import numpy as np
 from emote.animation.channels import INDEX, N_ARKIT, N_CHANNELS
 from emote.errors import EmoteError
 
-__all__ = ["DEFAULT_MODEL", "animate_neural", "find_checkpoint", "load"]
+__all__ = ["DEFAULT_MODEL", "ClosureSettings", "animate_neural", "bilabial_lock", "find_checkpoint", "load"]
 
 DEFAULT_MODEL = "emote_tts.pt"
 """File name of the shipped model."""
@@ -75,6 +79,63 @@ def _resample_frames(curves: np.ndarray, rate: float, times: np.ndarray) -> np.n
     return curves[lo] * (1 - frac) + curves[hi] * frac
 
 
+@dataclass(frozen=True)
+class ClosureSettings:
+    """Where the recogniser is sure of a /p b m/, the lips close (see :func:`bilabial_lock`).
+
+    Attributes
+    ----------
+    threshold : float
+        Bilabial probability (P + B + M) a 20 ms frame must reach.
+    latency : float
+        How late the recogniser's CTC spike comes after the closure's centre, s.
+    half : float
+        Least half-width of the held closure, s.
+    ramp : float
+        Raised-cosine easing either side, s.
+    """
+
+    threshold: float = 0.5
+    latency: float = 0.03
+    half: float = 0.035
+    ramp: float = 0.04
+
+
+def bilabial_lock(post: np.ndarray, times: np.ndarray, settings: ClosureSettings | None = None) -> np.ndarray:
+    """Closure weights at ``times`` from per-20 ms bilabial probabilities.
+
+    Each run of frames at or over ``threshold`` is one closure, centred
+    ``latency`` before the run's centre, held over the run (at least
+    ``2 half`` wide) and eased in and out over ``ramp``
+    (:func:`emote.engines.phonetic.closure.lock_weight`).
+
+    Parameters
+    ----------
+    post : np.ndarray [shape=(frames,)]
+        P(bilabial) per 20 ms frame (frame ``k`` at ``k / 50`` s).
+    times : np.ndarray [shape=(n,)]
+        Output frame times, s.
+
+    Returns
+    -------
+    np.ndarray [shape=(n,), dtype=float64]
+        In [0, 1].
+    """
+    from emote.engines.phonetic.closure import lock_weight
+
+    s = settings or ClosureSettings()
+    lock = np.zeros(len(times))
+    on = np.concatenate([[False], np.asarray(post) >= s.threshold, [False]])
+    edges = np.flatnonzero(np.diff(on.astype(np.int8)))
+    for a, b in zip(edges[::2], edges[1::2], strict=True):  # frames [a, b)
+        centre = 0.5 * (a + b - 1) * 0.02 - s.latency
+        half = max(s.half, 0.5 * (b - a) * 0.02)
+        lock = np.maximum(
+            lock, lock_weight(times, centre - half, centre + half, fps=1.0 / (2 * half), ramp=s.ramp)
+        )
+    return lock
+
+
 def animate_neural(
     y: np.ndarray,
     sr: int,
@@ -85,6 +146,7 @@ def animate_neural(
     checkpoint: str | PathLike[str] | None = None,
     style: str | None = None,
     t0: float = 0.0,
+    closures: ClosureSettings | None = ClosureSettings(),
 ) -> np.ndarray:
     """Face curves (mouth + emotion) for a speech signal.
 
@@ -107,6 +169,11 @@ def animate_neural(
     t0 : float
         Time of ``y``'s first sample in the whole clip (s), for a chunk of a
         long file: the emotion track is read at ``t0 + t``.
+    closures : ClosureSettings or None
+        For a model that reads phone posteriors: close the lips wherever the
+        recogniser is sure of a bilabial (:func:`bilabial_lock`,
+        :func:`emote.performance.compose.close_lips`), as the phonetic
+        engine's closure pass does for its phones. None: the network alone.
 
     Returns
     -------
@@ -150,4 +217,11 @@ def animate_neural(
     curves[:, :N_ARKIT] = np.clip(curves[:, :N_ARKIT], 0.0, 1.0)
     jaw, close = INDEX["JawOpen"], INDEX["MouthClose"]
     curves[:, close] = np.minimum(curves[:, close], curves[:, jaw])  # ARKit: lips cannot close past the jaw
+    if closures is not None and cfg.features.phones:
+        from emote.models.features import PHONE_CLASSES
+        from emote.performance.compose import close_lips
+
+        cols = [cfg.features.n_mels + PHONE_CLASSES.index(c) for c in ("P", "B", "M")]
+        post = np.exp(4.0 * mel[:: cfg.features.mel_per_frame, cols].astype(np.float64)).sum(axis=1)
+        curves = close_lips(curves, bilabial_lock(post, np.arange(n_frames) / fps, closures))
     return curves

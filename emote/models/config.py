@@ -186,6 +186,12 @@ class TrainConfig:
         bfloat16 autocast on CUDA.
     augment_features : bool
         Level, tilt, frequency-mask and noise augmentation of the features in the main stage.
+    mel_dropout : float
+        Share of main-stage windows whose log-mel is flattened, so the network must
+        read them from the phone posteriors (with ``model.features.phones``).
+    fast_share : float
+        Share of prior and main-stage windows sped up by up to 1.6× (features,
+        targets and conditions together): quick speech with short closures.
     variants : int
         Emotion conditions composed per frame at load (stored tracks + fresh ones).
     init : str
@@ -205,6 +211,8 @@ class TrainConfig:
     save_every: int = 500
     amp: bool = True
     augment_features: bool = True
+    mel_dropout: float = 0.0
+    fast_share: float = 0.0
     variants: int = 8
     init: str = ""
     snapshots: int = 0

@@ -11,7 +11,7 @@ canonical curves and to a CPU budget (≥ 500× real time on one core):
   downsamples curve sequences 4× (50 Hz → 12.5 Hz latent frames), the decoder
   upsamples back. Convolutions instead of FLINT's transformer keep it fast;
   the receptive field (~1 s) covers coarticulation.
-- :class:`SpeechEncoder` — log-mel (100 Hz) → strided convolutions → the
+- :class:`SpeechEncoder` — log-mel and phone posteriors (100 Hz) → strided convolutions → the
   prior's latent rate, modulated by the emotion embedding (FiLM, Perez et al.
   2018) at 25 and 12.5 Hz, so the emotion shapes the predicted latents;
 - :class:`EmotionEncoder` — per-frame weights of the 8 emotions (intensity
@@ -198,13 +198,13 @@ class EmotionEncoder(nn.Module):
 
 
 class SpeechEncoder(nn.Module):
-    """Log-mel (B, 2T, M) and emotion embedding (B, E, T) → prior latents (B, D, T/4)."""
+    """Features (B, 2T, M: log-mel, phone posteriors) and emotion embedding (B, E, T) → prior latents (B, D, T/4)."""
 
     def __init__(self, cfg: ModelConfig) -> None:
         super().__init__()
         w50, w25, w12 = cfg.speech_widths
         b50, b25, b12 = cfg.speech_blocks
-        m, e = cfg.features.n_mels, cfg.emotion_dim
+        m, e = cfg.features.width, cfg.emotion_dim
         self.inp = nn.Conv1d(m, w50, 5, stride=2, padding=2)  # 100 Hz → 50 Hz
         self.blocks50 = nn.ModuleList(ResBlock(w50) for _ in range(b50))
         self.down25 = _down(w50, w25)

@@ -44,6 +44,7 @@ from emote.data.dataset import (
     sample_batch,
     target_channels,
 )
+from emote.data.shards import dataset_features
 from emote.errors import EmoteError
 from emote.models.checkpoint import save_model
 from emote.models.config import ModelConfig, StageConfig, TrainConfig
@@ -89,27 +90,64 @@ class DeviceBatches:
         self.gen = torch.Generator(device=device)
         self.gen.manual_seed(seed)
 
-    def __call__(self, batch: int, window: int, *, stored_share: float = 0.5) -> dict[str, torch.Tensor]:
+    def __call__(
+        self,
+        batch: int,
+        window: int,
+        *,
+        stored_share: float = 0.5,
+        fast_share: float = 0.0,
+        max_speed: float = 1.6,
+    ) -> dict[str, torch.Tensor]:
+        """A batch of windows; ``fast_share`` of them sped up by a factor in ``[1, max_speed]``.
+
+        A sped-up window reads ``speed × window`` frames of features, targets
+        and conditions, resampled (linear; masks nearest) to ``window`` frames:
+        faster articulation with shorter closures, as in quick natural speech,
+        which the synthetic voices seldom produce.
+        """
         g, dev = self.gen, self.device
-        start = torch.randint(0, self.n - window + 1, (batch,), generator=g, device=dev)
-        rows = start[:, None] + torch.arange(window, device=dev)[None, :]
+        speed = torch.ones(batch, device=dev)
+        if fast_share > 0:
+            fast = torch.rand(batch, generator=g, device=dev) < fast_share
+            faster = 1.0 + (max_speed - 1.0) * torch.rand(batch, generator=g, device=dev)
+            speed = torch.where(fast, faster, speed)
+        span = torch.ceil(speed * (window - 1)).long() + 1  # frames a window reads
+        start = (torch.rand(batch, generator=g, device=dev) * (self.n - span + 1).float()).long()
         fresh = torch.randint(1, self.variants, (batch,), generator=g, device=dev)
         offset = torch.randint(1, self.variants, (batch,), generator=g, device=dev)
         v1, v2 = pick_variants(
             torch.rand(batch, generator=g, device=dev), fresh, offset, self.variants, stored_share
         )
-        mask = self.mask[rows]
+        pos = start[:, None] + speed[:, None] * torch.arange(window, device=dev)[None, :]  # (B, T) frames
+        i0 = pos.floor().long().clamp(max=self.n - 1)
+        i1 = (i0 + 1).clamp(max=self.n - 1)
+        w = (pos - i0)[..., None]
+        near = torch.where(w[..., 0] < 0.5, i0, i1)
+
+        def lerp(x: torch.Tensor, variant: torch.Tensor) -> torch.Tensor:
+            a, b = x[variant[:, None], i0].float(), x[variant[:, None], i1].float()
+            return a + (b - a) * w
+
+        mpos = self.m * start[:, None] + speed[:, None] * torch.arange(self.m * window, device=dev)[None, :]
+        rows = self.mel.reshape(self.n * self.m, -1)
+        j0 = mpos.floor().long().clamp(max=self.n * self.m - 1)
+        j1 = (j0 + 1).clamp(max=self.n * self.m - 1)
+        wm = (mpos - j0)[..., None]
+        mel = rows[j0].float() + (rows[j1].float() - rows[j0].float()) * wm
+        mask = self.mask[near]
         return {
-            "mel": self.mel[rows].reshape(batch, window * self.m, -1).float(),
-            "weights": self.weights[v1[:, None], rows].float(),
-            "target": self.curves[v1[:, None], rows].float(),
+            "mel": mel,
+            "weights": lerp(self.weights, v1),
+            "target": lerp(self.curves, v1),
             "mask": mask,
-            "closure": self.closure[rows],
+            "closure": self.closure[near],
             "style": self.style[start],
-            "weights2": self.weights[v2[:, None], rows].float(),
-            "target2": self.curves[v2[:, None], rows].float(),
-            "mask2": mask & self.compose[rows][..., None],
+            "weights2": lerp(self.weights, v2),
+            "target2": lerp(self.curves, v2),
+            "mask2": mask & self.compose[near][..., None],
             "start": start,
+            "speed": speed,
         }
 
 
@@ -127,26 +165,35 @@ def _mel_positions(fs: FeatureSettings, warp: torch.Tensor) -> torch.Tensor:
     return ((src_mel - lo) / (hi - lo) * (fs.n_mels + 1) - 1.0).clamp(0, fs.n_mels - 1)
 
 
-def augment_features(mel: torch.Tensor, fs: FeatureSettings) -> torch.Tensor:
+def augment_features(mel: torch.Tensor, fs: FeatureSettings, *, mel_dropout: float = 0.0) -> torch.Tensor:
     """Feature-level augmentation on top of the corpus's audio augmentation.
 
-    Per window: vocal tract length perturbation (a random frequency warp in
-    [0.82, 1.18], Jaitly & Hinton 2013) — new speakers from a dozen voices —
-    a spectral smoothing that blurs pitch harmonics (half the windows), a level
-    offset, a spectral tilt, one or two frequency masks (SpecAugment, Park et
-    al. 2019; no time masks: the lips must follow every frame) and a little
-    noise.
+    Per window, on the log-mel columns: vocal tract length perturbation (a
+    random frequency warp in [0.82, 1.18], Jaitly & Hinton 2013) — new speakers
+    from a dozen voices — a spectral smoothing that blurs pitch harmonics (half
+    the windows), a level offset, a spectral tilt, one or two frequency masks
+    (SpecAugment, Park et al. 2019; no time masks: the lips must follow every
+    frame) and a little noise. Phone posterior columns (``fs.phones``) get a
+    little noise only.
+
+    ``mel_dropout`` is the share of windows whose log-mel is flattened to its
+    mean over time (modality dropout): those windows can only be read through
+    the posteriors, so the network learns a path that does not depend on how
+    the synthetic voices sound.
 
     Parameters
     ----------
-    mel : torch.Tensor [shape=(B, 2T, M)]
+    mel : torch.Tensor [shape=(B, 2T, fs.width)]
     fs : FeatureSettings
+    mel_dropout : float
 
     Returns
     -------
-    torch.Tensor [shape=(B, 2T, M)]
+    torch.Tensor [shape=(B, 2T, fs.width)]
     """
-    B, _, M = mel.shape
+    B, _, M = mel.shape[0], mel.shape[1], fs.n_mels
+    post = mel[..., M:]
+    mel = mel[..., :M]
     dev = mel.device
     warp = 0.82 + 0.36 * torch.rand(B, device=dev)
     pos = _mel_positions(fs, warp)  # (B, M)
@@ -172,6 +219,11 @@ def augment_features(mel: torch.Tensor, fs: FeatureSettings) -> torch.Tensor:
         start = (torch.rand(B, 1, 1, device=dev) * (M - width)).long()
         band = (idx >= start) & (idx < start + width)
         out = torch.where(band, out.mean(dim=(1, 2), keepdim=True), out)
+    if mel_dropout > 0:
+        drop = torch.rand(B, 1, 1, device=dev) < mel_dropout
+        out = torch.where(drop, out.mean(dim=1, keepdim=True).expand_as(out), out)
+    if post.shape[-1]:
+        out = torch.cat([out, post + 0.03 * torch.randn_like(post)], dim=-1)
     return out
 
 
@@ -199,6 +251,9 @@ class Trainer:
         except EmoteError:  # a dataset without held-out voices trains without validation
             self.val_stream = None
         mc = cfg.model
+        stored = dataset_features(cfg.data)
+        if stored is not None:  # the network reads what the dataset holds (ceiling: inference only)
+            mc = replace(mc, features=replace(stored, ceiling=mc.features.ceiling))
         channels = mc.channels or target_channels(self.train_stream)
         cls_channels = mc.classifier_channels or tuple(c for c in channels if c in UPPER_FACE_NAMES)
         self.model_cfg: ModelConfig = replace(
@@ -329,7 +384,7 @@ class Trainer:
         return soft_cross_entropy(logits, weights.mean(dim=1))
 
     def _augment_mel(self, mel: torch.Tensor) -> torch.Tensor:
-        return augment_features(mel, self.model_cfg.features)
+        return augment_features(mel, self.model_cfg.features, mel_dropout=self.cfg.mel_dropout)
 
     def main_loss(self, b: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         L = self.cfg.losses
@@ -461,7 +516,9 @@ class Trainer:
         count = 0
         stage_start_step = self.step
         while self.step < sc.steps:
-            b = self.batches(sc.batch, sc.window)
+            b = self.batches(
+                sc.batch, sc.window, fast_share=self.cfg.fast_share if stage != "classifier" else 0.0
+            )
             elapsed = time.perf_counter() - started
             fraction = self.step / sc.steps
             if sc.max_seconds > 0:

@@ -35,6 +35,7 @@ OPENING_CHANNELS: tuple[str, ...] = (
 )  # fmt: skip
 _OPEN = indices(OPENING_CHANNELS)
 _JAW = index("JawOpen")
+_LIP_OPEN = indices([c for c in OPENING_CHANNELS if c != "JawOpen"])
 _CLOSE = index("MouthClose")
 _PRESS = indices(["MouthPressLeft", "MouthPressRight"])
 _ROLL = index("MouthRollLower")
@@ -61,6 +62,35 @@ def articulation_lock(speech: np.ndarray, *, low: float = 0.25, high: float = 0.
     roll = speech[:, _ROLL].astype(np.float64) / LABIODENTAL_ROLL
     x = np.clip((np.maximum(press, roll) - low) / (high - low), 0.0, 1.0)
     return x * x * (3.0 - 2.0 * x)
+
+
+def close_lips(curves: np.ndarray, lock: np.ndarray) -> np.ndarray:
+    """Bring the lips together where ``lock`` is 1, easing with it.
+
+    The lip-opening channels (:data:`OPENING_CHANNELS` but the jaw) fade
+    by ``1 - lock``, ``MouthClose`` rises towards ``JawOpen`` (lips together over
+    whatever jaw there is) and ``MouthPress`` to at least the phonetic engine's
+    bilabial mark, so :func:`articulation_lock` reads the closure back and an
+    emotion added later keeps it. Corners (smile, frown, dimple) are untouched.
+
+    Parameters
+    ----------
+    curves : np.ndarray [shape=(frames, 61)]
+    lock : np.ndarray [shape=(frames,)]
+        In [0, 1].
+
+    Returns
+    -------
+    np.ndarray [shape=(frames, 61), dtype=float32]
+    """
+    out = np.array(curves, np.float32)
+    lk = np.clip(np.asarray(lock, np.float32), 0.0, 1.0)
+    if lk.shape != (out.shape[0],):
+        raise ValueError(f"lock must have shape ({out.shape[0]},), got {lk.shape}")
+    out[:, _LIP_OPEN] *= (1.0 - lk)[:, None]
+    out[:, _CLOSE] += lk * (out[:, _JAW] - out[:, _CLOSE])
+    out[:, _PRESS] = np.maximum(out[:, _PRESS], (lk * BILABIAL_PRESS)[:, None])
+    return out
 
 
 def emotion_curves(weights: np.ndarray) -> np.ndarray:

@@ -15,12 +15,16 @@ surprised     1 + 2 + 5 + 26                           1: 0.8, 2: 0.8, 5: 0.6, 2
 fear          1 + 2 + 4 + 5 + 7 + 20 + 26              0.8, 0.5, 0.5, 0.7, 0.3, 0.6, 0.2
 disgusted     9 + 15 + 16                              9: 0.8, 15: 0.5, 16: 0.35
 angry         4 + 5 + 7 + 23                           4: 0.9, 5: 0.35, 7: 0.6, 23: 0.6
-contempt      R12A + R14A (unilateral)                 R12: 0.35, R14: 0.6
+contempt      R12A + R14A (unilateral) + R6 trace      R12: 0.35, R14: 0.6, R6: 0.3
 ============  =======================================  ============================
 
 Intensities correspond to FACS grades (A trace ≈ 0.2 … E maximum ≈ 1.0) of a
 clear, posed expression at emotion intensity 1 (MEAD's strongest level);
-contempt's "A" (trace) grades are raised to be visible on a blendshape rig.
+contempt's "A" (trace) grades are raised to be visible on a blendshape rig, and
+a trace of the cheek raiser on the smirk's side (R6) is added: a one-sided AU12
+draws the cheek up with it, and without it contempt would be the one emotion
+with no sign at all in the upper face (AUs 1–7), where the neural engine's
+emotion classifier looks.
 ``R`` is the subject's right side: ARKit's ``…Right`` shapes.
 
 An AU becomes ARKit weights through :data:`AU_TO_ARKIT`; an emotion's
@@ -81,6 +85,7 @@ AU_TO_ARKIT: MappingProxyType = MappingProxyType({
     "AU27": {"JawOpen": 1.0, "MouthStretchLeft": 0.4, "MouthStretchRight": 0.4},  # mouth stretch
     "R12":  {"MouthSmileRight": 1.0},
     "R14":  {"MouthDimpleRight": 1.0},
+    "R6":   {"CheekSquintRight": 1.0, "EyeSquintRight": 0.3},
 })
 
 PROTOTYPES: MappingProxyType = MappingProxyType({
@@ -91,7 +96,7 @@ PROTOTYPES: MappingProxyType = MappingProxyType({
     "fear":      {"AU1": 0.8, "AU2": 0.5, "AU4": 0.5, "AU5": 0.7, "AU7": 0.3, "AU20": 0.6, "AU26": 0.2},
     "disgusted": {"AU9": 0.8, "AU15": 0.5, "AU16": 0.35},
     "angry":     {"AU4": 0.9, "AU5": 0.35, "AU7": 0.6, "AU23": 0.6},
-    "contempt":  {"R12": 0.35, "R14": 0.6},
+    "contempt":  {"R12": 0.35, "R14": 0.6, "R6": 0.3},
 })
 # fmt: on
 
