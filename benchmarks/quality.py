@@ -12,6 +12,9 @@ Methods, all at 30 fps without blinks, gaze or head motion:
   ``emote animate --engine neural`` runs it: the network, then the closure pass where the
   recogniser is sure of a /p b m/;
 - ``neural_network_only``: the network's output without the closure pass;
+- ``neural_aligned``: the neural engine given the transcript (real clips with a .lab), as
+  ``emote animate --engine neural --text ...`` runs it: the /p b m/ of the forced alignment
+  close the lips too;
 - ``phonetic_recognised``: the phonetic engine on phones recognised from the audio;
 - ``phonetic_aligned``: the phonetic engine on phones force-aligned to the transcript (real clips with a .lab);
 - ``phonetic_true``: the phonetic engine on the reference phones (the teacher: for TTS clips
@@ -247,6 +250,9 @@ def evaluate_real(clips: list[dict], checkpoint: str) -> dict:
             "phonetic_recognised": _phonetic(recognize(y=y, sr=sr).phones, y, sr, n, neutral),
         }
         if aligned is not None:
+            outs["neural_aligned"] = animate_neural(
+                y, sr, fps=FPS, n_frames=n, checkpoint=checkpoint, phones=aligned
+            )
             outs["phonetic_aligned"] = _phonetic(aligned, y, sr, n, neutral)
         if c["phones"] is not None:
             outs["phonetic_true"] = _phonetic(c["phones"], y, sr, n, neutral)

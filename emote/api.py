@@ -328,7 +328,11 @@ def _check_engine(engine: str) -> None:
 
 
 def _neural_curves(speech: Speech, track) -> np.ndarray:
-    """The neural engine over the recording, chunk by chunk (it reads audio, not phones)."""
+    """The neural engine over the recording, chunk by chunk.
+
+    It reads audio, not phones; but phones from a transcript or the user's
+    timings are surer than the recogniser, so their /p b m/ close the lips too.
+    """
     from emote.audio.convert import SAMPLE_RATE
     from emote.audio.io import audio_info
     from emote.engines.neural import animate_neural
@@ -342,6 +346,7 @@ def _neural_curves(speech: Speech, track) -> np.ndarray:
             n_frames=chunks.stop(k) - start,
             track=track,
             t0=start / speech.fps,
+            phones=None if speech.source == "recognition" else speech.phones,
         )
         for k, (start, y) in enumerate(chunks.blocks())
     ]

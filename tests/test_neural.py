@@ -13,7 +13,14 @@ from emote.animation.channels import INDEX, N_ARKIT, N_CHANNELS, POSE_NAMES, ind
 from emote.audio.convert import n_frames_for
 from emote.audio.io import load_audio
 from emote.audio.timings import read_timings
-from emote.engines.neural import ClosureSettings, animate_neural, bilabial_lock, find_checkpoint, load
+from emote.engines.neural import (
+    ClosureSettings,
+    animate_neural,
+    bilabial_lock,
+    find_checkpoint,
+    load,
+    phone_lock,
+)
 from emote.errors import EmoteError
 from emote.eval import evaluate, lip_gap_proxy
 from emote.performance.compose import articulation_lock, close_lips
@@ -62,6 +69,32 @@ def test_bilabial_lock_holds_each_confident_run_and_eases_out():
     assert lock[times > 1.2].max() == 0.0
     rising = lock[(times > centre - 0.08) & (times < centre)]
     assert np.all(np.diff(rising) >= 0) and 0 < rising[3] < 1
+
+
+def test_phone_lock_holds_known_bilabials_and_ignores_the_rest():
+    from emote.audio.phones import Phone
+
+    phones = [Phone(0.0, 0.5, "AA"), Phone(0.5, 0.52, "B"), Phone(0.52, 1.0, "IY"), Phone(1.0, 1.2, "M")]
+    times = np.arange(0, 1.5, 0.01)
+    lock = phone_lock(phones, times, ClosureSettings(half=0.035, ramp=0.04))
+    assert lock[51] == 1.0 and np.all(lock[(times > 1.0) & (times < 1.2)] == 1.0)  # a short /b/ still held
+    assert lock[25] == 0.0 and lock[75] == 0.0 and lock[140] == 0.0
+
+
+def test_neural_engine_closes_the_lips_on_the_users_phone_timings(speech_dir, tmp_path):
+    import emote
+
+    phones = read_timings(speech_dir / "bobby_phones.TextGrid").phones
+    vowel = next(p for p in phones if p.label == "AA")
+    # Timings that put an /m/ where the speaker says "aa": only the timings can close the lips there.
+    csv = tmp_path / "bobby.csv"
+    csv.write_text("start,end,phone\n" + "".join(
+        f"{p.start},{p.end},{'M' if p is vowel else p.label}\n" for p in phones))  # fmt: skip
+    options = dict(engine="neural", fps=30, blinks=False, gaze=False, head_motion=False)
+    told = lip_gap_proxy(emote.animate(speech_dir / "bobby.wav", timings=csv, **options).curves)
+    heard = lip_gap_proxy(emote.animate(speech_dir / "bobby.wav", **options).curves)
+    frames = np.arange(int(np.ceil(vowel.start * 30)), int(vowel.end * 30) + 1)
+    assert told[frames].max() < 0.5 and heard[frames].max() > 3.0
 
 
 def test_close_lips_shuts_the_mouth_where_locked_and_leaves_the_rest():

@@ -72,8 +72,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--fps", type=float, default=30.0, help="frames per second of the curves (default: 30)")
     p.add_argument(
         "--engine", choices=("phonetic", "neural"), default="phonetic",
-        help="phonetic: phones -> coarticulated visemes (default, best on real speech); "
-        "neural: the EMOTE-style network in checkpoints/ (see checkpoints/MODEL_CARD.md)",
+        help="phonetic: phones -> coarticulated visemes (default, best on real speech with a "
+        "transcript); neural: the EMOTE-style network in checkpoints/, reading the audio and the phone "
+        "recogniser (a transcript or --timings still closes its lips; see checkpoints/MODEL_CARD.md)",
     )  # fmt: skip
     p.add_argument(
         "--format",

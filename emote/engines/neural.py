@@ -27,7 +27,15 @@ import numpy as np
 from emote.animation.channels import INDEX, N_ARKIT, N_CHANNELS
 from emote.errors import EmoteError
 
-__all__ = ["DEFAULT_MODEL", "ClosureSettings", "animate_neural", "bilabial_lock", "find_checkpoint", "load"]
+__all__ = [
+    "DEFAULT_MODEL",
+    "ClosureSettings",
+    "animate_neural",
+    "bilabial_lock",
+    "find_checkpoint",
+    "load",
+    "phone_lock",
+]
 
 DEFAULT_MODEL = "emote_tts.pt"
 """File name of the shipped model."""
@@ -136,6 +144,32 @@ def bilabial_lock(post: np.ndarray, times: np.ndarray, settings: ClosureSettings
     return lock
 
 
+def phone_lock(phones, times: np.ndarray, settings: ClosureSettings | None = None) -> np.ndarray:
+    """Closure weights at ``times`` over the /p b m/ of known phone timings (aligned or given).
+
+    Each bilabial is held over its interval (at least ``2 half`` wide) and eased
+    over ``ramp``, as in :func:`bilabial_lock`.
+
+    Parameters
+    ----------
+    phones : sequence of Phone
+        Times in the same clock as ``times``.
+    times : np.ndarray [shape=(n,)]
+
+    Returns
+    -------
+    np.ndarray [shape=(n,), dtype=float64]
+    """
+    from emote.engines.phonetic.closure import lock_weight
+
+    s = settings or ClosureSettings()
+    lock = np.zeros(len(times))
+    for p in phones:
+        if p.label in ("P", "B", "M") and p.end > times[0] - s.ramp and p.start < times[-1] + s.ramp:
+            lock = np.maximum(lock, lock_weight(times, p.start, p.end, fps=0.5 / s.half, ramp=s.ramp))
+    return lock
+
+
 def animate_neural(
     y: np.ndarray,
     sr: int,
@@ -147,6 +181,7 @@ def animate_neural(
     style: str | None = None,
     t0: float = 0.0,
     closures: ClosureSettings | None = ClosureSettings(),
+    phones=None,
 ) -> np.ndarray:
     """Face curves (mouth + emotion) for a speech signal.
 
@@ -174,6 +209,10 @@ def animate_neural(
         recogniser is sure of a bilabial (:func:`bilabial_lock`,
         :func:`emote.performance.compose.close_lips`), as the phonetic
         engine's closure pass does for its phones. None: the network alone.
+    phones : sequence of Phone, optional
+        Phone timings known better than the recogniser hears them (forced
+        alignment of a transcript, or the user's own), in the whole clip's
+        clock: their /p b m/ close the lips too (:func:`phone_lock`).
 
     Returns
     -------
@@ -217,11 +256,18 @@ def animate_neural(
     curves[:, :N_ARKIT] = np.clip(curves[:, :N_ARKIT], 0.0, 1.0)
     jaw, close = INDEX["JawOpen"], INDEX["MouthClose"]
     curves[:, close] = np.minimum(curves[:, close], curves[:, jaw])  # ARKit: lips cannot close past the jaw
-    if closures is not None and cfg.features.phones:
+    if closures is not None:
         from emote.models.features import PHONE_CLASSES
         from emote.performance.compose import close_lips
 
-        cols = [cfg.features.n_mels + PHONE_CLASSES.index(c) for c in ("P", "B", "M")]
-        post = np.exp(4.0 * mel[:: cfg.features.mel_per_frame, cols].astype(np.float64)).sum(axis=1)
-        curves = close_lips(curves, bilabial_lock(post, np.arange(n_frames) / fps, closures))
+        times = np.arange(n_frames) / fps
+        lock = np.zeros(n_frames)
+        if cfg.features.phones:
+            cols = [cfg.features.n_mels + PHONE_CLASSES.index(c) for c in ("P", "B", "M")]
+            post = np.exp(4.0 * mel[:: cfg.features.mel_per_frame, cols].astype(np.float64)).sum(axis=1)
+            lock = bilabial_lock(post, times, closures)
+        if phones:
+            lock = np.maximum(lock, phone_lock(phones, t0 + times, closures))
+        if lock.any():
+            curves = close_lips(curves, lock)
     return curves
