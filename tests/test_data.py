@@ -240,3 +240,16 @@ def test_import_refuses_a_take_whose_audio_and_curves_disagree(tmp_path):
 def test_known_voices_have_unique_ids():
     ids = [v.id for v in VOICES]
     assert len(ids) == len(set(ids)) and all(shutil.os.sep not in i for i in ids)
+
+
+@needs_espeak
+def test_generate_command_can_leave_the_posteriors_out(tmp_path):
+    from emote.cli.main import main
+
+    args = ["data", "generate", str(tmp_path / "ds"), "--voices", "espeak-en-us_m1", "--val-voices", "",
+            "--minutes-per-voice", "0.05"]  # fmt: skip
+    assert main([*args, "--no-phones"]) == 0
+    manifest = read_manifest(tmp_path / "ds")
+    shard = read_shard(tmp_path / "ds" / manifest["shards"][0]["file"])
+    assert not manifest["settings"]["features"]["phones"] and shard.mel.shape[1] == 40
+    assert main(args) != 0  # the same folder with other settings is refused, not mixed

@@ -192,6 +192,7 @@ def test_phone_posteriors_put_each_chunk_in_its_own_frames(speech_dir: Path) -> 
     whole = phone_posteriors(y)
     # Chunks of 0.3 s that see 2 s either side see the whole clip: the same frames, row for row.
     np.testing.assert_allclose(phone_posteriors(y, chunk=0.3, context=2.0), whole, atol=1e-4)
+    assert phone_posteriors(np.zeros(0, np.float32)).shape == (1, whole.shape[1])  # empty: one frame
     shifted = phone_posteriors(np.concatenate([np.zeros(3200, np.float32), y]), chunk=0.3, context=2.0)
     assert np.abs(shifted[10:] - whole).mean() < 0.5  # 0.2 s later, 10 frames later
 

@@ -246,6 +246,8 @@ def phone_posteriors(y: np.ndarray, *, chunk: float = 10.0, context: float = 1.0
         raise EmoteError("phone posteriors need hama 1.7's recogniser network (pip install 'hama>=1.7,<1.8')")
     pool = _posterior_pool()
     y = np.asarray(y, np.float32)
+    if y.size == 0:
+        y = np.zeros(1, np.float32)  # one frame, as for any signal shorter than a frame
     hop = 320  # samples per 20 ms frame
     step = max(int(chunk * SAMPLE_RATE) // hop, 1) * hop
     ctx = int(context * SAMPLE_RATE) // hop * hop
