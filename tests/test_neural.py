@@ -71,6 +71,22 @@ def test_bilabial_lock_holds_each_confident_run_and_eases_out():
     assert np.all(np.diff(rising) >= 0) and 0 < rising[3] < 1
 
 
+def test_the_same_audio_is_featurised_once_for_several_emotions(bobby, monkeypatch):
+    import emote.models.features as features
+
+    y, sr, _ = bobby
+    calls = []
+    real = features.speech_features
+    monkeypatch.setattr(features, "speech_features", lambda *a, **k: calls.append(1) or real(*a, **k))
+    y = y + np.float32(1e-4)  # audio no earlier test has animated
+    faces = [
+        animate_neural(y, sr, fps=30, n_frames=20, track=e, checkpoint=SHIPPED) for e in ("happy", "sad")
+    ]
+    assert len(calls) == 1 and not np.allclose(faces[0], faces[1])
+    animate_neural(y[::-1].copy(), sr, fps=30, n_frames=20, checkpoint=SHIPPED)
+    assert len(calls) == 2  # other audio: featurised again
+
+
 def test_phone_lock_holds_known_bilabials_and_ignores_the_rest():
     from emote.audio.phones import Phone
 

@@ -16,7 +16,9 @@ installed package or beside it in a source checkout.
 
 from __future__ import annotations
 
+import hashlib
 import os
+from collections import OrderedDict
 from dataclasses import dataclass
 from functools import lru_cache
 from os import PathLike
@@ -76,6 +78,31 @@ def load(checkpoint: str | PathLike[str] | None = None):
     if not path.is_file():
         raise EmoteError(f"{path}: model file not found")
     return _load_cached(str(path.resolve()), path.stat().st_mtime)
+
+
+_FEATURES: OrderedDict[tuple, np.ndarray] = OrderedDict()
+_FEATURES_KEPT = 4
+
+
+def _features(y: np.ndarray, sr: int, settings) -> np.ndarray:
+    """:func:`emote.models.features.speech_features`, remembered for the last few signals.
+
+    One line is often animated several times (an emotion grid, a retake with
+    another track): the recogniser's posteriors, most of the cost, are then
+    computed once. Keyed by a digest of the samples, so equal audio hits.
+    """
+    from emote.models.features import speech_features
+
+    y = np.ascontiguousarray(y, np.float32)
+    key = (hashlib.blake2b(y.view(np.uint8), digest_size=16).digest(), y.size, sr, repr(settings))
+    if key in _FEATURES:
+        _FEATURES.move_to_end(key)
+        return _FEATURES[key]
+    feats = speech_features(y, sr=sr, settings=settings)
+    _FEATURES[key] = feats
+    while len(_FEATURES) > _FEATURES_KEPT:
+        _FEATURES.popitem(last=False)
+    return feats
 
 
 def _resample_frames(curves: np.ndarray, rate: float, times: np.ndarray) -> np.ndarray:
@@ -227,7 +254,7 @@ def animate_neural(
     """
     import torch
 
-    from emote.models.features import align_mel, speech_features
+    from emote.models.features import align_mel
     from emote.performance.track import as_track
 
     model = load(checkpoint)
@@ -237,7 +264,7 @@ def animate_neural(
     rate = cfg.frame_rate
     frames = int(np.ceil((n_frames - 1) / fps * rate)) + 2
     frames += (-frames) % cfg.stride  # the latent runs at 1/stride of the frame rate
-    mel = align_mel(speech_features(y, sr=sr, settings=cfg.features), frames, settings=cfg.features)
+    mel = align_mel(_features(y, sr, cfg.features), frames, settings=cfg.features)
     weights = as_track(track).weights(t0 + np.arange(frames) / rate)
     style_id = None
     if style is not None:
