@@ -54,6 +54,16 @@ def test_animate_writes_every_requested_format(tmp_path):
     assert data["metadata"]["phones_source"] == "alignment"
 
 
+@pytest.mark.parametrize("engine", ["phonetic", "neural"])
+def test_animate_runs_the_engine_asked_for(tmp_path, engine):
+    assert (
+        main(["animate", str(EXAMPLE), "--engine", engine, "--format", "json", "-o", str(tmp_path), "-q"])
+        == 0
+    )
+    data = json.loads((tmp_path / "hello.json").read_text())
+    assert data["metadata"]["engine"] == engine
+
+
 def test_animate_with_user_timings_and_a_track(tmp_path, speech_dir):
     res = run_cli(
         "animate", str(speech_dir / "bobby.wav"),

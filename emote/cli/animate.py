@@ -120,8 +120,9 @@ def run(args: argparse.Namespace) -> int:
         else None
     )
     performance = dict(
-        seed=args.seed, blinks=not args.no_blinks, gaze=not args.no_gaze, head_motion=not args.no_head
-    )
+        engine=args.engine, seed=args.seed, blinks=not args.no_blinks, gaze=not args.no_gaze,
+        head_motion=not args.no_head,
+    )  # fmt: skip
     with ProgressBar(disable=args.quiet, desc=args.audio.name) as bar:
         speech = analyse(
             args.audio, text=text, timings=args.timings, use_transcript_file=not args.no_text, fps=args.fps,
