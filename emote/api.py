@@ -68,7 +68,8 @@ class Speech:
     phones, words : list
         ``emote.audio.phones.Phone`` / ``Word`` in seconds.
     source : str
-        Where the phones came from: ``alignment``, ``recognition`` or ``timings:FILE``.
+        Where the phones came from: ``alignment``, ``recognition``, ``timings:FILE``, or
+        ``none`` (analysed with ``recognise=False`` and no transcript: no phones).
     timings : dict[str, float]
         Wall seconds per stage so far.
     """
@@ -161,7 +162,7 @@ def animate(
     report = progress or (lambda fraction, stage: None)
     speech = analyse(
         audio, text=text, timings=timings, use_transcript_file=use_transcript_file, fps=fps,
-        progress=lambda f, stage: report(0.85 * f, stage),
+        recognise=engine != "neural", progress=lambda f, stage: report(0.85 * f, stage),
     )  # fmt: skip
     anim = perform_speech(
         speech,
@@ -183,12 +184,15 @@ def analyse(
     timings: str | PathLike[str] | None = None,
     use_transcript_file: bool = True,
     fps: float = 30.0,
+    recognise: bool = True,
     progress: Progress | None = None,
 ) -> Speech:
     """The front-end half of :func:`animate`: decode, features and phones (see its parameters).
 
     Files longer than :data:`LONG_AUDIO_SECONDS` are decoded and analysed in
     :data:`CHUNK_SECONDS` chunks, so memory stays bounded whatever the length.
+    ``recognise=False`` skips phone recognition when there is no transcript or
+    timings (``source="none"``): the neural engine hears the audio itself.
     """
     from emote.audio.convert import n_frames_for
     from emote.audio.io import audio_info
@@ -207,7 +211,7 @@ def analyse(
     report(0.02, "load")
 
     alignment = None
-    source = "alignment" if text else "recognition"
+    source = "alignment" if text else ("recognition" if recognise else "none")
     if timings is not None:
         from emote.audio.timings import read_timings
 
@@ -228,10 +232,13 @@ def analyse(
         with timer("load"):
             start_frame, y = next(blocks)
         part = _analyse(y, fps=fps, n_frames=chunks.stop(k) - start_frame, timer=timer)
-        if alignment is None:
+        if alignment is None and source != "none":
             _find_phones(part, y, text=text, t0=start_frame / fps, timer=timer)
         parts.append(part)
-        report(0.05 + 0.95 * (k + 1) / chunks.count, "phones" if alignment is None else "features")
+        report(
+            0.05 + 0.95 * (k + 1) / chunks.count,
+            "phones" if alignment is None and source != "none" else "features",
+        )
 
     energy = np.concatenate([p.energy for p in parts])
     if float(energy.max(initial=0.0)) <= 0.0:
@@ -271,6 +278,8 @@ def perform_speech(
     with timer("engine"):
         if engine == "neural":
             face = _neural_curves(speech, track)
+        elif speech.source == "none":
+            raise EmoteError(f"{speech.audio}: analysed without phones; the phonetic engine needs them")
         else:
             from emote.engines.phonetic import animate_phones
 
@@ -346,7 +355,7 @@ def _neural_curves(speech: Speech, track) -> np.ndarray:
             n_frames=chunks.stop(k) - start,
             track=track,
             t0=start / speech.fps,
-            phones=None if speech.source == "recognition" else speech.phones,
+            phones=speech.phones if speech.source not in ("recognition", "none") else None,
         )
         for k, (start, y) in enumerate(chunks.blocks())
     ]

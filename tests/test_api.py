@@ -123,6 +123,22 @@ def test_the_neural_engine_animates_with_closure_and_keeps_the_performance_layer
     assert np.abs(anim.channel("HeadYaw")).max() > 0
 
 
+def test_the_neural_engine_without_a_transcript_skips_phone_recognition(bobby, monkeypatch):
+    import importlib
+
+    from emote.api import analyse, perform_speech
+
+    wav, _ = bobby
+    recognize = importlib.import_module("emote.audio.recognize")
+    monkeypatch.setattr(recognize, "recognize", lambda **k: pytest.fail("recognised phones for the network"))
+    anim = emote.animate(wav, engine="neural", emotion="sad")
+    assert anim.metadata["phones_source"] == "none" and anim.metadata["engine"] == "neural"
+    speech = analyse(wav, recognise=False)
+    assert speech.phones == [] and speech.source == "none"
+    with pytest.raises(EmoteError, match="without phones"):
+        perform_speech(speech, engine="phonetic")
+
+
 def test_unknown_engine_is_refused(tmp_path):
     with pytest.raises(EmoteError, match="phonetic, neural"):
         emote.animate(tmp_path / "x.wav", engine="magic")

@@ -126,7 +126,7 @@ def run(args: argparse.Namespace) -> int:
     with ProgressBar(disable=args.quiet, desc=args.audio.name) as bar:
         speech = analyse(
             args.audio, text=text, timings=args.timings, use_transcript_file=not args.no_text, fps=args.fps,
-            progress=bar.update,
+            recognise=args.engine != "neural", progress=bar.update,
         )  # fmt: skip
         anim = perform_speech(speech, emotion_track=track, **performance)
     name = args.name or args.audio.name.split(".")[0]
@@ -141,7 +141,8 @@ def run(args: argparse.Namespace) -> int:
     for path in written:
         print(path)
     print(
-        f"{anim.n_frames} frames @ {anim.fps:g} fps ({anim.duration:.2f} s), phones from {speech.source}",
+        f"{anim.n_frames} frames @ {anim.fps:g} fps ({anim.duration:.2f} s), "
+        + ("the network heard the phones" if speech.source == "none" else f"phones from {speech.source}"),
         file=sys.stderr,
     )
     return 0
