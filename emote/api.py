@@ -227,18 +227,16 @@ def analyse(
 
         with timer("phones"):
             alignment = align_file(path, text=text, progress=lambda f: report(0.05 + 0.45 * f, "phones"))
+    find_phones = alignment is None and source != "none"  # per chunk; none when read, aligned or not wanted
     blocks = chunks.blocks()
     for k in range(chunks.count):
         with timer("load"):
             start_frame, y = next(blocks)
         part = _analyse(y, fps=fps, n_frames=chunks.stop(k) - start_frame, timer=timer)
-        if alignment is None and source != "none":
+        if find_phones:
             _find_phones(part, y, text=text, t0=start_frame / fps, timer=timer)
         parts.append(part)
-        report(
-            0.05 + 0.95 * (k + 1) / chunks.count,
-            "phones" if alignment is None and source != "none" else "features",
-        )
+        report(0.05 + 0.95 * (k + 1) / chunks.count, "phones" if find_phones else "features")
 
     energy = np.concatenate([p.energy for p in parts])
     if float(energy.max(initial=0.0)) <= 0.0:

@@ -95,6 +95,10 @@ def test_phone_lock_holds_known_bilabials_and_ignores_the_rest():
     lock = phone_lock(phones, times, ClosureSettings(half=0.035, ramp=0.04))
     assert lock[51] == 1.0 and np.all(lock[(times > 1.0) & (times < 1.2)] == 1.0)  # a short /b/ still held
     assert lock[25] == 0.0 and lock[75] == 0.0 and lock[140] == 0.0
+    # A chunk that starts just after a short /b/ still holds its widened closure at its first frame.
+    short = [Phone(0.5, 0.505, "B")]  # held 0.4675–0.5375, eased out by 0.5775
+    later = phone_lock(short, np.arange(0.55, 1.0, 0.01), ClosureSettings(half=0.035, ramp=0.04))
+    assert later[0] > 0.5 and later[-1] == 0.0
 
 
 def test_neural_engine_closes_the_lips_on_the_users_phone_timings(speech_dir, tmp_path):

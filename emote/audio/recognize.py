@@ -253,7 +253,7 @@ def phone_posteriors(y: np.ndarray, *, chunk: float = 10.0, context: float = 1.0
     ctx = int(context * SAMPLE_RATE) // hop * hop
     n = y.size // hop + 1
     out = np.empty((n, pool.shape[1]), np.float32)
-    for a in range(0, max(y.size, 1), step):
+    for a in range(0, y.size, step):
         lo, hi = max(a - ctx, 0), min(a + step + ctx, y.size)
         k0, f0 = (a - lo) // hop, a // hop
         m = min(step // hop, n - f0)

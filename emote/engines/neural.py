@@ -139,10 +139,8 @@ class ClosureSettings:
 def bilabial_lock(post: np.ndarray, times: np.ndarray, settings: ClosureSettings | None = None) -> np.ndarray:
     """Closure weights at ``times`` from per-20 ms bilabial probabilities.
 
-    Each run of frames at or over ``threshold`` is one closure, centred
-    ``latency`` before the run's centre, held over the run (at least
-    ``2 half`` wide) and eased in and out over ``ramp``
-    (:func:`emote.engines.phonetic.closure.lock_weight`).
+    Each run of frames at or over ``threshold`` is one closure, shifted
+    ``latency`` earlier and held as :func:`phone_lock` holds a phone.
 
     Parameters
     ----------
@@ -156,26 +154,22 @@ def bilabial_lock(post: np.ndarray, times: np.ndarray, settings: ClosureSettings
     np.ndarray [shape=(n,), dtype=float64]
         In [0, 1].
     """
-    from emote.engines.phonetic.closure import lock_weight
-
     s = settings or ClosureSettings()
-    lock = np.zeros(len(times))
     on = np.concatenate([[False], np.asarray(post) >= s.threshold, [False]])
     edges = np.flatnonzero(np.diff(on.astype(np.int8)))
-    for a, b in zip(edges[::2], edges[1::2], strict=True):  # frames [a, b)
-        centre = 0.5 * (a + b - 1) * 0.02 - s.latency
-        half = max(s.half, 0.5 * (b - a) * 0.02)
-        lock = np.maximum(
-            lock, lock_weight(times, centre - half, centre + half, fps=1.0 / (2 * half), ramp=s.ramp)
-        )
-    return lock
+    # Frames [a, b) cover a * 0.02 - 0.01 ... b * 0.02 - 0.01 s.
+    runs = [
+        (a * 0.02 - 0.01 - s.latency, b * 0.02 - 0.01 - s.latency)
+        for a, b in zip(edges[::2], edges[1::2], strict=True)
+    ]
+    return _hold(runs, times, s)
 
 
 def phone_lock(phones, times: np.ndarray, settings: ClosureSettings | None = None) -> np.ndarray:
     """Closure weights at ``times`` over the /p b m/ of known phone timings (aligned or given).
 
     Each bilabial is held over its interval (at least ``2 half`` wide) and eased
-    over ``ramp``, as in :func:`bilabial_lock`.
+    in and out over ``ramp`` (:func:`emote.engines.phonetic.closure.lock_weight`).
 
     Parameters
     ----------
@@ -187,13 +181,21 @@ def phone_lock(phones, times: np.ndarray, settings: ClosureSettings | None = Non
     -------
     np.ndarray [shape=(n,), dtype=float64]
     """
+    s = settings or ClosureSettings()
+    return _hold([(p.start, p.end) for p in phones if p.label in ("P", "B", "M")], times, s)
+
+
+def _hold(intervals, times: np.ndarray, s: ClosureSettings) -> np.ndarray:
+    """The largest lock weight over ``intervals`` (start, end) at ``times``; far ones are skipped."""
     from emote.engines.phonetic.closure import lock_weight
 
-    s = settings or ClosureSettings()
     lock = np.zeros(len(times))
-    for p in phones:
-        if p.label in ("P", "B", "M") and p.end > times[0] - s.ramp and p.start < times[-1] + s.ramp:
-            lock = np.maximum(lock, lock_weight(times, p.start, p.end, fps=0.5 / s.half, ramp=s.ramp))
+    if not len(times):
+        return lock
+    reach = s.half + s.ramp  # a short interval still holds ``half`` either side of its centre
+    for start, end in intervals:
+        if end > times[0] - reach and start < times[-1] + reach:
+            lock = np.maximum(lock, lock_weight(times, start, end, fps=0.5 / s.half, ramp=s.ramp))
     return lock
 
 
@@ -284,15 +286,13 @@ def animate_neural(
     jaw, close = INDEX["JawOpen"], INDEX["MouthClose"]
     curves[:, close] = np.minimum(curves[:, close], curves[:, jaw])  # ARKit: lips cannot close past the jaw
     if closures is not None:
-        from emote.models.features import PHONE_CLASSES
+        from emote.models.features import phone_probability
         from emote.performance.compose import close_lips
 
         times = np.arange(n_frames) / fps
         lock = np.zeros(n_frames)
         if cfg.features.phones:
-            cols = [cfg.features.n_mels + PHONE_CLASSES.index(c) for c in ("P", "B", "M")]
-            post = np.exp(4.0 * mel[:: cfg.features.mel_per_frame, cols].astype(np.float64)).sum(axis=1)
-            lock = bilabial_lock(post, times, closures)
+            lock = bilabial_lock(phone_probability(mel, ("P", "B", "M"), cfg.features), times, closures)
         if phones:
             lock = np.maximum(lock, phone_lock(phones, t0 + times, closures))
         if lock.any():

@@ -19,7 +19,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-__all__ = ["PHONE_CLASSES", "FeatureSettings", "align_mel", "speech_features"]
+__all__ = ["PHONE_CLASSES", "FeatureSettings", "align_mel", "phone_probability", "speech_features"]
 
 PHONE_CLASSES: tuple[str, ...] = (
     "AA", "AE", "AH", "AO", "AW", "AY", "B", "CH", "D", "DH", "EH", "ER", "EY", "F", "G", "HH", "IH",
@@ -136,6 +136,24 @@ def speech_features(y: np.ndarray, *, sr: int, settings: FeatureSettings | None 
         post = np.concatenate([post, np.repeat(post[-1:], rows - post.shape[0], axis=0)])
     post = np.maximum(post[:rows] / 4.0, -s.phone_floor / 4.0).astype(np.float32)
     return np.concatenate([mel, post], axis=1)
+
+
+def phone_probability(features: np.ndarray, phones: tuple[str, ...], settings: FeatureSettings) -> np.ndarray:
+    """P(any of ``phones``) per curve frame, read back from :func:`speech_features` output.
+
+    Parameters
+    ----------
+    features : np.ndarray [shape=(rows, settings.width)]
+        With ``settings.phones``.
+    phones : tuple of str
+        Among :data:`PHONE_CLASSES`.
+
+    Returns
+    -------
+    np.ndarray [shape=(rows // mel_per_frame,), dtype=float64]
+    """
+    cols = [settings.n_mels + PHONE_CLASSES.index(c) for c in phones]
+    return np.exp(4.0 * features[:: settings.mel_per_frame, cols].astype(np.float64)).sum(axis=1)
 
 
 def align_mel(mel: np.ndarray, n_frames: int, *, settings: FeatureSettings | None = None) -> np.ndarray:
