@@ -31,23 +31,11 @@ import tempfile
 import time
 from pathlib import Path
 
+from espeak_lines import SENTENCES, require_espeak, speak
+
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-SENTENCES = [
-    "Bobby ripped the ledger before the meeting began.",
-    "Please move the blue boat away from the pier.",
-    "We may never know why the moon looks bigger tonight.",
-    "Five fine violins were found behind the velvet curtain.",
-    "Would you show me the way to the old mill?",
-    "The weather was warm, and the people were happy.",
-    "My father bought a map of the mountains in May.",
-    "Who knew the news would move so quickly through the room?",
-    "Stay behind me and keep your torch low.",
-    "They said the bridge would hold, but look at it now.",
-    "I have waited three long winters for this day.",
-    "Open the gate before the guards come back.",
-]
 EMOTIONS = ["neutral", "happy", "sad", "surprised", "fear", "disgusted", "angry", "contempt"]
 
 
@@ -55,15 +43,14 @@ def make_lines(folder: Path, n_lines: int, seed: int = 0) -> Path:
     """24 espeak-ng clips of 2–8 s and an n-line manifest over them; returns the manifest."""
     import soundfile as sf
 
-    if shutil.which("espeak-ng") is None:
-        sys.exit("espeak-ng not found (apt-get install espeak-ng)")
+    require_espeak()
     rng = random.Random(seed)
     clips: list[tuple[str, str]] = []
     while len(clips) < 24:
         text = " ".join(rng.sample(SENTENCES, rng.randint(1, 3)))
         name = f"clip_{len(clips):02d}.wav"
         speed = rng.randint(140, 190)
-        subprocess.run(["espeak-ng", "-s", str(speed), "-w", str(folder / name), text], check=True)
+        speak(folder / name, text, speed=speed)
         duration = sf.info(folder / name).duration
         if 2.0 <= duration <= 8.0:
             clips.append((name, text))
