@@ -137,6 +137,39 @@ def test_mel_dropout_flattens_only_the_log_mel_columns():
     assert kept.std(dim=1).mean() > 0.5
 
 
+def test_phone_confusion_moves_bilabial_mass_to_partners_and_keeps_distributions():
+    from emote.models.features import PHONE_CLASSES
+    from emote.models.train import CONFUSABLE, confuse_posteriors
+
+    fs = FeatureSettings(phones=True)
+    p_idx = PHONE_CLASSES.index("P")
+    probs = torch.full((256, 10, len(PHONE_CLASSES)), 1e-3)  # above the floor
+    probs[..., p_idx] = 1.0
+    probs /= probs.sum(-1, keepdim=True)
+    post = probs.log().clamp_min(-fs.phone_floor) / 4.0
+    out = torch.exp(4.0 * confuse_posteriors(post, fs, share=1.0))
+    assert torch.allclose(out.sum(-1), torch.ones(256, 10), atol=1e-2)  # still distributions (bar the floor)
+    p_left = out[:, 0, p_idx]
+    moved = p_left < 0.7 * probs[0, 0, p_idx]  # at least 0.3 of /p/'s mass left in about half the windows
+    assert 0.35 < moved.float().mean() < 0.65
+    partners = [PHONE_CLASSES.index(c) for c in CONFUSABLE["P"]]
+    gained = out[moved][:, 0, partners].sum(-1)
+    before = probs[0, 0, partners].sum() + probs[0, 0, p_idx]
+    assert torch.allclose(gained + p_left[moved], before.expand_as(gained), atol=6e-3)  # only to partners
+    assert torch.allclose(out[:, 0], out[:, -1], atol=1e-5)  # one confusion per window
+    assert torch.allclose(torch.exp(4.0 * confuse_posteriors(post, fs, share=0.0)), probs, atol=1e-4)
+
+
+def test_phone_confusion_spares_windows_without_log_mel():
+    fs = FeatureSettings(phones=True)
+    x = torch.randn(128, 20, fs.width).clamp(-2, 0)
+    out = augment_features(x, fs, mel_dropout=0.5, phone_confusion=0.5)
+    flat = out[..., : fs.n_mels].std(dim=1).mean(-1) < 1e-5
+    changed = (out[..., fs.n_mels :] - x[..., fs.n_mels :]).abs().amax(dim=(1, 2)) > 0.3
+    assert flat.any() and changed.any()
+    assert not (flat & changed).any()
+
+
 def test_training_takes_the_datasets_features(corpus, tmp_path):
     cfg = tiny_config(corpus, tmp_path, prior=2, classifier=0, main=2)
     model = load_model(train(replace(cfg, model=replace(cfg.model, features=FeatureSettings()))))

@@ -189,6 +189,10 @@ class TrainConfig:
     mel_dropout : float
         Share of main-stage windows whose log-mel is flattened, so the network must
         read them from the phone posteriors (with ``model.features.phones``).
+    phone_confusion : float
+        Share of main-stage windows whose phone posteriors mix up confusable phones
+        (:func:`emote.models.train.confuse_posteriors`), so the network checks them
+        against the log-mel.
     fast_share : float
         Share of prior and main-stage windows sped up by up to 1.6× (features,
         targets and conditions together): quick speech with short closures.
@@ -212,6 +216,7 @@ class TrainConfig:
     amp: bool = True
     augment_features: bool = True
     mel_dropout: float = 0.0
+    phone_confusion: float = 0.0
     fast_share: float = 0.0
     variants: int = 8
     init: str = ""

@@ -48,12 +48,12 @@ from emote.data.shards import dataset_features
 from emote.errors import EmoteError
 from emote.models.checkpoint import save_model
 from emote.models.config import ModelConfig, StageConfig, TrainConfig
-from emote.models.features import FeatureSettings
+from emote.models.features import PHONE_CLASSES, FeatureSettings
 from emote.models.losses import GapModel, kl_divergence, masked_l1, soft_cross_entropy
 from emote.models.networks import EmoteNet, EmotionClassifier, MotionPrior
 from emote.performance.emotions import EXPRESSIONS
 
-__all__ = ["STAGES", "DeviceBatches", "Trainer", "augment_features", "train"]
+__all__ = ["STAGES", "DeviceBatches", "Trainer", "augment_features", "confuse_posteriors", "train"]
 
 log = logging.getLogger("emote.train")
 
@@ -165,7 +165,56 @@ def _mel_positions(fs: FeatureSettings, warp: torch.Tensor) -> torch.Tensor:
     return ((src_mel - lo) / (hi - lo) * (fs.n_mels + 1) - 1.0).clamp(0, fs.n_mels - 1)
 
 
-def augment_features(mel: torch.Tensor, fs: FeatureSettings, *, mel_dropout: float = 0.0) -> torch.Tensor:
+# Phones a recogniser mistakes for one another: place of articulation among stops, nasals and
+# labial/dental fricatives (real speech: /p b/ heard as /f v/, /m/ as /n/).
+CONFUSABLE: dict[str, tuple[str, ...]] = {
+    "P": ("T", "K", "F", "B"), "B": ("D", "G", "V", "P"), "M": ("N", "NG"),
+    "F": ("P", "TH", "V"), "V": ("B", "DH", "F"), "T": ("P", "K", "D"), "D": ("B", "G", "T"),
+    "K": ("T", "P", "G"), "G": ("D", "B", "K"), "N": ("M", "NG"), "NG": ("N", "M"),
+    "TH": ("F", "S"), "DH": ("V", "D"),
+}  # fmt: skip
+
+
+def confuse_posteriors(post: torch.Tensor, fs: FeatureSettings, share: float) -> torch.Tensor:
+    """Move probability between confusable phones in ``share`` of the windows.
+
+    In a chosen window each phone of :data:`CONFUSABLE`, with probability one
+    half, hands a fraction in [0.3, 1] of its mass to one of its partners (the
+    same partner over the whole window), as a recogniser that has not learned
+    this speaker's /p/ from its /f/ would. The network then has to settle such
+    windows from the log-mel and from context.
+
+    Parameters
+    ----------
+    post : torch.Tensor [shape=(B, rows, len(PHONE_CLASSES))]
+        Stored posterior columns (log-probabilities / 4, floored at ``-fs.phone_floor / 4``).
+    share : float
+
+    Returns
+    -------
+    torch.Tensor
+        Same shape and encoding.
+    """
+    B, dev, n = post.shape[0], post.device, len(PHONE_CLASSES)
+    mix = torch.eye(n, device=dev).repeat(B, 1, 1)  # p' = p @ mix
+    chosen = torch.rand(B, device=dev) < share
+    for src, partners in CONFUSABLE.items():
+        i = PHONE_CLASSES.index(src)
+        moved = chosen & (torch.rand(B, device=dev) < 0.5)
+        frac = (0.3 + 0.7 * torch.rand(B, device=dev)) * moved
+        j = torch.tensor([PHONE_CLASSES.index(c) for c in partners], device=dev)[
+            torch.randint(len(partners), (B,), device=dev)
+        ]
+        rows = torch.arange(B, device=dev)
+        mix[rows, i, i] -= frac
+        mix[rows, i, j] += frac
+    p = torch.bmm(torch.exp(4.0 * post.float()), mix)
+    return (torch.log(p.clamp_min(1e-12)).clamp_min(-fs.phone_floor) / 4.0).to(post.dtype)
+
+
+def augment_features(
+    mel: torch.Tensor, fs: FeatureSettings, *, mel_dropout: float = 0.0, phone_confusion: float = 0.0
+) -> torch.Tensor:
     """Feature-level augmentation on top of the corpus's audio augmentation.
 
     Per window, on the log-mel columns: vocal tract length perturbation (a
@@ -179,13 +228,15 @@ def augment_features(mel: torch.Tensor, fs: FeatureSettings, *, mel_dropout: flo
     ``mel_dropout`` is the share of windows whose log-mel is flattened to its
     mean over time (modality dropout): those windows can only be read through
     the posteriors, so the network learns a path that does not depend on how
-    the synthetic voices sound.
+    the synthetic voices sound. ``phone_confusion`` is the share of windows
+    whose posteriors mix up confusable phones (:func:`confuse_posteriors`),
+    drawn among the windows that keep their log-mel.
 
     Parameters
     ----------
     mel : torch.Tensor [shape=(B, 2T, fs.width)]
     fs : FeatureSettings
-    mel_dropout : float
+    mel_dropout, phone_confusion : float
 
     Returns
     -------
@@ -219,10 +270,14 @@ def augment_features(mel: torch.Tensor, fs: FeatureSettings, *, mel_dropout: flo
         start = (torch.rand(B, 1, 1, device=dev) * (M - width)).long()
         band = (idx >= start) & (idx < start + width)
         out = torch.where(band, out.mean(dim=(1, 2), keepdim=True), out)
+    drop = torch.rand(B, 1, 1, device=dev) < mel_dropout
     if mel_dropout > 0:
-        drop = torch.rand(B, 1, 1, device=dev) < mel_dropout
         out = torch.where(drop, out.mean(dim=1, keepdim=True).expand_as(out), out)
     if post.shape[-1]:
+        if phone_confusion > 0:
+            # Confused posteriors with a flattened log-mel would leave nothing to read the phone from.
+            share = min(phone_confusion / max(1.0 - mel_dropout, 1e-6), 1.0)
+            post = torch.where(drop, post, confuse_posteriors(post, fs, share))
         out = torch.cat([out, post + 0.03 * torch.randn_like(post)], dim=-1)
     return out
 
@@ -384,7 +439,12 @@ class Trainer:
         return soft_cross_entropy(logits, weights.mean(dim=1))
 
     def _augment_mel(self, mel: torch.Tensor) -> torch.Tensor:
-        return augment_features(mel, self.model_cfg.features, mel_dropout=self.cfg.mel_dropout)
+        return augment_features(
+            mel,
+            self.model_cfg.features,
+            mel_dropout=self.cfg.mel_dropout,
+            phone_confusion=self.cfg.phone_confusion,
+        )
 
     def main_loss(self, b: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         L = self.cfg.losses
