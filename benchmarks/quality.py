@@ -30,9 +30,9 @@ Material:
 
 Metrics (``emote.eval``): bilabial closure, open/closed contrast, rounding, rest; curve MAE
 over the model's channels and its lip part (mouth channels); disentanglement (closure per
-emotion at intensity 1 vs neutral); emotion recognition of the neural output by the shipped
-emotion classifier from the upper face (8 classes, and 7 non-neutral ones: the performance
-layer's contempt has no upper-face action, so it equals neutral there); speed (features +
+emotion at intensity 1 vs neutral; on real speech against each clip's TextGrid, else its
+aligned transcript); emotion recognition of the neural output by the shipped emotion
+classifier from the upper face (8 classes, and the 7 non-neutral ones); speed (features +
 network + resampling, one thread, one core) and peak memory for a 60 s clip.
 """
 
@@ -231,13 +231,16 @@ def real_clips(speech: Path) -> list[dict]:
     return clips
 
 
-def evaluate_real(clips: list[dict], checkpoint: str) -> dict:
+def evaluate_real(clips: list[dict], checkpoint: str) -> tuple[dict, dict[str, list]]:
+    """The methods on each real clip against its references; also each clip's reference for the
+    emotion tests (its TextGrid phones, else its aligned transcript)."""
     from emote.audio.align import align
     from emote.audio.recognize import recognize
     from emote.engines.neural import animate_neural
 
     per: dict[str, dict[str, list]] = {"textgrid": {}, "alignment": {}}
-    per_clip = {}
+    per_clip: dict = {}
+    references: dict[str, list] = {}
     for c in clips:
         y, sr, n = c["y"], c["sr"], c["n"]
         neutral = np.tile(np.eye(8, dtype=np.float32)[:1], (n, 1))
@@ -257,7 +260,7 @@ def evaluate_real(clips: list[dict], checkpoint: str) -> dict:
         if c["phones"] is not None:
             outs["phonetic_true"] = _phonetic(c["phones"], y, sr, n, neutral)
         refs = {"textgrid": c["phones"], "alignment": aligned}
-        c["phones"] = c["phones"] or aligned  # the emotion tests' reference
+        references[c["name"]] = c["phones"] or aligned
         per_clip[c["name"]] = {}
         for ref_name, ref in refs.items():
             if ref is None:
@@ -266,7 +269,7 @@ def evaluate_real(clips: list[dict], checkpoint: str) -> dict:
                 per[ref_name].setdefault(k, []).append((curves, ref))
                 per_clip[c["name"]].setdefault(ref_name, {})[k] = _pooled([(curves, ref)])
     pooled = {ref: {k: _pooled(v) for k, v in methods.items()} for ref, methods in per.items() if methods}
-    return {"pooled": pooled, "per_clip": per_clip, "clips": [c["name"] for c in clips]}
+    return {"pooled": pooled, "per_clip": per_clip, "clips": [c["name"] for c in clips]}, references
 
 
 SPEED_SCRIPT = """
@@ -355,8 +358,9 @@ def main() -> int:
                     "heldout_voices": sorted({it["voice"] for it in items})}  # fmt: skip
     report["heldout"] = evaluate_heldout(items, args.checkpoint)
     clips = real_clips(args.speech) if args.speech.is_dir() else []
-    report["real"] = evaluate_real(clips, args.checkpoint) if clips else {}
-    report["emotion"] = emotion_tests(items, [c for c in clips if c["phones"]], args.checkpoint)
+    report["real"], references = evaluate_real(clips, args.checkpoint) if clips else ({}, {})
+    real = [{**c, "phones": references[c["name"]]} for c in clips if references.get(c["name"])]
+    report["emotion"] = emotion_tests(items, real, args.checkpoint)
     if not args.skip_speed:
         report["speed"] = speed(items, args.checkpoint)
     report["seconds"] = time.perf_counter() - t0

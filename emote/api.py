@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from emote.animation import N_CHANNELS, FaceAnimation
+from emote.engines import ENGINES
 from emote.errors import AudioError, EmoteError, file_error
 
 log = logging.getLogger("emote")
@@ -324,9 +325,6 @@ def emotion_track_for(emotion: str | None, intensity: float = 1.0, emotion_track
             return EmotionTrack.from_dict(emotion_track)
         return EmotionTrack.from_json(emotion_track)
     return EmotionTrack.constant(emotion or "neutral", intensity)
-
-
-ENGINES = ("phonetic", "neural")
 
 
 def _check_engine(engine: str) -> None:

@@ -625,7 +625,7 @@ def _fps(value: Any) -> float:
 
 
 def _engine(value: Any) -> str:
-    from emote.api import ENGINES
+    from emote.engines import ENGINES
 
     text = str(value).strip().lower()
     if text not in ENGINES:

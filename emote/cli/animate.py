@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from emote.cli.rig_options import add_render_options, add_rig_options, load_rig_from_args, render_outputs
+from emote.engines import ENGINES
 from emote.errors import EmoteError, TranscriptError, file_error
 
 log = logging.getLogger("emote.cli")
@@ -71,7 +72,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--intensity", type=float, default=1.0, help="emotion intensity 0..1 (default: 1)")
     p.add_argument("--fps", type=float, default=30.0, help="frames per second of the curves (default: 30)")
     p.add_argument(
-        "--engine", choices=("phonetic", "neural"), default="phonetic",
+        "--engine", choices=ENGINES, default="phonetic",
         help="phonetic: phones -> coarticulated visemes (default, best on real speech with a "
         "transcript); neural: the EMOTE-style network in checkpoints/, reading the audio and the phone "
         "recogniser (a transcript or --timings still closes its lips; see checkpoints/MODEL_CARD.md)",

@@ -6,6 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from emote.engines import ENGINES as ANIMATION_ENGINES
+
 EPILOG = """\
 manifest: CSV with a header line, or JSONL (one object a line). Columns:
   audio (required), text | text_file | timings, emotion + intensity | emotion_track,
@@ -68,7 +70,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "--intensity", type=float, default=1.0, help="intensity for lines without one (default: 1)"
     )
     p.add_argument("--seed", type=int, default=0, help="seed for lines without one (default: 0)")
-    p.add_argument("--animator", choices=("phonetic", "neural"), default="phonetic",
+    p.add_argument("--animator", choices=ANIMATION_ENGINES, default="phonetic",
                    help="animation engine for lines without an engine column (default: phonetic)")  # fmt: skip
     p.add_argument("--render", action="store_true", help="also render an MP4 for lines that do not say")
     p.add_argument("--rig", default="default", help="rig for renders of lines without one (default: default)")

@@ -181,8 +181,10 @@ def phone_lock(phones, times: np.ndarray, settings: ClosureSettings | None = Non
     -------
     np.ndarray [shape=(n,), dtype=float64]
     """
+    from emote.engines.phonetic.phoneset import BILABIALS
+
     s = settings or ClosureSettings()
-    return _hold([(p.start, p.end) for p in phones if p.label in ("P", "B", "M")], times, s)
+    return _hold([(p.start, p.end) for p in phones if p.label in BILABIALS], times, s)
 
 
 def _hold(intervals, times: np.ndarray, s: ClosureSettings) -> np.ndarray:
@@ -286,13 +288,14 @@ def animate_neural(
     jaw, close = INDEX["JawOpen"], INDEX["MouthClose"]
     curves[:, close] = np.minimum(curves[:, close], curves[:, jaw])  # ARKit: lips cannot close past the jaw
     if closures is not None:
+        from emote.engines.phonetic.phoneset import BILABIALS
         from emote.models.features import phone_probability
         from emote.performance.compose import close_lips
 
         times = np.arange(n_frames) / fps
         lock = np.zeros(n_frames)
         if cfg.features.phones:
-            lock = bilabial_lock(phone_probability(mel, ("P", "B", "M"), cfg.features), times, closures)
+            lock = bilabial_lock(phone_probability(mel, tuple(BILABIALS), cfg.features), times, closures)
         if phones:
             lock = np.maximum(lock, phone_lock(phones, t0 + times, closures))
         if lock.any():

@@ -173,6 +173,7 @@ CONFUSABLE: dict[str, tuple[str, ...]] = {
     "K": ("T", "P", "G"), "G": ("D", "B", "K"), "N": ("M", "NG"), "NG": ("N", "M"),
     "TH": ("F", "S"), "DH": ("V", "D"),
 }  # fmt: skip
+_CONFUSION = [(PHONE_CLASSES.index(s), [PHONE_CLASSES.index(c) for c in p]) for s, p in CONFUSABLE.items()]
 
 
 def confuse_posteriors(post: torch.Tensor, fs: FeatureSettings, share: float) -> torch.Tensor:
@@ -198,14 +199,11 @@ def confuse_posteriors(post: torch.Tensor, fs: FeatureSettings, share: float) ->
     B, dev, n = post.shape[0], post.device, len(PHONE_CLASSES)
     mix = torch.eye(n, device=dev).repeat(B, 1, 1)  # p' = p @ mix
     chosen = torch.rand(B, device=dev) < share
-    for src, partners in CONFUSABLE.items():
-        i = PHONE_CLASSES.index(src)
+    rows = torch.arange(B, device=dev)
+    for i, partners in _CONFUSION:
         moved = chosen & (torch.rand(B, device=dev) < 0.5)
         frac = (0.3 + 0.7 * torch.rand(B, device=dev)) * moved
-        j = torch.tensor([PHONE_CLASSES.index(c) for c in partners], device=dev)[
-            torch.randint(len(partners), (B,), device=dev)
-        ]
-        rows = torch.arange(B, device=dev)
+        j = torch.tensor(partners, device=dev)[torch.randint(len(partners), (B,), device=dev)]
         mix[rows, i, i] -= frac
         mix[rows, i, j] += frac
     p = torch.bmm(torch.exp(4.0 * post.float()), mix)
