@@ -88,10 +88,10 @@ def heldout_set(n_per_voice: int) -> list[dict]:
     from itertools import islice
 
     from emote.audio.convert import n_frames_for
-    from emote.data.corpus import CorpusSettings, render_utterance
-    from emote.data.prosody import sample_prosody
-    from emote.data.text import sentences
-    from emote.data.tts import available_voices, synthesize
+    from emote.training.data.corpus import CorpusSettings, render_utterance
+    from emote.training.data.prosody import sample_prosody
+    from emote.training.data.text import sentences
+    from emote.training.data.tts import available_voices, synthesize
 
     settings = CorpusSettings()
     voices = [v for v in available_voices() if v.id in settings.validation_voices]

@@ -5,10 +5,9 @@
 >>> anim.save("line.csv")  # Live Link Face CSV                        # doctest: +SKIP
 """
 
-__version__ = "0.1.0"
-
 from emote.animation import FaceAnimation
 from emote.errors import EmoteError
+from emote.version import __version__
 
 
 def animate(*args, **kwargs):

@@ -11,18 +11,19 @@ import pytest
 
 from emote.animation import FaceAnimation
 from emote.animation.channels import CHANNELS, INDEX
-from emote.audio.phones import PHONE_SET, Phone
-from emote.data.augment import AugmentSettings, augment, room_impulse_response
-from emote.data.corpus import CorpusSettings, generate_corpus
-from emote.data.dataset import load_stream, prepare_targets, sample_batch, target_channels
-from emote.data.importer import FACE_CHANNELS, Take, import_takes
-from emote.data.shards import MEL_CODE, Item, read_manifest, read_shard, write_shard
-from emote.data.text import sentences
-from emote.data.tts import VOICES, Prosody, TTSError, available_voices, radio_to_arpabet, synthesize
+from emote.audio.phones import Phone
 from emote.errors import EmoteError
 from emote.eval import lip_gap_proxy
-from emote.models.features import PHONE_CLASSES, FeatureSettings
+from emote.nn.features import FeatureSettings
 from emote.performance.compose import apply_emotion
+from emote.phonetics.labels import PHONE_CLASSES, PHONE_SET
+from emote.training.data.augment import AugmentSettings, augment, room_impulse_response
+from emote.training.data.corpus import CorpusSettings, generate_corpus
+from emote.training.data.dataset import load_stream, prepare_targets, sample_batch, target_channels
+from emote.training.data.importer import FACE_CHANNELS, Take, import_takes
+from emote.training.data.shards import MEL_CODE, Item, read_manifest, read_shard, write_shard
+from emote.training.data.text import sentences
+from emote.training.data.tts import VOICES, Prosody, TTSError, available_voices, radio_to_arpabet, synthesize
 
 ESPEAK = [v for v in available_voices() if v.engine == "espeak"]
 needs_espeak = pytest.mark.skipif(len(ESPEAK) < 2, reason="espeak-ng library not available")

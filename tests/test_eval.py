@@ -10,7 +10,6 @@ import pytest
 
 from emote.animation import FaceAnimation
 from emote.animation.channels import index
-from emote.engines.phonetic.phoneset import frames_in
 from emote.eval import (
     bilabial_closure,
     blink_stats,
@@ -23,6 +22,7 @@ from emote.eval import (
     rest_stats,
     rounding_ratio,
 )
+from emote.phonetics.phoneset import frames_in
 
 
 def phone(start, end, label):

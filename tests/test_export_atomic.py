@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from emote.export.atomic import atomic_path, atomic_write
+from emote.io.atomic import atomic_path, atomic_write
 
 
 class Crash(Exception):

@@ -11,7 +11,7 @@ from emote.animation import FaceAnimation
 from emote.animation.channels import ARKIT_NAMES, POSE_NAMES
 from emote.errors import FormatError, RigError
 from emote.export import metahuman, read, write
-from emote.export.metahuman import load_mapping
+from emote.rigs.metahuman import load_mapping
 from emote.rigs_data import rig_file
 
 T3D = "mh_ctrl_expressions_t3d_251.txt"

@@ -18,13 +18,14 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from emote.animation import FaceAnimation
-from emote.audio.phones import ARPABET, Alignment, Phone
+from emote.audio.phones import Alignment, Phone
 from emote.audio.timings import read_phone_csv, read_textgrid, write_phone_csv, write_textgrid
 from emote.batch import ManifestError
 from emote.batch.manifest import _Bad, _output_name, read_manifest
 from emote.errors import EmoteError, EmotionError, FormatError, TranscriptError
 from emote.export import read, write
 from emote.performance import EMOTIONS, EmotionTrack
+from emote.phonetics.labels import ARPABET
 
 pytestmark = pytest.mark.timeout(300)
 

@@ -11,17 +11,17 @@ import pytest
 import torch
 
 from emote.animation.channels import CHANNELS, INDEX
-from emote.data.corpus import CorpusSettings, generate_corpus
-from emote.data.dataset import compose_targets, load_stream, prepare_targets, target_channels
-from emote.data.tts import available_voices
 from emote.errors import EmoteError
 from emote.eval import lip_gap_proxy
-from emote.models.checkpoint import load_model, save_model
-from emote.models.config import ModelConfig, StageConfig, TrainConfig, load_config
-from emote.models.features import FeatureSettings
-from emote.models.losses import GapModel
-from emote.models.networks import EmoteNet, EmotionClassifier, MotionPrior
-from emote.models.train import DeviceBatches, Trainer, _mel_positions, augment_features, train
+from emote.nn.checkpoint import load_model, save_model
+from emote.nn.config import ModelConfig, StageConfig, TrainConfig, load_config
+from emote.nn.features import FeatureSettings
+from emote.nn.networks import EmoteNet, EmotionClassifier, MotionPrior
+from emote.training.data.corpus import CorpusSettings, generate_corpus
+from emote.training.data.dataset import compose_targets, load_stream, prepare_targets, target_channels
+from emote.training.data.tts import available_voices
+from emote.training.losses import GapModel
+from emote.training.train import DeviceBatches, Trainer, _mel_positions, augment_features, train
 
 TINY_MODEL = {"latent_dim": 8, "prior_widths": (16, 16, 24), "prior_blocks": (1, 1, 1), "speech_widths": (16, 16, 24),
               "speech_blocks": (1, 1, 1), "emotion_dim": 8, "classifier_width": 8}  # fmt: skip
@@ -138,8 +138,8 @@ def test_mel_dropout_flattens_only_the_log_mel_columns():
 
 
 def test_phone_confusion_moves_bilabial_mass_to_partners_and_keeps_distributions():
-    from emote.models.features import PHONE_CLASSES
-    from emote.models.train import CONFUSABLE, confuse_posteriors
+    from emote.phonetics.labels import PHONE_CLASSES
+    from emote.training.train import CONFUSABLE, confuse_posteriors
 
     fs = FeatureSettings(phones=True)
     p_idx = PHONE_CLASSES.index("P")

@@ -72,7 +72,7 @@ def test_bilabial_lock_holds_each_confident_run_and_eases_out():
 
 
 def test_the_same_audio_is_featurised_once_for_several_emotions(bobby, monkeypatch):
-    import emote.models.features as features
+    import emote.nn.features as features
 
     y, sr, _ = bobby
     calls = []

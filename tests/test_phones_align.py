@@ -12,9 +12,10 @@ import pytest
 from emote.audio import phone_timings
 from emote.audio.align import AlignSettings, align, align_file
 from emote.audio.io import load_audio
-from emote.audio.phones import SIL, Alignment
+from emote.audio.phones import Alignment
 from emote.audio.recognize import RecognizeSettings, recognize, recognize_file
 from emote.audio.timings import find_transcript, read_textgrid
+from emote.phonetics.labels import SIL
 
 # (audio, word TextGrid, transcript when there is no .lab)
 CLIPS = [
@@ -169,7 +170,7 @@ def _at_16k(path: Path) -> np.ndarray:
 def test_phone_posteriors_are_distributions_that_peak_on_bobbys_bilabials(speech_dir: Path) -> None:
     pytest.importorskip("hama")
     from emote.audio.recognize import phone_posteriors
-    from emote.models.features import PHONE_CLASSES
+    from emote.phonetics.labels import PHONE_CLASSES
 
     y = _at_16k(speech_dir / "bobby.wav")
     logp = phone_posteriors(y)

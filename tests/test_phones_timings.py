@@ -7,8 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from emote.audio.ipa import ipa_to_arpabet
-from emote.audio.phones import ARPABET, SIL, Alignment, Phone, Word, normalize_label
+from emote.audio.phones import Alignment, Phone, Word
 from emote.audio.text import normalize_text, number_to_words
 from emote.audio.timings import (
     find_transcript,
@@ -19,6 +18,8 @@ from emote.audio.timings import (
     write_textgrid,
 )
 from emote.errors import TranscriptError
+from emote.phonetics.ipa import ipa_to_arpabet
+from emote.phonetics.labels import ARPABET, SIL, normalize_label
 
 # -- labels ----------------------------------------------------------------------------------------
 

@@ -10,11 +10,10 @@ from typing import Any
 import numpy as np
 
 from emote.animation.channels import CHANNELS, N_ARKIT, N_CHANNELS, index
+from emote.version import __version__
 
 
 def package_version() -> str:
-    from emote import __version__
-
     return __version__
 
 

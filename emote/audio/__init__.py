@@ -26,9 +26,10 @@ from emote.audio.io import (
     iter_audio_blocks,
     load_audio,
 )
-from emote.audio.phones import ARPABET, SIL, Alignment, Phone, Word, normalize_label
+from emote.audio.phones import Alignment, Phone, Word
 from emote.audio.recognize import RecognizeSettings, recognize, recognize_file
 from emote.audio.timings import find_transcript, read_phone_csv, read_textgrid, read_timings
+from emote.phonetics.labels import ARPABET, SIL, normalize_label
 
 __all__ = [
     "ARPABET",

@@ -42,11 +42,12 @@ import numpy as np
 from emote.audio import sphinx
 from emote.audio.convert import SAMPLE_RATE
 from emote.audio.io import audio_info, iter_audio_blocks
-from emote.audio.phones import SIL, Alignment, Phone, Word, normalize_label
+from emote.audio.phones import Alignment, Phone, Word
 from emote.audio.segment import iter_segments, speech_span
 from emote.audio.text import normalize_text
 from emote.audio.timings import find_transcript
 from emote.errors import TranscriptError, file_error
+from emote.phonetics.labels import SIL, normalize_label
 
 __all__ = ["AlignSettings", "align", "align_file"]
 

@@ -3,55 +3,20 @@
 Every source of timings (a TextGrid, a CSV, forced alignment, phone recognition)
 produces one :class:`Alignment`: phones that tile the speech, labelled in
 ARPAbet without stress digits (``AA AE AH ... ZH``), silence as ``"SIL"``, plus
-the words when they are known. :func:`normalize_label` maps what other tools
-write (``AA1``, ``sil``, ``sp``, IPA from MFA) onto that set.
+the words when they are known. :func:`emote.phonetics.labels.normalize_label` maps
+what other tools write (``AA1``, ``sil``, ``sp``, IPA from MFA) onto that set.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from emote.audio.ipa import ipa_to_arpabet
+from emote.phonetics.labels import PHONE_SET, SIL
 
-__all__ = [
-    "ARPABET",
-    "SIL",
-    "Alignment",
-    "Phone",
-    "Word",
-    "normalize_label",
-]
-
-ARPABET: tuple[str, ...] = (
-    "AA", "AE", "AH", "AO", "AW", "AY", "B", "CH", "D", "DH", "EH", "ER", "EY", "F", "G", "HH", "IH",
-    "IY", "JH", "K", "L", "M", "N", "NG", "OW", "OY", "P", "R", "S", "SH", "T", "TH", "UH", "UW", "V",
-    "W", "Y", "Z", "ZH",
-)  # fmt: skip
-"""The 39 phones of the CMU Pronouncing Dictionary, stress removed."""
-
-SIL = "SIL"
-"""The label of silence (and of non-speech: noise, breath, laughter)."""
-
-PHONE_SET = frozenset((*ARPABET, SIL))
-
-# What aligners and corpora write for silence and non-speech. Compared after
-# lower-casing and stripping brackets: "<sil>", "[NOISE]", "+SPN+", "{SL}".
-_SILENCE = frozenset(
-    {"", "sil", "sp", "spn", "sl", "pau", "h#", "#", "silence", "noise", "nsn", "breath", "laugh", "cough",
-     "eps", "<eps>", "garbage", "ns", "bg", "epi", "pause", "lg", "ls", "br"}
-)  # fmt: skip
-_BRACKETS = "<>[]{}+"
-# TIMIT/Buckeye and festival's "radio" set extend ARPAbet with reduced and allophonic
-# phones; each is realised by the mouth like the CMU phone it maps to.
-_EXTENDED = {
-    "AX": "AH", "AXH": "AH", "AXR": "ER", "IX": "IH", "UX": "UW", "DX": "T", "NX": "N", "Q": "T",
-    "EL": "L", "EM": "M", "EN": "N", "ENG": "NG", "HV": "HH",
-}  # fmt: skip
-_STRESS = re.compile(r"[012]$")
+__all__ = ["Alignment", "Phone", "Word"]
 
 
 @dataclass(frozen=True)
@@ -178,51 +143,3 @@ def _check_intervals(items: Sequence[Phone | Word], kind: str) -> None:
                 f"{kind} {x.label!r} at {x.start:.3f} s overlaps the one before (ends {previous_end:.3f} s)"
             )
         previous_end = x.end
-
-
-def normalize_label(label: str) -> list[str] | None:
-    """ARPAbet phones for a phone label as other tools write it, or None if unknown.
-
-    - silence and non-speech (``""``, ``sil``, ``sp``, ``spn``, ``<sil>``, ``+NSN+``,
-      ``[NOISE]``...) become ``["SIL"]``;
-    - ARPAbet in any case, with or without stress (``AA1``, ``aa``) is itself, and
-      the TIMIT/festival extensions map to the CMU phone (``AX`` -> ``AH``, ``DX`` -> ``T``);
-    - IPA (MFA's ``english_mfa`` set, espeak, hama) is mapped by
-      :func:`emote.audio.ipa.ipa_to_arpabet`;
-    - several ARPAbet phones run together (``PT`` in a hand-made tier, a closure and
-      release labelled as one) become the list of them, which a reader then splits
-      evenly over the interval.
-
-    Examples
-    --------
-    >>> normalize_label("AA1"), normalize_label("sp"), normalize_label("ɫ"), normalize_label("PT")
-    (['AA'], ['SIL'], ['L'], ['P', 'T'])
-    """
-    text = label.strip()
-    if text.strip(_BRACKETS).lower() in _SILENCE or text.upper() == SIL:
-        return [SIL]
-    arpa = _STRESS.sub("", text).upper()
-    if text.isascii() and (arpa in PHONE_SET or arpa in _EXTENDED):
-        return [_EXTENDED.get(arpa, arpa)]
-    if (text.isascii() and text.isupper()) or (text.isascii() and " " in text):
-        split = _split_arpabet(text.upper().split())
-        if split is not None:
-            return split
-    return ipa_to_arpabet(text)
-
-
-def _split_arpabet(tokens: list[str]) -> list[str] | None:
-    """Split run-together ARPAbet ("PT", "NG K") greedily, longest symbol first."""
-    out: list[str] = []
-    for token in tokens:
-        token = re.sub(r"[012]", "", token)
-        i = 0
-        while i < len(token):
-            for size in (2, 1):
-                if token[i : i + size] in PHONE_SET:
-                    out.append(token[i : i + size])
-                    i += size
-                    break
-            else:
-                return None
-    return out

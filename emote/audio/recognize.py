@@ -45,10 +45,11 @@ from emote.audio.convert import SAMPLE_RATE
 from emote.audio.features import frame_energy
 from emote.audio.hama_net import HamaNet, read_hama_pack
 from emote.audio.io import audio_info, iter_audio_blocks
-from emote.audio.ipa import ipa_to_arpabet
-from emote.audio.phones import SIL, Alignment, Phone, normalize_label
+from emote.audio.phones import Alignment, Phone
 from emote.audio.segment import iter_segments, speech_span
 from emote.errors import EmoteError
+from emote.phonetics.ipa import ipa_to_arpabet
+from emote.phonetics.labels import PHONE_CLASSES, SIL, normalize_label
 
 Engine = Literal["auto", "hama", "pocketsphinx"]
 
@@ -219,7 +220,7 @@ def _hama_model() -> _Hama:
 def phone_posteriors(y: np.ndarray, *, chunk: float = 10.0, context: float = 1.0) -> np.ndarray:
     """Phone log-probabilities per 20 ms frame of 16 kHz speech, from hama's network.
 
-    hama's 191 IPA tokens are pooled into :data:`emote.models.features.PHONE_CLASSES`
+    hama's 191 IPA tokens are pooled into :data:`emote.phonetics.labels.PHONE_CLASSES`
     (a token that spells several phones shares its probability among them; the
     word boundary and unknown token join the CTC blank). The signal is analysed
     in ``chunk``-second pieces that see ``context`` seconds either side, so the
@@ -265,8 +266,6 @@ def phone_posteriors(y: np.ndarray, *, chunk: float = 10.0, context: float = 1.0
 @functools.lru_cache(maxsize=1)
 def _posterior_pool() -> np.ndarray:
     """(tokens, classes) matrix pooling hama's token probabilities into phone classes."""
-    from emote.models.features import PHONE_CLASSES
-
     model = _hama_model().model
     column = {c: k for k, c in enumerate(PHONE_CLASSES)}
     blank = column["<blank>"]

@@ -29,7 +29,7 @@ import warnings
 import numpy as np
 
 from emote.audio.convert import SAMPLE_RATE
-from emote.audio.ipa import ipa_to_arpabet
+from emote.phonetics.ipa import ipa_to_arpabet
 
 __all__ = [
     "FRAME_RATE",
@@ -84,7 +84,7 @@ def align_decoder(*, ds: int = 2, topn: int = 10):
     """
     from pocketsphinx import Decoder
 
-    from emote.audio.phones import ARPABET
+    from emote.phonetics.labels import ARPABET
 
     decoder = Decoder(
         lm=None, fsgusefiller=False, bestpath=False, wip=1.0, ds=ds, topn=topn, **_base_config()

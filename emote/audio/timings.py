@@ -36,9 +36,10 @@ import re
 from os import PathLike
 from pathlib import Path
 
-from emote.audio.phones import SIL, Alignment, Phone, Word, normalize_label
+from emote.audio.phones import Alignment, Phone, Word
 from emote.errors import TranscriptError, file_error
-from emote.export.atomic import atomic_write
+from emote.io.atomic import atomic_write
+from emote.phonetics.labels import SIL, normalize_label
 
 __all__ = [
     "find_transcript",

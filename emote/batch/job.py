@@ -191,7 +191,7 @@ def stamp_matches(job: Job, outdir: Path, key: str) -> list[str] | None:
 
 def _write_stamp(job: Job, outdir: Path, key: str, files: dict[str, Path]) -> None:
     from emote import __version__
-    from emote.export.atomic import atomic_write
+    from emote.io.atomic import atomic_write
 
     outputs = {
         _relative(p, outdir): {"bytes": p.stat().st_size, "sha256": _file_sha256(p)} for p in files.values()

@@ -83,8 +83,8 @@ def run_generate(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
     from emote.cli.progress import ProgressBar
-    from emote.data.corpus import CorpusSettings, generate_corpus
-    from emote.data.tts import VOICES, available_voices
+    from emote.training.data.corpus import CorpusSettings, generate_corpus
+    from emote.training.data.tts import VOICES, available_voices
 
     if args.list_voices:
         installed = {v.id for v in available_voices()}
@@ -106,8 +106,8 @@ def run_generate(args: argparse.Namespace) -> int:
 
 
 def run_import(args: argparse.Namespace) -> int:
-    from emote.data.importer import Take, import_takes
     from emote.errors import EmoteError
+    from emote.training.data.importer import Take, import_takes
 
     if len(args.audio) != len(args.curves):
         raise EmoteError(
@@ -122,7 +122,7 @@ def run_import(args: argparse.Namespace) -> int:
 
 
 def run_info(args: argparse.Namespace) -> int:
-    from emote.data.shards import read_manifest
+    from emote.training.data.shards import read_manifest
 
     manifest = read_manifest(args.dataset)
     if args.json:

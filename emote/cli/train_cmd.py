@@ -36,8 +36,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from emote.cli.progress import ProgressBar
-    from emote.models.config import load_config
-    from emote.models.train import train
+    from emote.nn.config import load_config
+    from emote.training.train import train
 
     cfg = load_config(args.config)
     if args.data:

@@ -1,8 +1,8 @@
 """The neural engine: audio + emotion track → face curves, with the shipped EMOTE-style model.
 
-The network (:mod:`emote.models.networks`) reads level-normalised log-mel
+The network (:mod:`emote.nn.networks`) reads level-normalised log-mel
 and, for the shipped model, the phone recogniser's posteriors
-(:mod:`emote.models.features`) with the per-frame emotion weights, predicts the
+(:mod:`emote.nn.features`) with the per-frame emotion weights, predicts the
 motion prior's latents and decodes them into the mouth *and* the emotion's
 expression at 50 Hz; the result is resampled to the requested frame rate. A
 closure pass then shuts the lips wherever the recogniser is sure of a /p b m/
@@ -67,7 +67,7 @@ def find_checkpoint(checkpoint: str | PathLike[str] | None = None) -> Path:
 
 @lru_cache(maxsize=4)
 def _load_cached(path: str, mtime: float):
-    from emote.models.checkpoint import load_model
+    from emote.nn.checkpoint import load_model
 
     return load_model(path)
 
@@ -85,13 +85,13 @@ _FEATURES_KEPT = 4
 
 
 def _features(y: np.ndarray, sr: int, settings) -> np.ndarray:
-    """:func:`emote.models.features.speech_features`, remembered for the last few signals.
+    """:func:`emote.nn.features.speech_features`, remembered for the last few signals.
 
     One line is often animated several times (an emotion grid, a retake with
     another track): the recogniser's posteriors, most of the cost, are then
     computed once. Keyed by a digest of the samples, so equal audio hits.
     """
-    from emote.models.features import speech_features
+    from emote.nn.features import speech_features
 
     y = np.ascontiguousarray(y, np.float32)
     key = (hashlib.blake2b(y.view(np.uint8), digest_size=16).digest(), y.size, sr, repr(settings))
@@ -181,7 +181,7 @@ def phone_lock(phones, times: np.ndarray, settings: ClosureSettings | None = Non
     -------
     np.ndarray [shape=(n,), dtype=float64]
     """
-    from emote.engines.phonetic.phoneset import BILABIALS
+    from emote.phonetics.phoneset import BILABIALS
 
     s = settings or ClosureSettings()
     return _hold([(p.start, p.end) for p in phones if p.label in BILABIALS], times, s)
@@ -258,7 +258,7 @@ def animate_neural(
     """
     import torch
 
-    from emote.models.features import align_mel
+    from emote.nn.features import align_mel
     from emote.performance.track import as_track
 
     model = load(checkpoint)
@@ -288,9 +288,9 @@ def animate_neural(
     jaw, close = INDEX["JawOpen"], INDEX["MouthClose"]
     curves[:, close] = np.minimum(curves[:, close], curves[:, jaw])  # ARKit: lips cannot close past the jaw
     if closures is not None:
-        from emote.engines.phonetic.phoneset import BILABIALS
-        from emote.models.features import phone_probability
+        from emote.nn.features import phone_probability
         from emote.performance.compose import close_lips
+        from emote.phonetics.phoneset import BILABIALS
 
         times = np.arange(n_frames) / fps
         lock = np.zeros(n_frames)

@@ -9,7 +9,7 @@ a metric rig can replace them without touching the metrics.
 
 An interval owns the frames sampled inside it, or, when it is shorter than a
 frame period and holds none, the frame nearest its middle
-(:func:`emote.engines.phonetic.phoneset.frames_in`).
+(:func:`emote.phonetics.phoneset.frames_in`).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from emote.animation.channels import ARKIT_NAMES, MOUTH_NAMES, N_ARKIT, index, indices
-from emote.engines.phonetic.phoneset import (
+from emote.phonetics.phoneset import (
     BILABIALS,
     LABIODENTALS,
     OPEN_VOWELS,

@@ -14,7 +14,7 @@ format          extension             module
 Every module has the same two functions, ``write(anim, path) -> None`` and
 ``read(path) -> FaceAnimation`` (both may take keyword options: ``fps=`` for the
 CSV readers, ``rig=`` for the mesh formats, whose default is the default head).
-Writes are atomic (:mod:`emote.export.atomic`). ``_metahuman.csv`` also means
+Writes are atomic (:mod:`emote.io.atomic`). ``_metahuman.csv`` also means
 MetaHuman, and a ``.csv`` whose header names ``CTRL_expressions_*`` curves is
 read as MetaHuman.
 

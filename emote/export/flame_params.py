@@ -16,7 +16,7 @@ import numpy as np
 
 from emote.animation.face_animation import FaceAnimation
 from emote.errors import RigError
-from emote.export.atomic import atomic_write
+from emote.io.atomic import atomic_write
 
 EXTENSION = ".flame.npz"
 

@@ -34,7 +34,7 @@ from emote.animation.channels import INDEX, N_ARKIT, N_CHANNELS, POSE_NAMES
 from emote.animation.face_animation import FaceAnimation
 from emote.errors import FormatError, file_error
 from emote.export._common import mesh_rig
-from emote.export.atomic import atomic_write
+from emote.io.atomic import atomic_write
 
 EXTENSION = ".glb"
 NAME = "glb"

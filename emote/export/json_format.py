@@ -44,7 +44,7 @@ from emote.animation.channels import CHANNELS, N_CHANNELS
 from emote.animation.face_animation import FaceAnimation
 from emote.errors import FormatError, file_error
 from emote.export._common import channel_columns, check_fps, check_readable, float32_text
-from emote.export.atomic import atomic_write
+from emote.io.atomic import atomic_write
 
 EXTENSION = ".json"
 NAME = "json"

@@ -84,7 +84,7 @@ from emote.export._common import (
     parse_numbers,
     snap_fps,
 )
-from emote.export.atomic import atomic_write
+from emote.io.atomic import atomic_write
 
 EXTENSION = ".csv"
 NAME = "livelink"

@@ -22,7 +22,7 @@ import numpy as np
 
 from emote.animation.face_animation import FaceAnimation
 from emote.errors import FormatError, file_error
-from emote.export.atomic import atomic_write
+from emote.io.atomic import atomic_write
 
 FORMATS = ("obj", "ply")
 _CHUNK = 64

@@ -37,8 +37,8 @@ from emote.animation.channels import CHANNELS, N_CHANNELS
 from emote.animation.face_animation import FaceAnimation
 from emote.errors import FormatError, file_error
 from emote.export._common import channel_columns, check_fps, check_readable
-from emote.export.atomic import atomic_write
 from emote.export.json_format import FORMAT_ID, SCHEMA_VERSION, dump_metadata
+from emote.io.atomic import atomic_write
 
 EXTENSION = ".npz"
 NAME = "npz"

@@ -25,8 +25,8 @@ from __future__ import annotations
 import numpy as np
 
 from emote.animation.channels import N_ARKIT, N_CHANNELS, index, indices
-from emote.engines.phonetic.visemes import BILABIAL_PRESS, LABIODENTAL_ROLL
 from emote.performance.emotions import EMOTIONS, EXPRESSIONS
+from emote.phonetics.marks import BILABIAL_PRESS, LABIODENTAL_ROLL
 
 # Channels whose emotional part would part the lips; suppressed under a lock.
 OPENING_CHANNELS: tuple[str, ...] = (

@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from emote.engines.phonetic.energy import resample_track, smooth
+from emote.animation.tracks import resample_track, smooth
 from emote.performance.emotions import EMOTIONS
 
 

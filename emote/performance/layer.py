@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from emote.animation.channels import N_ARKIT, N_CHANNELS, indices
-from emote.engines.phonetic.energy import resample_track, smooth
+from emote.animation.tracks import resample_track, smooth
 from emote.performance.blinks import BlinkSettings, blink_curve
 from emote.performance.compose import apply_emotion
 from emote.performance.gaze import GazeSettings, eye_channels, gaze_angles

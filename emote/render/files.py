@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from emote.export.atomic import atomic_write
+from emote.io.atomic import atomic_write
 
 
 def encode_png(image: np.ndarray) -> bytes:

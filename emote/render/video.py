@@ -26,7 +26,7 @@ import torch
 
 from emote.animation.face_animation import FaceAnimation
 from emote.errors import AudioError, EmoteError, file_error
-from emote.export.atomic import atomic_path
+from emote.io.atomic import atomic_path
 from emote.render.backends import Renderer, get_renderer
 from emote.render.files import write_png
 from emote.render.font import draw_label

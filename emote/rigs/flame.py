@@ -724,7 +724,7 @@ def load_flame_rig(
     if mapping is None:
         mapping = fit_arkit_map(model, source, n_expression=n_expression, progress=progress)
         if use_cache:
-            from emote.export.atomic import atomic_path
+            from emote.io.atomic import atomic_path
 
             try:
                 with atomic_path(cache_file, fsync=False) as tmp:

@@ -326,7 +326,7 @@ def _parsed_arrays(folder: Path, *, use_cache: bool) -> dict[str, np.ndarray]:
             pass  # a damaged (or stale) cache file is rebuilt below
     arrays = _parse(folder)
     if cache_file is not None:
-        from emote.export.atomic import atomic_path
+        from emote.io.atomic import atomic_path
 
         try:
             with atomic_path(cache_file, fsync=False) as tmp:
@@ -429,7 +429,7 @@ def save_ict_npz(path: str | PathLike[str], dest: str | PathLike[str], *, use_ca
     Path
         ``dest``.
     """
-    from emote.export.atomic import atomic_path
+    from emote.io.atomic import atomic_path
 
     arrays = _parsed_arrays(model_folder(path), use_cache=use_cache)
     dest = Path(dest).expanduser()

@@ -107,7 +107,7 @@ class CurveRig:
 
 def metahuman_rig() -> CurveRig:
     """MetaHuman ``CTRL_expressions_*`` curves (plus the head/eye angles), via ``rigs/metahuman``."""
-    from emote.export.metahuman import load_mapping
+    from emote.rigs.metahuman import load_mapping
 
     mapping = load_mapping()
 

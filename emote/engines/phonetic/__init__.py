@@ -6,6 +6,6 @@ No weights, deterministic, fast (vectorised numpy); the teacher of the data engi
 """
 
 from emote.engines.phonetic.engine import PhoneticSettings, animate_phones
-from emote.engines.phonetic.phoneset import PhoneLike, normalize_label, to_segments
+from emote.phonetics.phoneset import PhoneLike, normalize_label, to_segments
 
 __all__ = ["PhoneLike", "PhoneticSettings", "animate_phones", "normalize_label", "to_segments"]

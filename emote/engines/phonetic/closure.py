@@ -7,7 +7,7 @@ skipped, this pass takes each *locking* viseme (``Viseme.lock``: /p b m/,
 /f v/) and pulls the lip parameters to the viseme's own targets with a smooth
 lock weight: 1 over the phone (widened to one frame period when the phone is
 shorter, so some frame always samples it — the rule of
-:func:`emote.engines.phonetic.phoneset.frames_in`), easing to 0 over
+:func:`emote.phonetics.phoneset.frames_in`), easing to 0 over
 ``ramp`` seconds on either side with a raised cosine. Rounding survives a
 bilabial as pucker (lips can be rounded *and* closed, "boom"); funnel, which
 opens a hole between the lips, becomes pucker there. The jaw is left to the

@@ -2,7 +2,7 @@
 
 Passes, one module each:
 
-1. :mod:`~emote.engines.phonetic.phoneset` — clean labels, fill gaps with silence.
+1. :mod:`~emote.phonetics.phoneset` — clean labels, fill gaps with silence.
 2. :mod:`~emote.engines.phonetic.visemes` — each phone becomes one viseme
    (two for diphthongs) with a target and a dominance.
 3. :mod:`~emote.engines.phonetic.dominance` — Cohen–Massaro coarticulation.
@@ -25,11 +25,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from emote.animation.tracks import resample_track
 from emote.engines.phonetic.closure import enforce_closures
 from emote.engines.phonetic.dominance import blend
-from emote.engines.phonetic.energy import apply_gain, articulation_gain, resample_track
-from emote.engines.phonetic.phoneset import PhoneLike, Segments, to_segments
+from emote.engines.phonetic.energy import apply_gain, articulation_gain
 from emote.engines.phonetic.visemes import VISEME_INDEX, phone_visemes, to_arkit
+from emote.phonetics.phoneset import PhoneLike, Segments, to_segments
 
 
 @dataclass
@@ -111,7 +112,7 @@ def animate_phones(
     ----------
     phones : sequence of PhoneLike
         Timed phones (``start``, ``end`` in seconds, ARPAbet ``label``, silence
-        ``"SIL"``); see :func:`emote.engines.phonetic.phoneset.normalize_label`
+        ``"SIL"``); see :func:`emote.phonetics.phoneset.normalize_label`
         for the spellings accepted. Stretches without a phone are silence.
     n_frames : int
         Frames to produce; frame ``i`` is the face at ``i / fps`` seconds.

@@ -31,7 +31,8 @@ from types import MappingProxyType
 import numpy as np
 
 from emote.animation.channels import N_CHANNELS, index
-from emote.engines.phonetic.phoneset import SIL
+from emote.phonetics.labels import SIL
+from emote.phonetics.marks import BILABIAL_PRESS, LABIODENTAL_ROLL
 
 # Articulatory parameters (blended by the dominance pass), and their ARKit channels.
 PARAMS: tuple[str, ...] = (
@@ -109,10 +110,10 @@ VISEMES: MappingProxyType = MappingProxyType({
     # Silence: relaxed, lips lightly together, teeth a little apart.
     SIL:  _v({"jaw": 0.03, "seal": 1.0}, jaw=0.8, lips=0.8, shape=0.8, anticipation=0.05, carryover=0.06),
     # Bilabial stop/nasal: lips sealed and pressed; rounding may come from neighbours ("boo").
-    "PBM": _v({"jaw": 0.05, "seal": 1.0, "press": 0.4},
+    "PBM": _v({"jaw": 0.05, "seal": 1.0, "press": BILABIAL_PRESS},
               jaw=1.0, lips=3.0, shape=0.4, anticipation=0.025, carryover=0.02, lock=True),
     # Labiodental: lower lip rolled in under the upper teeth, upper lip slightly raised.
-    "FV":  _v({"jaw": 0.07, "seal": 0.5, "roll_lower": 0.65, "upper_up": 0.12, "shrug_lower": 0.2},
+    "FV":  _v({"jaw": 0.07, "seal": 0.5, "roll_lower": LABIODENTAL_ROLL, "upper_up": 0.12, "shrug_lower": 0.2},
               jaw=1.0, lips=3.0, shape=0.5, anticipation=0.025, carryover=0.02, lock=True),
     # Dental fricatives: tongue tip between the teeth (TongueOut left at 0), lips slightly parted.
     "TH":  _v({"jaw": 0.12, "lower_down": 0.15}, jaw=0.7, lips=0.5, shape=0.3),
@@ -183,9 +184,6 @@ ANTICIPATION: np.ndarray = np.array([v.anticipation for v in VISEMES.values()])
 CARRYOVER: np.ndarray = np.array([v.carryover for v in VISEMES.values()])
 LOCKS: np.ndarray = np.array([v.lock for v in VISEMES.values()])
 
-# Closure markers that :func:`emote.performance.compose.articulation_lock` reads back.
-BILABIAL_PRESS: float = VISEMES["PBM"].targets["press"]
-LABIODENTAL_ROLL: float = VISEMES["FV"].targets["roll_lower"]
 REST_JAW: float = VISEMES[SIL].targets["jaw"]
 
 

@@ -108,7 +108,7 @@ def rig_from_arrays(arrays: dict[str, np.ndarray]) -> MeshRig:
 
 def _write(path: Path, arrays: dict[str, np.ndarray]) -> None:
     """Atomic NPZ write; a cache that cannot be written is not an error (the head is still built)."""
-    from emote.export.atomic import atomic_path
+    from emote.io.atomic import atomic_path
 
     try:
         with atomic_path(path) as tmp, open(tmp, "wb") as fh:

@@ -30,7 +30,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from emote.models.config import ModelConfig
+from emote.nn.config import ModelConfig
 from emote.performance.emotions import EMOTIONS
 
 __all__ = ["EmoteNet", "EmotionClassifier", "EmotionEncoder", "MotionPrior", "SpeechEncoder"]

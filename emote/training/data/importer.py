@@ -32,7 +32,9 @@ from typing import Any
 import numpy as np
 
 from emote.animation.channels import ARKIT_NAMES, CHANNELS
-from emote.data.shards import (
+from emote.errors import EmoteError, FormatError, file_error
+from emote.nn.features import FeatureSettings, align_mel, speech_features
+from emote.training.data.shards import (
     MANIFEST,
     Item,
     dataset_features,
@@ -41,8 +43,6 @@ from emote.data.shards import (
     write_manifest,
     write_shard,
 )
-from emote.errors import EmoteError, FormatError, file_error
-from emote.models.features import FeatureSettings, align_mel, speech_features
 
 __all__ = ["FACE_CHANNELS", "Take", "import_takes", "read_curves"]
 

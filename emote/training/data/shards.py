@@ -10,7 +10,7 @@ A shard holds ``n`` items (utterances, takes) back to back:
 ==================  ==========================  ============================================
 array               shape, dtype                meaning
 ==================  ==========================  ============================================
-``mel``             (2 F, n_mels) uint8/f16     speech features (:mod:`emote.models.features`)
+``mel``             (2 F, n_mels) uint8/f16     speech features (:mod:`emote.nn.features`)
 ``curves``          (F, C) float16              per-frame curves at ``fps``, columns ``channels``
 ``channels``        (C,) str                    curve names (ARKit or the capture's own)
 ``offsets``         (n + 1,) int64              item ``i`` is frames ``offsets[i]:offsets[i+1]``
@@ -46,9 +46,10 @@ from typing import Any
 
 import numpy as np
 
-from emote.audio.phones import ARPABET, SIL, Phone
+from emote.audio.phones import Phone
 from emote.errors import FormatError, file_error
-from emote.models.features import FeatureSettings
+from emote.nn.features import FeatureSettings
+from emote.phonetics.labels import ARPABET, SIL
 
 __all__ = [
     "FORMAT_VERSION",
@@ -181,7 +182,7 @@ def write_shard(
     -------
     Path
     """
-    from emote.export.atomic import atomic_path
+    from emote.io.atomic import atomic_path
 
     m = int(header.get("mel_per_frame", 2))
     for k, it in enumerate(items):
@@ -276,7 +277,7 @@ def summarize(root: str | PathLike[str], shards: list[dict[str, Any]]) -> dict[s
 
 def write_manifest(root: str | PathLike[str], manifest: dict[str, Any]) -> Path:
     """Write ``manifest.json`` atomically."""
-    from emote.export.atomic import atomic_write
+    from emote.io.atomic import atomic_write
 
     path = Path(root) / MANIFEST
     with atomic_write(path, "w") as f:

@@ -23,13 +23,13 @@ from pathlib import Path
 import numpy as np
 
 from emote.animation.channels import CHANNELS, INDEX, N_CHANNELS
-from emote.data.prosody import TrackSampling, sample_track
-from emote.data.shards import read_manifest, read_shard
-from emote.engines.phonetic.phoneset import BILABIALS, LABIODENTALS, frames_in
 from emote.errors import EmoteError
 from emote.performance.compose import apply_emotion
 from emote.performance.emotions import EMOTIONS
 from emote.performance.track import EmotionTrack
+from emote.phonetics.phoneset import BILABIALS, LABIODENTALS, frames_in
+from emote.training.data.prosody import TrackSampling, sample_track
+from emote.training.data.shards import read_manifest, read_shard
 
 __all__ = [
     "Batch",

@@ -1,4 +1,4 @@
-"""The phone set the phonetic engine and the metrics agree on, and label clean-up.
+"""The phone classes and segments the engines, the performance layer and the metrics agree on.
 
 Phones arrive as objects with ``start``, ``end`` (seconds) and ``label``
 (:class:`emote.audio.phones.Phone`, or anything shaped like it). Labels are
@@ -18,9 +18,8 @@ from typing import Protocol
 
 import numpy as np
 
-from emote.audio.phones import normalize_label as read_label
-
-SIL = "SIL"
+from emote.phonetics.labels import SIL
+from emote.phonetics.labels import normalize_label as read_label
 
 VOWELS: frozenset[str] = frozenset(
     ["AA", "AE", "AH", "AO", "AW", "AY", "EH", "ER", "EY", "IH", "IY", "OW", "OY", "UH", "UW"]
@@ -28,7 +27,6 @@ VOWELS: frozenset[str] = frozenset(
 CONSONANTS: frozenset[str] = frozenset(
     ["B", "CH", "D", "DH", "F", "G", "HH", "JH", "K", "L", "M", "N", "NG", "P", "R", "S", "SH", "T", "TH", "V", "W", "Y", "Z", "ZH"]
 )  # fmt: skip
-ARPABET: frozenset[str] = VOWELS | CONSONANTS
 
 # Phone groups named by DESIGN.md's quality metrics.
 BILABIALS: frozenset[str] = frozenset({"P", "B", "M"})
@@ -56,7 +54,7 @@ class PhoneLike(Protocol):
 def normalize_label(label: str) -> tuple[str, ...]:
     """Clean one label into ARPAbet phones (usually one; ``()`` never).
 
-    The reading is :func:`emote.audio.phones.normalize_label`'s (silence spellings,
+    The reading is :func:`emote.phonetics.labels.normalize_label`'s (silence spellings,
     stress, TIMIT symbols, IPA, run-together labels such as ``"PT"``); a label it does
     not know is kept, cleaned, and the engine gives it a neutral viseme.
 

@@ -36,9 +36,10 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from emote.audio.ipa import ipa_to_arpabet
-from emote.audio.phones import PHONE_SET, SIL, Phone
+from emote.audio.phones import Phone
 from emote.errors import EmoteError
+from emote.phonetics.ipa import ipa_to_arpabet
+from emote.phonetics.labels import PHONE_SET, SIL
 
 __all__ = ["VOICES", "Prosody", "TTSError", "Utterance", "Voice", "available_voices", "synthesize"]
 
@@ -141,7 +142,7 @@ class Utterance:
 # Festival/flite "radio" phone set → ARPAbet (the rest are ARPAbet in lower case).
 _RADIO = {"AX": "AH", "AXR": "ER", "IX": "IH", "DX": "T", "EL": "L", "EM": "M", "EN": "N", "NX": "N",
           "HV": "HH", "PAU": SIL, "H#": SIL, "BRTH": SIL, "SIL": SIL}  # fmt: skip
-# espeak-ng IPA symbols that emote.audio.ipa does not know.
+# espeak-ng IPA symbols that emote.phonetics.ipa does not know.
 _ESPEAK_IPA = {"ᵻ": "ɪ", "ɾ": "t"}
 _MERGE_BELOW = 0.06  # s: espeak's empty (boundary) events shorter than this join the phone before
 

@@ -12,7 +12,7 @@
 ``run_dir/state.pt`` is rewritten every ``save_every`` steps and at the end of
 each stage (atomically); a run that stops resumes from it. ``log.jsonl`` gets a
 line per ``log_every`` steps and per evaluation. The result is
-``run_dir/model.pt`` (:func:`emote.models.checkpoint.save_model`).
+``run_dir/model.pt`` (:func:`emote.nn.checkpoint.save_model`).
 
 A stage may be capped in wall time (``max_seconds``): the learning-rate
 schedule runs on whichever of steps or time ends first, so a capped stage
@@ -35,7 +35,14 @@ import torch
 from torch.nn import functional as F
 
 from emote.animation.channels import INDEX, MOUTH_NAMES, UPPER_FACE_NAMES
-from emote.data.dataset import (
+from emote.errors import EmoteError
+from emote.nn.checkpoint import save_model
+from emote.nn.config import ModelConfig, StageConfig, TrainConfig
+from emote.nn.features import FeatureSettings
+from emote.nn.networks import EmoteNet, EmotionClassifier, MotionPrior
+from emote.performance.emotions import EXPRESSIONS
+from emote.phonetics.labels import PHONE_CLASSES
+from emote.training.data.dataset import (
     Stream,
     Targets,
     load_stream,
@@ -44,14 +51,8 @@ from emote.data.dataset import (
     sample_batch,
     target_channels,
 )
-from emote.data.shards import dataset_features
-from emote.errors import EmoteError
-from emote.models.checkpoint import save_model
-from emote.models.config import ModelConfig, StageConfig, TrainConfig
-from emote.models.features import PHONE_CLASSES, FeatureSettings
-from emote.models.losses import GapModel, kl_divergence, masked_l1, soft_cross_entropy
-from emote.models.networks import EmoteNet, EmotionClassifier, MotionPrior
-from emote.performance.emotions import EXPRESSIONS
+from emote.training.data.shards import dataset_features
+from emote.training.losses import GapModel, kl_divergence, masked_l1, soft_cross_entropy
 
 __all__ = ["STAGES", "DeviceBatches", "Trainer", "augment_features", "confuse_posteriors", "train"]
 
@@ -66,7 +67,7 @@ MODEL = "model.pt"
 class DeviceBatches:
     """Training windows gathered on the training device from a stream and its prepared targets.
 
-    The same draw as :func:`emote.data.dataset.sample_batch` (the numpy
+    The same draw as :func:`emote.training.data.dataset.sample_batch` (the numpy
     reference), with the whole dataset resident on the device: a batch costs a
     few gathers, so a GPU is never starved by CPU-side batch making.
     """
@@ -373,7 +374,7 @@ class Trainer:
         log.info("resumed %s at stage %s step %d", path, STAGES[min(self.stage_index, 2)], self.step)
 
     def _save(self, optimizer: torch.optim.Optimizer | None) -> None:
-        from emote.export.atomic import atomic_path
+        from emote.io.atomic import atomic_path
 
         state = {
             "channels": json.dumps(list(self.channels)),

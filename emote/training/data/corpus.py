@@ -2,16 +2,16 @@
 
 For every utterance (DESIGN.md, "Data engine and training"):
 
-1. draw a line (:mod:`emote.data.text`), an emotion and intensity, and the
-   emotion's prosody (:mod:`emote.data.prosody`);
+1. draw a line (:mod:`emote.training.data.text`), an emotion and intensity, and the
+   emotion's prosody (:mod:`emote.training.data.prosody`);
 2. synthesise it with a voice, keeping the synthesiser's exact phone timings
-   (:mod:`emote.data.tts`), resample to 16 kHz, pad with a little silence;
+   (:mod:`emote.training.data.tts`), resample to 16 kHz, pad with a little silence;
 3. run the phonetic engine (the teacher) on the *true* timings and the clean
    audio's loudness: the emotion-free mouth curves;
 4. draw an emotion track for the utterance (its first segment is the emotion
    the line was spoken with; later segments change mid-utterance);
-5. augment the audio (:mod:`emote.data.augment`) and compute the features the
-   network reads (:mod:`emote.models.features`).
+5. augment the audio (:mod:`emote.training.data.augment`) and compute the features the
+   network reads (:mod:`emote.nn.features`).
 
 Shards hold one voice each, so whole voices can be held out for validation.
 Each shard's randomness comes from ``SeedSequence([seed, voice, shard])``:
@@ -35,10 +35,15 @@ from typing import Any
 import numpy as np
 
 from emote.animation.channels import MOUTH_NAMES, indices
-from emote.audio.phones import SIL, Phone
-from emote.data.augment import AugmentSettings, augment
-from emote.data.prosody import TrackSampling, sample_prosody, sample_track
-from emote.data.shards import (
+from emote.audio.phones import Phone
+from emote.errors import EmoteError
+from emote.nn.features import FeatureSettings, align_mel, speech_features
+from emote.performance.emotions import EMOTIONS
+from emote.performance.track import EmotionSegment, EmotionTrack
+from emote.phonetics.labels import SIL
+from emote.training.data.augment import AugmentSettings, augment
+from emote.training.data.prosody import TrackSampling, sample_prosody, sample_track
+from emote.training.data.shards import (
     MANIFEST,
     Item,
     read_manifest,
@@ -47,16 +52,12 @@ from emote.data.shards import (
     write_manifest,
     write_shard,
 )
-from emote.data.text import sentences
-from emote.data.tts import VOICES, Prosody, Utterance, Voice, available_voices, synthesize
-from emote.errors import EmoteError
-from emote.models.features import FeatureSettings, align_mel, speech_features
-from emote.performance.emotions import EMOTIONS
-from emote.performance.track import EmotionSegment, EmotionTrack
+from emote.training.data.text import sentences
+from emote.training.data.tts import VOICES, Prosody, Utterance, Voice, available_voices, synthesize
 
 __all__ = ["CorpusSettings", "Rendered", "generate_corpus", "render_utterance"]
 
-log = logging.getLogger("emote.data")
+log = logging.getLogger("emote.training.data")
 
 TEACHER_CHANNELS: tuple[str, ...] = MOUTH_NAMES
 """The channels the phonetic teacher writes (jaw, mouth, cheeks, tongue); the rest are 0."""
@@ -75,7 +76,7 @@ class CorpusSettings:
         Audio per held-out voice, minutes.
     utterances_per_shard : int
     voices : tuple[str, ...]
-        Voice ids (:attr:`emote.data.tts.Voice.id`); empty: every installed voice.
+        Voice ids (:attr:`emote.training.data.tts.Voice.id`); empty: every installed voice.
     validation_voices : tuple[str, ...]
         Voices held out whole for validation.
     fps : float
@@ -83,7 +84,7 @@ class CorpusSettings:
     pad : tuple[float, float]
         Range of silence added before and after each utterance, seconds.
     mel_dtype : str
-        ``"float16"`` or ``"uint8"`` (:mod:`emote.data.shards`).
+        ``"float16"`` or ``"uint8"`` (:mod:`emote.training.data.shards`).
     features : FeatureSettings
         What the stored features hold; by default log-mel and the recogniser's
         phone log-posteriors (computed on the augmented audio, as at inference).

@@ -37,14 +37,14 @@ from pathlib import Path
 from typing import Any
 
 from emote.errors import EmoteError, file_error
-from emote.models.features import FeatureSettings
+from emote.nn.features import FeatureSettings
 
 __all__ = ["LossWeights", "ModelConfig", "StageConfig", "TrainConfig", "load_config"]
 
 
 @dataclass
 class ModelConfig:
-    """Shape of the networks (all 1-D convolutions; see :mod:`emote.models.networks`).
+    """Shape of the networks (all 1-D convolutions; see :mod:`emote.nn.networks`).
 
     Attributes
     ----------
@@ -191,7 +191,7 @@ class TrainConfig:
         read them from the phone posteriors (with ``model.features.phones``).
     phone_confusion : float
         Share of main-stage windows whose phone posteriors mix up confusable phones
-        (:func:`emote.models.train.confuse_posteriors`), so the network checks them
+        (:func:`emote.training.train.confuse_posteriors`), so the network checks them
         against the log-mel.
     fast_share : float
         Share of prior and main-stage windows sped up by up to 1.6× (features,

@@ -16,9 +16,9 @@ from types import MappingProxyType
 
 import numpy as np
 
-from emote.data.tts import Prosody
 from emote.performance.emotions import EMOTIONS
 from emote.performance.track import EmotionSegment, EmotionTrack
+from emote.training.data.tts import Prosody
 
 __all__ = ["EMOTION_PROSODY", "TrackSampling", "dominant_emotion", "sample_prosody", "sample_track"]
 

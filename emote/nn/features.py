@@ -19,18 +19,9 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-__all__ = ["PHONE_CLASSES", "FeatureSettings", "align_mel", "phone_probability", "speech_features"]
+from emote.phonetics.labels import PHONE_CLASSES
 
-PHONE_CLASSES: tuple[str, ...] = (
-    "AA", "AE", "AH", "AO", "AW", "AY", "B", "CH", "D", "DH", "EH", "ER", "EY", "F", "G", "HH", "IH",
-    "IY", "JH", "K", "L", "M", "N", "NG", "OW", "OY", "P", "R", "S", "SH", "T", "TH", "UH", "UW", "V",
-    "W", "Y", "Z", "ZH", "SIL", "<blank>",
-)  # fmt: skip
-"""The posterior columns: ``emote.audio.phones.ARPABET``, silence, and the CTC blank.
-
-Written out (a test checks it against ``ARPABET``) so that training machines,
-which import this module, need not import the audio package and its recognisers.
-"""
+__all__ = ["FeatureSettings", "align_mel", "phone_probability", "speech_features"]
 
 
 @dataclass(frozen=True)

@@ -21,8 +21,8 @@ from typing import Any
 import torch
 
 from emote.errors import EmoteError, file_error
-from emote.models.config import ModelConfig
-from emote.models.networks import EmoteNet, EmotionClassifier
+from emote.nn.config import ModelConfig
+from emote.nn.networks import EmoteNet, EmotionClassifier
 
 __all__ = ["LoadedModel", "load_model", "save_model"]
 
@@ -47,7 +47,7 @@ def save_model(
     half: bool = True,
 ) -> Path:
     """Write a model file atomically (float16 weights when ``half``)."""
-    from emote.export.atomic import atomic_path
+    from emote.io.atomic import atomic_path
 
     def state(module: torch.nn.Module) -> dict[str, torch.Tensor]:
         return {k: (v.detach().cpu().half() if half and v.is_floating_point() else v.detach().cpu())
