@@ -55,7 +55,9 @@ def test_an_upward_import_inside_a_function_breaks_the_contract(tmp_path):
     labels = root / "emote" / "phonetics" / "labels.py"
     # The base layer reaching for the API, lazily: the kind of import a layering
     # check that only reads module-level imports would miss.
-    labels.write_text(labels.read_text() + "\n\ndef _lazy():\n    from emote.api import animate\n\n    return animate\n")
+    labels.write_text(
+        labels.read_text() + "\n\ndef _lazy():\n    from emote.api import animate\n\n    return animate\n"
+    )
     run = lint(root)
     assert run.returncode == 1, run.stdout + run.stderr
     assert "emote.phonetics is not allowed to import emote.api" in run.stdout
@@ -65,7 +67,10 @@ def test_an_upward_import_inside_a_function_breaks_the_contract(tmp_path):
 def test_the_performance_layer_may_not_import_an_engine(tmp_path):
     root = copy_of_package(tmp_path)
     compose = root / "emote" / "performance" / "compose.py"
-    compose.write_text(compose.read_text() + "\n\ndef _lazy():\n    from emote.engines.phonetic import visemes\n\n    return visemes\n")
+    compose.write_text(
+        compose.read_text()
+        + "\n\ndef _lazy():\n    from emote.engines.phonetic import visemes\n\n    return visemes\n"
+    )
     run = lint(root)
     assert run.returncode == 1, run.stdout + run.stderr
     assert "emote.performance is not allowed to import emote.engines" in run.stdout
