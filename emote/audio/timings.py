@@ -12,7 +12,7 @@ One phone per line, ``start,end,phone``, times in seconds::
 The header line is optional (recognised by a first field that is not a number);
 blank lines and lines starting with ``#`` are skipped; tabs or semicolons may
 stand for commas. Phones may be ARPAbet with or without stress digits, IPA, or
-a silence mark (see :func:`emote.audio.phones.normalize_label`). Rows must be in
+a silence mark (see :func:`emote.phonetics.labels.normalize_label`). Rows must be in
 time order and must not overlap; gaps are silence.
 
 TextGrid (``read_textgrid``)

@@ -1,7 +1,7 @@
 """Phone labels: the ARPAbet set emote speaks, silence, and reading other tools' labels.
 
-Every layer that names phones (the audio front-end, the engines, the performance
-layer, the metrics, the recogniser's posterior columns) takes them from here:
+Every layer that names phones (the audio front-end, the engines, the metrics, the
+neural engine's phone features, the training data) takes them from here:
 ARPAbet without stress digits (``AA AE AH ... ZH``), silence as ``"SIL"``.
 :func:`normalize_label` maps what other tools write (``AA1``, ``sil``, ``sp``, IPA
 from MFA) onto that set.

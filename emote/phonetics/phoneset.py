@@ -1,4 +1,4 @@
-"""The phone classes and segments the engines, the performance layer and the metrics agree on.
+"""The phone classes and segments the engines, the training targets and the metrics agree on.
 
 Phones arrive as objects with ``start``, ``end`` (seconds) and ``label``
 (:class:`emote.audio.phones.Phone`, or anything shaped like it). Labels are
