@@ -57,7 +57,7 @@ from emote.training.data.tts import VOICES, Prosody, Utterance, Voice, available
 
 __all__ = ["CorpusSettings", "Rendered", "generate_corpus", "render_utterance"]
 
-log = logging.getLogger("emote.training.data")
+log = logging.getLogger("emote.data")  # named for `emote data`, as "emote.train" for `emote train`
 
 TEACHER_CHANNELS: tuple[str, ...] = MOUTH_NAMES
 """The channels the phonetic teacher writes (jaw, mouth, cheeks, tongue); the rest are 0."""
