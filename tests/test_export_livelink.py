@@ -81,32 +81,66 @@ def test_rows_hold_timecode_count_61_and_ten_decimal_values_mapped_by_name(tmp_p
 
 
 # -- timecode ------------------------------------------------------------------------
-@pytest.mark.parametrize("fps", [24, 25, 30, 60])
-def test_integer_rates_count_frames_to_fps_minus_one_then_roll_over(fps):
-    codes = format_timecodes(2 * fps + 1, fps)
-    assert codes[0] == "00:00:00:00.000"
-    assert codes[fps - 1] == f"00:00:00:{fps - 1:02d}.000"
-    assert codes[fps] == "00:00:01:00.000"
-    assert codes[2 * fps] == "00:00:02:00.000"
-    assert all(parse_timecode(c)[1] < fps for c in codes)
+def epic_importer_times(lines: list[str]) -> np.ndarray:
+    """Seconds at which Epic's Live Link Face importer keys each row of a CSV take.
+
+    Written from the documented behaviour of Unreal's LiveLinkFaceImporter
+    plugin (``ULiveLinkFaceImporterFactory``): ``InferFrameRate`` is documented
+    as "when recording at 30 FPS the LLF app will not output timecodes with
+    fractional frame values greater than 30", so it reads the clock as 60 fps
+    when any row's frame field ``FF.mmm`` (parsed as one decimal number) is
+    above 30, else 30; ``ParseTimecode`` splits ``hh:mm:ss:frame.zzz`` at
+    ``:``; a row's sample time is ``hh*3600 + mm*60 + ss + frame / rate``,
+    floored to the level sequence's tick resolution (24000 ticks/s).
+    """
+    fields = [line.split(",")[0].split(":") for line in lines[1:]]
+    assert all(len(f) == 4 for f in fields), "the importer needs hh:mm:ss:frame.zzz"
+    frames = np.array([float(f[3]) for f in fields])
+    rate = 60.0 if (frames > 30.0).any() else 30.0
+    whole = np.array([int(f[0]) * 3600 + int(f[1]) * 60 + int(f[2]) for f in fields], np.float64)
+    return np.floor((whole + frames / rate) * 24000) / 24000
+
+
+@pytest.mark.parametrize("fps", [24.0, 25.0, 23.976, 29.97, 30.0, 50.0, 60.0, 30000 / 1001])
+@pytest.mark.parametrize(("n_frames", "start"), [(400, 0.0), (200, 3723.4), (7, 0.0), (12, 59.93), (1, 0.0)])
+def test_epics_importer_places_every_frame_within_a_millisecond(tmp_path, fps, n_frames, start):
+    write(random_animation(n_frames, fps, timecode_start=start), tmp_path / "take.csv")
+    times = epic_importer_times((tmp_path / "take.csv").read_text().splitlines())
+    expected = start + np.arange(n_frames) / fps
+    assert np.abs(times - expected).max() < 1e-3
+    # The sequence starts at the first row: relative times are right too.
+    assert np.abs((times - times[0]) - (expected - expected[0])).max() < 1e-3
+
+
+def test_timecodes_run_on_the_apps_60_fps_clock_with_sub_frames():
+    codes = format_timecodes(49, 24)
+    assert codes[:3] == ["00:00:00:00.000", "00:00:00:02.500", "00:00:00:05.000"]
+    assert codes[23] == "00:00:00:57.500" and codes[24] == "00:00:01:00.000"
+    assert all(parse_timecode(c)[1] < 60 for c in codes)
+    assert format_timecodes(3, 25, start=0.96) == ["00:00:00:57.600", "00:00:01:00.000", "00:00:01:02.400"]
+    # A take that never passes FF 30 on the 60 fps clock is written on the 30 fps clock,
+    # the rate Epic's importer infers for it.
+    assert livelink.clock_rate(12, 60) == 30 and format_timecodes(3, 60) == [
+        "00:00:00:00.000", "00:00:00:00.500", "00:00:00:01.000",
+    ]  # fmt: skip
 
 
 def test_rollover_carries_into_minutes_and_hours_and_wraps_at_midnight():
-    assert format_timecodes(2, 30, start=59 + 29 / 30) == ["00:00:59:29.000", "00:01:00:00.000"]
-    assert format_timecodes(2, 30, start=3599 + 29 / 30) == ["00:59:59:29.000", "01:00:00:00.000"]
-    assert format_timecodes(2, 30, start=86399 + 29 / 30) == ["23:59:59:29.000", "00:00:00:00.000"]
+    assert format_timecodes(2, 30, start=59 + 29 / 30) == ["00:00:59:58.000", "00:01:00:00.000"]
+    assert format_timecodes(2, 30, start=3599 + 29 / 30) == ["00:59:59:58.000", "01:00:00:00.000"]
+    assert format_timecodes(2, 30, start=86399 + 29 / 30) == ["23:59:59:58.000", "00:00:00:00.000"]
 
 
-def test_29_97_runs_on_the_wall_clock_with_sub_frames():
+def test_29_97_keeps_the_wall_clock_with_sub_frames():
     fps = 29.97
     codes = format_timecodes(200, fps)
     for i, code in enumerate(codes):
         seconds, position = parse_timecode(code)
-        assert position < 30  # frames 0..29
+        assert position < 60
         assert seconds == math.floor(i / fps + 1e-9)  # HH:MM:SS is real elapsed time
-        assert seconds + position / fps == pytest.approx(i / fps, abs=0.0006 / fps)
-    # Frame 30 lies just past the first second: frame 00 of second 1, 0.03 of a frame late.
-    assert codes[29] == "00:00:00:29.000" and codes[30] == "00:00:01:00.030"
+        assert seconds + position / 60 == pytest.approx(i / fps, abs=0.0006 / 60)
+    # Frame 30 lies just past the first second: 0.06 of a 60 fps frame into second 1.
+    assert codes[30] == "00:00:01:00.060"
 
 
 def test_parse_timecode_accepts_the_apps_forms_and_rejects_others():
@@ -121,7 +155,7 @@ def test_start_timecode_from_metadata_and_it_survives_a_round_trip(tmp_path):
     anim = random_animation(40, timecode_start="01:02:03:04")
     write(anim, tmp_path / "a.csv")
     first = (tmp_path / "a.csv").read_text().splitlines()[1]
-    assert first.startswith("01:02:03:04.000,61,")
+    assert first.startswith("01:02:03:08.000,61,")  # frame 4 at 30 fps is frame 8 on the 60 fps clock
     back = read(tmp_path / "a.csv")
     assert back.metadata["timecode_start"] == pytest.approx(3723 + 4 / 30)
     write(back, tmp_path / "b.csv")
@@ -176,6 +210,30 @@ def test_app_take_at_30_fps_on_a_60_fps_clock_is_read_at_30(tmp_path):
     assert anim.metadata["timecode_start"] == pytest.approx(12 * 3600 + 27 * 60 + 47 + 47.169 / 60, abs=1e-6)
     for name in ("JawRight", "JawLeft", "MouthRight", "EyeBlinkLeft", "RightEyeRoll"):
         np.testing.assert_allclose(anim.channel(name), values[:, HEADER.index(name) - 2], atol=1e-9)
+
+
+def test_a_60_fps_take_measured_at_59_905_reads_at_60(tmp_path):
+    # The app's 60 fps takes measure 59.905 fps against their own timecode clock.
+    path, values = app_take(tmp_path, 600, sample_rate=59.905)
+    anim = read(path)
+    assert anim.fps == 60 and anim.n_frames == 600
+    assert "filled_frames" not in anim.metadata and "repeated_rows" not in anim.metadata
+    np.testing.assert_allclose(anim.channel("JawOpen"), values[:, HEADER.index("JawOpen") - 2], atol=1e-9)
+
+
+@pytest.mark.parametrize(("sample_rate", "expected"), [(29.97, 29.97), (24.0, 24.0), (37.3, 37.3), (30.02, 30.0)])
+def test_odd_rates_on_the_60_fps_clock_keep_their_exact_rate(tmp_path, sample_rate, expected):
+    path, _ = app_take(tmp_path, 300, sample_rate=sample_rate)
+    assert read(path).fps == pytest.approx(expected, rel=1e-5)
+
+
+def test_no_negative_zero_cells(tmp_path):
+    anim = random_animation(4)
+    anim.curves[:, :] = -1e-12
+    anim.curves[0, 0] = -0.0
+    write(anim, tmp_path / "take.csv")
+    text = (tmp_path / "take.csv").read_text()
+    assert "-0.0000000000" not in text and text.count(",0.0000000000") == 4 * 61
 
 
 def test_frames_the_app_dropped_are_filled_by_interpolation(tmp_path):
@@ -310,6 +368,6 @@ def test_a_take_running_past_midnight_reads_as_one_take(tmp_path):
     anim = random_animation(60, timecode_start=86399.0)
     write(anim, tmp_path / "night.csv")
     lines = (tmp_path / "night.csv").read_text().splitlines()
-    assert lines[1].startswith("23:59:59:00.000") and lines[-1].startswith("00:00:00:29.000")
+    assert lines[1].startswith("23:59:59:00.000") and lines[-1].startswith("00:00:00:58.000")
     back = read(tmp_path / "night.csv")
     assert back.fps == 30 and back.n_frames == 60

@@ -23,14 +23,19 @@ Timecode ``HH:MM:SS:FF.mmm``
     because the capture clock is not locked to the timecode clock; the fraction
     is Unreal's ``FQualifiedFrameTime`` sub-frame, printed to three decimals.
 
-    emote writes its timecode at the animation's own rate, so at 24/25/30/60
-    fps ``FF`` counts ``0 .. fps-1``, rolls over into the next second, and the
-    sub-frame is ``.000``. A non-integer rate (29.97, 23.976, 59.94) is written
-    against the wall clock: ``HH:MM:SS`` stays the real elapsed time, ``FF`` is
-    ``floor(fps × seconds-into-this-second)`` (0..29 at 29.97) and ``.mmm`` the
-    remaining fraction of a frame. That is *not* SMPTE drop-frame timecode
-    (which renumbers frames and is written with ``;``): it keeps the clock exact
-    and reads back unambiguously. The first frame's time is
+    emote writes its timecodes on the app's clock so that Epic's Live Link Face
+    importer places every frame where it belongs at any frame rate. That
+    importer (``ULiveLinkFaceImporterFactory::InferFrameRate``, documented as
+    "when recording at 30 FPS the LLF app will not output timecodes with
+    fractional frame values greater than 30") reads the clock as 60 fps when any
+    ``FF.mmm`` exceeds 30 and as 30 fps otherwise, and places a row at
+    ``HH:MM:SS + FF.mmm / clock``. So frame ``i`` at ``t = start + i / fps`` is
+    written as ``HH:MM:SS`` = ``floor(t)`` and ``FF.mmm`` = the rest of ``t`` in
+    60 fps frames (``00:00:00:02.500`` is 1/24 s); a take whose frames all sit
+    at ``FF.mmm ≤ 30`` on that clock (shorter than half a second) is written on
+    the 30 fps clock instead, which the importer then infers. Either way every
+    frame lands within 9 µs of its time (half a thousandth of a clock frame),
+    at 24, 25, 23.976, 29.97, 30, 50 or 60 fps alike. The first frame's time is
     ``metadata["timecode_start"]`` (seconds, or a ``"HH:MM:SS:FF[.mmm]"`` string
     at the animation's rate) plus ``metadata["start_time"]`` (where a
     :meth:`~emote.animation.FaceAnimation.slice` began), each 0 when absent.
@@ -39,7 +44,8 @@ Timecode ``HH:MM:SS:FF.mmm``
 Values
     Written like the app, fixed-point with 10 decimals (``%.10f``). That reads
     back as the identical float32 for ``|v| ≥ 2**-9`` (all head/eye angles and
-    all but the faintest weights) and within 5e-11 below that.
+    all but the faintest weights) and within 5e-11 below that. A value that
+    rounds to zero is written ``0.0000000000``, never ``-0.0000000000``.
 
 Reading
     Columns are found by name; ``Timecode`` and the 52 blendshapes are
@@ -49,13 +55,18 @@ Reading
 
     The frame rate is inferred from the timecodes: the step between rows within
     one second and the frame numbers either side of each second rollover give
-    the timecode rate ``R`` (60 in the app's files) and the sample rate, which
-    is snapped to a standard rate (``30.005`` measured → 30). Rows are placed by
+    the timecode rate ``R`` (60 in the app's files) and the sample rate. The
+    app's capture clock is not locked to its timecode clock, so a 60 fps take
+    measures 59.905 fps: a rate within 0.3 % of ``R / k`` (60, 30, 20, 15 on a
+    60 fps clock) is snapped to it, unless it is an exact NTSC rate (29.97,
+    59.94, ...). Any other rate (24 or 25 fps written on the 60 fps clock, or a
+    genuinely odd one) is kept as measured, snapped only to a standard rate or
+    simple fraction it matches to within 2e-5. Rows are placed by
     their timecode: a row missing from the take (the app drops frames under
     load) becomes an interpolated frame, counted in ``metadata["filled_frames"]``;
     a repeated timecode keeps the later row. A take shorter than one second has
-    no rollover, so ``R`` is assumed to be 30 (60 if frame numbers reach 30): pass
-    ``fps=`` for such takes. With ``fps=`` the rows are taken as consecutive
+    no rollover, so ``R`` is inferred as Epic's importer does (60 if any
+    ``FF.mmm`` exceeds 30, else 30): pass ``fps=`` for such takes. With ``fps=`` the rows are taken as consecutive
     frames at that rate and the timecodes only give the start time.
 
     What the CSV cannot hold is lost in a round trip: metadata other than the
@@ -76,6 +87,7 @@ from emote.animation.channels import ARKIT_NAMES, CHANNELS, N_CHANNELS, POSE_NAM
 from emote.animation.face_animation import FaceAnimation
 from emote.errors import FormatError, file_error
 from emote.export._common import (
+    STANDARD_FPS,
     check_readable,
     check_row_lengths,
     column_index,
@@ -142,27 +154,48 @@ def timecode_seconds(text: str, fps: float) -> float:
     return seconds + position / fps
 
 
-def format_timecodes(n_frames: int, fps: float, *, start: float = 0.0) -> list[str]:
+APP_CLOCK = 60  # the app's timecode rate
+IMPORTER_60_ABOVE = 30.0  # Epic's importer reads the clock as 60 fps once some FF.mmm exceeds this
+
+
+def clock_rate(n_frames: int, fps: float, *, start: float = 0.0) -> int:
+    """Timecode rate emote writes a take on: the app's 60, or 30 when Epic's importer would infer 30.
+
+    Epic's importer infers 60 fps only from a frame position above 30; a take
+    whose frames all sit at or below that on the 60 fps clock is written on the
+    30 fps clock, so the importer's inference and the written clock agree.
+    """
+    t = start + np.arange(n_frames, dtype=np.float64) / fps
+    positions = np.rint((t - np.floor(t)) * APP_CLOCK * 1000.0) / 1000.0
+    return APP_CLOCK if n_frames and float(positions.max()) > IMPORTER_60_ABOVE else APP_CLOCK // 2
+
+
+def format_timecodes(n_frames: int, fps: float, *, start: float = 0.0, rate: int | None = None) -> list[str]:
     """Timecodes ``HH:MM:SS:FF.mmm`` of frames ``0 .. n_frames-1`` at ``fps``.
 
-    Frame ``i`` is at ``start + i / fps`` seconds; see the module docstring for
-    the convention (frame number at ``fps`` within the second, sub-frame in
-    thousandths of a frame, wall clock for non-integer rates).
+    Frame ``i`` is at ``start + i / fps`` seconds: ``HH:MM:SS`` its whole
+    seconds, ``FF.mmm`` the rest in frames of the timecode clock ``rate``
+    (default :func:`clock_rate`: the app's 60 fps clock, or 30 for a take
+    Epic's importer would read at 30); see the module docstring.
 
     Examples
     --------
-    >>> format_timecodes(3, 30, start=0.9)
-    ['00:00:00:27.000', '00:00:00:28.000', '00:00:00:29.000']
+    >>> format_timecodes(3, 24, start=0.5)
+    ['00:00:00:30.000', '00:00:00:32.500', '00:00:00:35.000']
     >>> format_timecodes(2, 30, start=59.0 + 29 / 30)
-    ['00:00:59:29.000', '00:01:00:00.000']
+    ['00:00:59:58.000', '00:01:00:00.000']
     >>> format_timecodes(2, 29.97, start=1.0 - 0.5 / 29.97)
-    ['00:00:00:29.470', '00:00:01:00.500']
+    ['00:00:00:58.999', '00:00:01:01.001']
+    >>> format_timecodes(2, 24)  # a short take: on the 30 fps clock
+    ['00:00:00:00.000', '00:00:00:01.250']
     """
+    if rate is None:
+        rate = clock_rate(n_frames, fps, start=start)
     t = start + np.arange(n_frames, dtype=np.float64) / fps
     sec = np.floor(t)
-    thousandths = np.rint((t - sec) * fps * 1000.0).astype(np.int64)
+    thousandths = np.rint((t - sec) * rate * 1000.0).astype(np.int64)
     # Float error can put a frame a hair before its second boundary: carry it over.
-    carry = thousandths >= round(fps * 1000.0)
+    carry = thousandths >= rate * 1000
     sec = sec.astype(np.int64) + carry
     thousandths[carry] = 0
     frame, sub = np.divmod(thousandths, 1000)
@@ -177,12 +210,37 @@ def format_timecodes(n_frames: int, fps: float, *, start: float = 0.0) -> list[s
 
 
 def _assumed_rate(positions: np.ndarray) -> float:
-    """Timecode rate for a take with no second rollover: 30, or the next rate its frames fit."""
+    """Timecode rate for a take with no second rollover: Epic's importer's 30 or 60, else the next rate its frames fit."""
     top = float(positions.max()) if positions.size else 0.0
-    for rate in (30.0, 60.0, 120.0, 240.0):
+    if top <= IMPORTER_60_ABOVE:
+        return 30.0
+    for rate in (60.0, 120.0, 240.0):
         if top < rate:
             return rate
     return float(math.floor(top) + 1)
+
+
+CLOCK_SNAP = 3e-3  # relative: a capture clock drifting against the timecode clock (59.905 for 60)
+
+
+def snap_to_clock(measured: float, rate: float) -> float:
+    """The sample rate a measured one stands for, given the take's timecode rate.
+
+    An exact NTSC or standard rate (within 2e-5) is kept; a rate within
+    :data:`CLOCK_SNAP` of ``rate / k`` (a capture clock that drifts against the
+    timecode clock, 59.905 → 60) is snapped to it; anything else is kept as
+    measured (:func:`~emote.export._common.snap_fps`).
+
+    >>> snap_to_clock(59.905, 60.0), snap_to_clock(29.970, 60.0), snap_to_clock(24.0, 60.0)
+    (60.0, 29.97, 24.0)
+    """
+    nearest = min(STANDARD_FPS, key=lambda r: abs(r - measured))
+    if abs(nearest - measured) <= 2e-5 * nearest:
+        return nearest  # a standard rate (29.97 included), measured exactly
+    for k in range(1, 9):
+        if abs(measured - rate / k) <= CLOCK_SNAP * rate / k:
+            return float(rate / k)
+    return snap_fps(measured)
 
 
 def _inliers(values: np.ndarray, centre: float, spread: float) -> np.ndarray:
@@ -241,7 +299,7 @@ def infer_rates(seconds: np.ndarray, positions: np.ndarray) -> tuple[float, floa
     k = np.rint(dt / d0)
     ok = k >= 1
     fps = float(k[ok].sum() / dt[ok].sum())
-    return rate, snap_fps(fps), measured
+    return rate, (snap_to_clock(fps, rate) if measured else snap_fps(fps)), measured
 
 
 # -- write -----------------------------------------------------------------------
@@ -278,7 +336,8 @@ def write(anim: FaceAnimation, path: str | PathLike[str]) -> None:
     """
     path = Path(path)
     timecodes = format_timecodes(anim.n_frames, anim.fps, start=_origin(anim, path))
-    values = anim.curves[:, _CANON_TO_COLUMN].astype(np.float64)
+    # Rounded first, then + 0.0: a value that prints as zero is written without a minus sign.
+    values = np.round(anim.curves[:, _CANON_TO_COLUMN].astype(np.float64), DECIMALS) + 0.0
     row = f"%s,{BLENDSHAPE_COUNT}," + ",".join([f"%.{DECIMALS}f"] * BLENDSHAPE_COUNT) + "\n"
     with atomic_write(path, "w", newline="") as f:
         f.write(",".join(HEADER) + "\n")
@@ -435,15 +494,18 @@ def read(path: str | PathLike[str], *, fps: float | None = None) -> FaceAnimatio
 
 
 __all__ = [
+    "APP_CLOCK",
     "BLENDSHAPE_COUNT",
     "CHANNEL_COLUMNS",
     "DECIMALS",
     "EXTENSION",
     "HEADER",
+    "clock_rate",
     "format_timecodes",
     "infer_rates",
     "parse_timecode",
     "read",
+    "snap_to_clock",
     "timecode_seconds",
     "write",
 ]
