@@ -221,7 +221,9 @@ def test_a_60_fps_take_measured_at_59_905_reads_at_60(tmp_path):
     np.testing.assert_allclose(anim.channel("JawOpen"), values[:, HEADER.index("JawOpen") - 2], atol=1e-9)
 
 
-@pytest.mark.parametrize(("sample_rate", "expected"), [(29.97, 29.97), (24.0, 24.0), (37.3, 37.3), (30.02, 30.0)])
+@pytest.mark.parametrize(
+    ("sample_rate", "expected"), [(29.97, 29.97), (24.0, 24.0), (37.3, 37.3), (30.02, 30.0)]
+)
 def test_odd_rates_on_the_60_fps_clock_keep_their_exact_rate(tmp_path, sample_rate, expected):
     path, _ = app_take(tmp_path, 300, sample_rate=sample_rate)
     assert read(path).fps == pytest.approx(expected, rel=1e-5)
