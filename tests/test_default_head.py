@@ -256,7 +256,8 @@ def test_eye_yaw_turns_the_iris_and_nothing_else(rig, parts):
     pupil = eye[np.argmax(rig.neutral[eye, 2])]
     v = pose(rig, LeftEyeYaw=0.3)
     shift = v[pupil] - rig.neutral[pupil]
-    assert shift[0] == pytest.approx(12.0 * np.sin(0.3), abs=0.05)  # towards the character's left
+    # The app's eye yaw: positive turns the gaze towards the character's right (-X).
+    assert shift[0] == pytest.approx(-12.0 * np.sin(0.3), abs=0.05)
     others = np.setdiff1d(np.arange(rig.n_vertices), eye)
     assert np.abs(v[others] - rig.neutral[others]).max() < 1e-4
     # Pitch down lowers the pupil.

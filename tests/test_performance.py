@@ -141,22 +141,30 @@ def test_blinks_are_the_same_at_any_frame_rate(minute):
 def test_gaze_stays_near_the_listener_and_moves_by_saccades(minute):
     speech, pauses = minute
     out = run(speech, pauses, seed=5)
-    yaw, pitch = np.degrees(out[:, index("LeftEyeYaw")]), np.degrees(out[:, index("LeftEyePitch")])
-    assert np.array_equal(out[:, index("LeftEyeYaw")], out[:, index("RightEyeYaw")])  # eyes move together
-    assert np.hypot(yaw, pitch).max() <= GazeSettings().radius + 0.5
+    s = GazeSettings()
+    # The app's signs (emote.animation.channels): eye yaw positive to the subject's right,
+    # pitch positive down. Gaze yaw here: both eyes' mean, positive to the subject's left.
+    yaw = -np.degrees(out[:, index("LeftEyeYaw")] + out[:, index("RightEyeYaw")]) / 2
+    pitch = np.degrees(out[:, index("LeftEyePitch")])
+    vergence = np.degrees(out[:, index("LeftEyeYaw")] - out[:, index("RightEyeYaw")]) / 2
+    assert np.allclose(
+        vergence, np.degrees(np.arctan2(s.half_ipd_m, s.distance_m)), atol=1e-4
+    )  # eyes converge
+    assert np.hypot(yaw, pitch).max() <= s.radius + 0.5
     assert yaw.std() > 0.5
     # fixations: the gaze is still most of the time
     still = np.hypot(np.diff(yaw), np.diff(pitch)) < 0.05
     assert still.mean() > 0.7
-    # look shapes agree with the angles
+    # look shapes agree with each eye's angle
     looking_left = yaw > 3
     assert np.all(out[looking_left, index("EyeLookOutLeft")] > 0)
     assert np.all(out[looking_left, index("EyeLookInRight")] > 0)
     assert np.all(out[looking_left, index("EyeLookInLeft")] == 0)
+    left_eye_to_left = -np.degrees(out[:, index("LeftEyeYaw")])
     assert np.allclose(
-        out[:, index("EyeLookOutLeft")], np.clip(yaw / GazeSettings().look_yaw_deg, 0, 1), atol=1e-5
+        out[:, index("EyeLookOutLeft")], np.clip(left_eye_to_left / s.look_yaw_deg, 0, 1), atol=1e-5
     )
-    # EyePitch is positive looking down (the project's convention): EyeLookDown goes with it
+    # EyePitch is positive looking down: EyeLookDown goes with it
     assert np.all(out[pitch > 2, index("EyeLookDownLeft")] > 0)
     assert np.all(out[pitch < -2, index("EyeLookUpLeft")] > 0)
 

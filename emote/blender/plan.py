@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from emote.animation.channels import ARKIT_NAMES, INDEX
+from emote.animation.channels import ARKIT_NAMES, INDEX, rig_angles
 from emote.animation.face_animation import FaceAnimation
 
 #: Roles of the pose channels, with their (yaw, pitch, roll) channel names.
@@ -292,7 +292,7 @@ def plan_pose(anim: FaceAnimation, target: PoseTarget, *, start_frame: float = 1
     """
     if target.role not in POSE_ROLES:
         raise ValueError(f"unknown pose role {target.role!r}; roles are {', '.join(POSE_ROLES)}")
-    yaw, pitch, roll = (anim.curves[:, INDEX[n]] for n in POSE_ROLES[target.role])
+    yaw, pitch, roll = rig_angles(anim.curves, POSE_ROLES[target.role])  # eye channels mirrored
     if not (yaw.any() or pitch.any() or roll.any()):
         return []
     rot = pose_matrices(yaw, pitch, roll)

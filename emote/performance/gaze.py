@@ -5,16 +5,20 @@ fixating for 0.3–2 s and jumping by small saccades of 1–10°. Saccade
 duration follows the *main sequence*, ``D ≈ 2.2 ms/° · A + 21 ms`` (Carpenter
 1988, *Movements of the Eyes*, 2nd ed.), and its position profile is the
 minimum-jerk curve ``10s³ − 15s⁴ + 6s⁵``, a close fit to a saccade's
-bell-shaped velocity. Both eyes move together (no vergence: the listener is
-far enough).
+bell-shaped velocity. Both eyes move together and converge on the listener at
+``distance_m``: each eye turns in by ``atan(half_ipd_m / distance_m)`` (1.8°
+at 1 m), so the two eyes' yaws and look shapes differ as in the app's takes.
 
-Angle conventions: here gaze pitch is computed positive *up* (degrees), and
-written to the canonical ``LeftEyePitch``/``RightEyePitch`` channels negated, in
-the project's convention (``emote.animation.channels``: positive pitch looks
-down); positive yaw turns the gaze to the subject's left. ARKit's look shapes are derived from the same angles, so bones and
-blendshapes agree: looking to the subject's left is ``EyeLookOutLeft`` and
-``EyeLookInRight``; a weight of 1 means ``look_yaw_deg`` (sideways),
-``look_up_deg`` or ``look_down_deg``.
+Angle conventions: here gaze is computed as yaw positive to the subject's
+*left* and pitch positive *up* (degrees); the eye channels get the Live Link
+Face app's signs (:mod:`emote.animation.channels`): eye yaw positive to the
+subject's right, pitch positive down, and the app's small eye roll
+``tan(yaw) · tan(pitch)``. ARKit's look shapes come from each eye's own angles,
+so bones and blendshapes agree the way they do in the app's takes: looking to
+the subject's left is ``EyeLookOutLeft`` and ``EyeLookInRight``, and
+``LeftEyeYaw ≈ look_yaw · (EyeLookInLeft − EyeLookOutLeft)``. A weight of 1
+means ``look_yaw_deg`` (sideways), ``look_up_deg`` or ``look_down_deg``; the
+sideways and downward scales are the app's (0.6 rad per unit, measured).
 """
 
 from __future__ import annotations
@@ -42,6 +46,9 @@ class GazeSettings:
         Vertical share of saccades (gaze roams more sideways than up/down).
     look_yaw_deg, look_up_deg, look_down_deg : float
         Eye rotation that a look blendshape of weight 1 stands for.
+    distance_m, half_ipd_m : float
+        Distance to what the eyes fixate and half the distance between the
+        pupils (ANSUR II adult mean IPD about 63 mm): they set the vergence.
     """
 
     fixation_min: float = 0.3
@@ -52,9 +59,11 @@ class GazeSettings:
     amplitude_mean: float = 3.5
     radius: float = 8.0
     vertical: float = 0.5
-    look_yaw_deg: float = 30.0
+    look_yaw_deg: float = 34.4  # 0.6 rad: the app's LeftEyeYaw per unit of EyeLookIn/Out
     look_up_deg: float = 25.0
-    look_down_deg: float = 30.0
+    look_down_deg: float = 35.0  # 0.61 rad: the app's eye pitch per unit of EyeLookDown
+    distance_m: float = 1.0
+    half_ipd_m: float = 0.032
 
 
 def saccade_duration(amplitude_deg: np.ndarray | float) -> np.ndarray:
@@ -130,24 +139,29 @@ def eye_channels(angles_deg: np.ndarray, curves: np.ndarray, *, settings: GazeSe
     Parameters
     ----------
     angles_deg : np.ndarray [shape=(frames, 2)]
-        Yaw and pitch in degrees (:func:`gaze_angles`).
+        Gaze yaw (+ subject's left) and pitch (+ up) in degrees (:func:`gaze_angles`).
     curves : np.ndarray [shape=(frames, 61)]
-        Modified in place: ``Left/RightEyeYaw/Pitch`` (radians) and
-        ``EyeLook{In,Out,Up,Down}{Left,Right}`` (weights).
+        Modified in place: ``Left/RightEyeYaw/Pitch/Roll`` (radians, the app's
+        signs) and ``EyeLook{In,Out,Up,Down}{Left,Right}`` (weights).
     """
     s = settings or GazeSettings()
-    yaw, pitch = angles_deg[:, 0], angles_deg[:, 1]
-    for side in ("Left", "Right"):
-        curves[:, index(f"{side}EyeYaw")] = np.radians(yaw)
-        curves[:, index(f"{side}EyePitch")] = np.radians(-pitch)  # channel: positive = down
-    to_left = np.clip(yaw / s.look_yaw_deg, 0.0, 1.0)
-    to_right = np.clip(-yaw / s.look_yaw_deg, 0.0, 1.0)
-    curves[:, index("EyeLookOutLeft")] = to_left
-    curves[:, index("EyeLookInRight")] = to_left
-    curves[:, index("EyeLookInLeft")] = to_right
-    curves[:, index("EyeLookOutRight")] = to_right
+    vergence = np.degrees(np.arctan2(s.half_ipd_m, s.distance_m))
+    pitch = angles_deg[:, 1]
     up = np.clip(pitch / s.look_up_deg, 0.0, 1.0)
     down = np.clip(-pitch / s.look_down_deg, 0.0, 1.0)
-    for side in ("Left", "Right"):
+    app_pitch = np.radians(-pitch)  # the app's eye pitch: positive looks down
+    # Each eye's gaze to the subject's *right* (the app's yaw sign): the left eye turns
+    # right to converge, the right eye left.
+    for side, inward in (("Left", vergence), ("Right", -vergence)):
+        to_right = -angles_deg[:, 0] + inward
+        app_yaw = np.radians(to_right)
+        curves[:, index(f"{side}EyeYaw")] = app_yaw
+        curves[:, index(f"{side}EyePitch")] = app_pitch
+        curves[:, index(f"{side}EyeRoll")] = np.tan(app_yaw) * np.tan(app_pitch)
+        right = np.clip(to_right / s.look_yaw_deg, 0.0, 1.0)
+        left = np.clip(-to_right / s.look_yaw_deg, 0.0, 1.0)
+        # Left eye: looking right is looking in; right eye: looking right is looking out.
+        curves[:, index(f"EyeLookIn{side}")] = right if side == "Left" else left
+        curves[:, index(f"EyeLookOut{side}")] = left if side == "Left" else right
         curves[:, index(f"EyeLookUp{side}")] = up
         curves[:, index(f"EyeLookDown{side}")] = down

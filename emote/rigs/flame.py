@@ -66,7 +66,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from emote.animation.channels import ARKIT_NAMES, INDEX, N_ARKIT, N_CHANNELS
+from emote.animation.channels import ARKIT_NAMES, INDEX, N_ARKIT, N_CHANNELS, rig_angles
 from emote.errors import RigError, file_error
 from emote.rigs.base import MeshRig, Rigid
 from emote.rigs.mesh_tools import SKIN, cache_dir, find_probes, paint_eyes, pose_rotations
@@ -623,9 +623,7 @@ class FlameRig(MeshRig):
             "global_pose": np.zeros((len(c), 3), np.float32),
             "eye_pose": np.concatenate(
                 [
-                    euler_to_axis_angle(
-                        c[:, INDEX[f"{s}EyeYaw"]], c[:, INDEX[f"{s}EyePitch"]], c[:, INDEX[f"{s}EyeRoll"]]
-                    )
+                    euler_to_axis_angle(*rig_angles(c, (f"{s}EyeYaw", f"{s}EyePitch", f"{s}EyeRoll")))
                     for s in ("Left", "Right")
                 ],
                 axis=1,

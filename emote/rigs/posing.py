@@ -10,10 +10,12 @@ GLB/USD/Blender exporters so every output turns the same way::
 
     R = R_y(yaw) · R_x(pitch) · R_z(−roll)
 
-positive yaw turns the face (or the gaze) towards the character's left,
-positive pitch tips it down, positive roll tilts the top of the head towards
-the character's left shoulder; roll is applied first, yaw last. Points move as
-``pivot + R (p − pivot)``.
+positive yaw turns the face towards the character's left, positive pitch tips
+it down, positive roll tilts the top of the head towards the character's left
+shoulder; roll is applied first, yaw last. Points move as
+``pivot + R (p − pivot)``. Eye channels carry the Live Link Face app's signs,
+mirrored (:data:`emote.animation.channels.RIG_SIGN`): they are multiplied by
+their sign before the rotation is built.
 
 Tensors derived from a rig (deltas as ``(S, V·3)``, indices, pivots) are
 cached on the rig per device and dtype, so repeated calls only pay for the
@@ -28,7 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from emote.animation.channels import INDEX
+from emote.animation.channels import INDEX, RIG_SIGN
 from emote.rigs.base import MeshRig, Rigid
 
 DEFAULT_CHUNK = 256
@@ -58,6 +60,7 @@ class _Part:
     index: torch.Tensor | None  # (k,) int64, or None for every vertex
     pivot: torch.Tensor  # (3,)
     columns: tuple[int | None, int | None, int | None]  # yaw, pitch, roll curve columns
+    signs: tuple[float, float, float]  # channel sign -> rig frame (RIG_SIGN)
 
 
 @dataclass
@@ -73,11 +76,14 @@ class _Tensors:
 def _part(rigid: Rigid, n_vertices: int, device: torch.device, dtype: torch.dtype) -> _Part:
     idx = np.asarray(rigid.vertices, np.int64)
     every = idx.size == n_vertices and bool(np.array_equal(idx, np.arange(n_vertices)))
-    cols = tuple(None if name is None else INDEX[name] for name in (rigid.yaw, rigid.pitch, rigid.roll))
+    names = (rigid.yaw, rigid.pitch, rigid.roll)
+    cols = tuple(None if name is None else INDEX[name] for name in names)
+    signs = tuple(1.0 if name is None else RIG_SIGN.get(name, 1.0) for name in names)
     return _Part(
         index=None if every else torch.as_tensor(idx, device=device),
         pivot=torch.as_tensor(np.asarray(rigid.pivot, np.float64), dtype=dtype, device=device),
         columns=cols,  # type: ignore[arg-type]
+        signs=signs,  # type: ignore[arg-type]
     )
 
 
@@ -120,7 +126,9 @@ def _rotate(v: torch.Tensor, part: _Part, curves: torch.Tensor) -> None:
     if part.columns == (None, None, None):
         return
     zero = torch.zeros(curves.shape[0], dtype=v.dtype, device=v.device)
-    angles = torch.stack([zero if c is None else curves[:, c] for c in part.columns], -1)  # (t, 3)
+    angles = torch.stack(
+        [zero if c is None else curves[:, c] * k for c, k in zip(part.columns, part.signs, strict=True)], -1
+    )  # (t, 3)
     if not bool(angles.any()):
         return
     rt = pose_rotations(angles[:, 0], angles[:, 1], angles[:, 2]).transpose(1, 2)  # row vectors: p @ Rᵀ
