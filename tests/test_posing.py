@@ -56,7 +56,11 @@ def _reference_pose(rig: MeshRig, curves: np.ndarray) -> np.ndarray:
         for s, name in enumerate(rig.shape_names):
             v += np.clip(c[INDEX[name]], 0.0, 1.0) * rig.deltas[s]
         for part in [*rig.eyes, rig.head]:
-            rot = Rotation.from_euler("YXZ", [c[INDEX[part.yaw]], c[INDEX[part.pitch]], -c[INDEX[part.roll]]])
+            # Eye angles carry the Live Link Face app's signs: yaw and roll mirrored left to right.
+            m = 1.0 if part is rig.head else -1.0
+            rot = Rotation.from_euler(
+                "YXZ", [m * c[INDEX[part.yaw]], c[INDEX[part.pitch]], -m * c[INDEX[part.roll]]]
+            )
             idx = part.vertices
             v[idx] = part.pivot + (v[idx] - part.pivot) @ rot.as_matrix().T
         out.append(v)

@@ -111,7 +111,9 @@ class _Builder:
     def sparse_vec3(self, values: np.ndarray) -> int:
         """A VEC3 float accessor stored sparsely (non-zero rows only); min/max over all rows."""
         rows = np.nonzero(np.any(values != 0, axis=1))[0].astype(np.uint32)
-        acc = self.g.Accessor(componentType=_FLOAT, count=len(values), type="VEC3")
+        # No bufferView: the base is all zeros. byteOffset must then be absent (glTF 2.0
+        # §5.1.1 "byteOffset ... dependencies: bufferView"); pygltflib defaults it to 0.
+        acc = self.g.Accessor(componentType=_FLOAT, count=len(values), type="VEC3", byteOffset=None)
         acc.min = values.min(0).astype(float).tolist()
         acc.max = values.max(0).astype(float).tolist()
         if len(rows):
