@@ -78,6 +78,31 @@ def test_usdskel_deforms_the_mesh_like_the_rig(written):
     np.testing.assert_allclose(np.asarray(points), expected, atol=1e-3)  # mm
 
 
+def test_empty_shapes_are_left_off_the_mesh_and_the_rest_still_deform(tmp_path):
+    # The default head's EyeLookIn/Out move no vertex (its eyeballs turn by the eye angles).
+    from emote.rigs.registry import load_rig
+
+    rig = load_rig("default")
+    empty = {n for n, d in zip(rig.shape_names, rig.deltas, strict=True) if not np.any(d)}
+    assert empty == {"EyeLookInLeft", "EyeLookOutLeft", "EyeLookInRight", "EyeLookOutRight"}
+    anim = animation(frames=3, fps=30.0)
+    usd.write(anim, tmp_path / "head.usd", rig=rig)
+    stage, skel_query, target = skel_queries(tmp_path / "head.usd")
+    assert stage.GetFramesPerSecond() == stage.GetTimeCodesPerSecond() == 30.0
+    bound = list(UsdSkel.BindingAPI(target.GetPrim()).GetBlendShapesAttr().Get())
+    assert bound == [n for n in rig.shape_names if n not in empty]
+    for child in target.GetPrim().GetChildren():
+        assert np.abs(np.asarray(UsdSkel.BlendShape(child).GetOffsetsAttr().Get())).max() > 0
+    # The animation keeps all weights; UsdSkel maps them onto the shapes the mesh binds.
+    mapper = target.GetBlendShapeMapper()
+    weights = skel_query.GetAnimQuery().ComputeBlendShapeWeights(Usd.TimeCode(1))
+    remapped = np.asarray(mapper.Remap(weights))
+    np.testing.assert_allclose(remapped, anim.curves[1, [INDEX[n] for n in bound]], atol=1e-6)
+    assert usd.read(tmp_path / "head.usd").channel("EyeLookInLeft")[1] == pytest.approx(
+        float(anim.curves[1, INDEX["EyeLookInLeft"]])
+    )
+
+
 def axis_rotation(axis: int, angle: float) -> np.ndarray:
     c, s = np.cos(angle), np.sin(angle)
     a, b = [(1, 2), (2, 0), (0, 1)][axis]

@@ -12,7 +12,15 @@ Scene layout (Pixar's UsdSkel schema; ``usd-core`` writes it)::
                      skel:blendShapes / skel:blendShapeTargets
     /Root/Head/<ARKit name>  BlendShape: offsets (+ pointIndices when sparse)
 
-Time code ``i`` is frame ``i``; ``timeCodesPerSecond = framesPerSecond = fps``.
+A shape the rig leaves empty (no vertex moves, e.g. the default head's
+``EyeLookIn/Out``: its eyeballs turn by the eye angles instead) gets no
+BlendShape on the mesh, so importers make no empty shape keys; its weights
+stay in the SkelAnimation, which UsdSkel (and Blender) skip for shapes the mesh
+does not bind.
+
+Time code ``i`` is frame ``i``; ``timeCodesPerSecond = framesPerSecond = fps``
+(Blender's USD importer keys time code ``i`` at ``i × scene fps / fps``: set
+the scene to the file's rate before importing, or use the emote add-on).
 Units are the rig's millimetres (``metersPerUnit = 0.001``), +Y up. The head
 joint rotates by ``R_y(yaw) R_x(pitch) R_z(roll)`` (HeadYaw/Pitch/Roll).
 The layer's ``customLayerData["emote"]`` keeps fps, the nine head/eye angle
@@ -110,17 +118,20 @@ def build_stage(anim: FaceAnimation, rig: Any):
     binding.CreateJointIndicesPrimvar(constant=True, elementSize=1).Set(Vt.IntArray([0]))
     binding.CreateJointWeightsPrimvar(constant=True, elementSize=1).Set(Vt.FloatArray([1.0]))
     binding.CreateGeomBindTransformAttr(Gf.Matrix4d(1.0))
-    binding.CreateBlendShapesAttr(tokens)
-    targets = []
+    bound, targets = [], []
     for token, d in zip(tokens, np.asarray(rig.deltas, np.float32), strict=True):
-        shape = UsdSkel.BlendShape.Define(stage, f"{MESH}/{token}")
         moved = np.nonzero(np.any(d != 0, axis=1))[0].astype(np.int32)
+        if not len(moved):
+            continue  # an empty shape: nothing to deform, no shape key to make
+        bound.append(token)
+        shape = UsdSkel.BlendShape.Define(stage, f"{MESH}/{token}")
         if len(moved) * 2 < len(d):  # sparse offsets where a shape moves few points
             shape.CreateOffsetsAttr(Vt.Vec3fArray.FromNumpy(np.ascontiguousarray(d[moved])))
             shape.CreatePointIndicesAttr(Vt.IntArray.FromNumpy(moved))
         else:
             shape.CreateOffsetsAttr(Vt.Vec3fArray.FromNumpy(np.ascontiguousarray(d)))
         targets.append(shape.GetPath())
+    binding.CreateBlendShapesAttr(bound)
     binding.CreateBlendShapeTargetsRel().SetTargets(targets)
 
     metadata = json.loads(dump_metadata(anim.metadata, Path(f"(animation of {rig.name})")))
