@@ -65,6 +65,14 @@ def test_every_format_round_trips_through_save_and_load(tmp_path, ext):
     anim.save(tmp_path / f"a{ext}")
     back = FaceAnimation.load(tmp_path / f"a{ext}")
     assert back.fps == anim.fps and back.n_frames == anim.n_frames
+    if ext == ".metahuman.csv":
+        # Epic's mapping overdrives the funnel and upper-lip-roll curves; where they clip at 1,
+        # the two shapes seen only through them read back as the least weight reaching the clip.
+        from emote.animation.channels import indices
+
+        hidden = indices(["MouthFunnel", "MouthRollUpper"])
+        assert (back.curves[:, hidden] <= anim.curves[:, hidden] + 1e-6).all()
+        anim.curves[:, hidden] = back.curves[:, hidden]
     np.testing.assert_allclose(back.curves, anim.curves, atol=1e-6)
 
 

@@ -95,13 +95,13 @@ def format_for_path(path: str | PathLike[str]) -> str:
 
 
 def _sniff_csv(path: Path) -> str:
-    """A .csv whose header names CTRL_expressions_ curves is MetaHuman, otherwise Live Link."""
+    """A .csv whose header (or, CurveTable layout, second row) names a CTRL_expressions_ curve is MetaHuman."""
     try:
         with open(path, encoding="utf-8-sig", errors="replace") as f:
-            first = f.readline(1 << 16)
+            head = f.readline(1 << 16) + f.readline(1 << 16)
     except OSError:
         return "livelink"  # the reader reports the problem
-    return "metahuman" if metahuman.CURVE_PREFIX.lower() in first.lower() else "livelink"
+    return "metahuman" if metahuman.CURVE_PREFIX.lower() in head.lower() else "livelink"
 
 
 def write(

@@ -3,31 +3,44 @@
 The realisation is declarative data, ``rigs/metahuman/arkit_to_metahuman.json``
 (loaded by :func:`emote.rigs.metahuman.load_mapping`):
 for each of the 52 ARKit shapes, the MetaHuman control curves it drives and
-with what weight, and a note saying how the shape is realised. Curve values are
-linear in the ARKit weights::
+with what weight, and a note saying how the shape is realised. The weights are
+those of Epic's ARKit mapping pose asset (the asset MetaHumans use to play Live
+Link Face data), except where the file's ``differences`` says why not, so the
+curves are the ones Unreal computes from the same ARKit curves. Curve values are
+linear in the ARKit weights, clipped to the controls' range::
 
     curves = clip(W @ arkit, 0, 1)        W: (n_curves, 52)
 
-The mapping is built so that every ARKit shape owns a curve no other shape
-drives (``W`` has full column rank) and every curve's weights sum to at most 1
-(ARKit weights in [0, 1] never push a curve out of range). Reading a file back
-therefore recovers the ARKit curves exactly (to float32 precision) by least
-squares, ``arkit = clip(pinv(W) @ curves, 0, 1)``; for curves from elsewhere it
-gives the closest ARKit pose.
+``W`` has full column rank, so reading a file back recovers the ARKit curves
+by least squares, exactly (to float32 precision) while no curve clipped; curves
+that clipped at 1 (funnel, upper-lip roll and inner brow can, as in Unreal) are
+left out of the solve for the frames where they did.
 
-File layout::
+File layout: an Unreal **CurveTable** CSV, so the file imports into Unreal as a
+CurveTable asset (Import, "Import As: CurveTable", Linear) with no code::
 
-    Time,CTRL_expressions_eyeBlinkL,...,CTRL_expressions_tongueWide,HeadYaw,...,RightEyeRoll
-    0.000000000,0.0,...
+    ---,0.000000000,0.033333333,0.066666667,...
+    CTRL_expressions_eyeBlinkL,0.0,0.1,0.25,...
+    ...
+    CTRL_expressions_tongueWide,0.0,0.0,0.0,...
+    HeadYaw,0.0,0.01,0.02,...
+    ...
+    RightEyeRoll,...
 
-``Time`` is seconds from the first frame (9 decimals), one column per curve the
-mapping uses (in mapping order), values as the shortest decimals that read
-back as the same float32, then the nine head/eye angles in radians under their
-Live Link names (MetaHuman's Live Link face Blueprint reads ``HeadYaw``,
+Following Unreal's documented CurveTable layout (*Data Driven Gameplay
+Elements*): the first row holds the keys' times (its first cell is a free label;
+Unreal writes ``---``), then one row per curve: its name, then its value at each
+time. Times are seconds from the first frame (9 decimals); values are the
+shortest decimals that read back as the same float32, never ``-0.0``. After
+the curves the rows carry the nine head/eye angles in radians under their Live
+Link names (MetaHuman's Live Link face Blueprint reads ``HeadYaw``,
 ``HeadPitch``, ``HeadRoll`` as curves; the eye angles are kept so the file
-round-trips). The reader maps columns by name (case-insensitively), ignores
-unknown columns, reads missing curves and angles as unknown (zeros), and infers
-the frame rate from ``Time``.
+round-trips).
+
+Reading accepts that layout and the column layout of emote 0.1
+(``Time,CTRL_expressions_...,HeadYaw,...``, one row per frame). Names are
+matched case-insensitively, unknown curves are ignored, missing curves and
+angles read as unknown (zeros), and the frame rate is inferred from the times.
 
 A MetaHuman CSV holds no metadata; a round trip keeps curves and fps.
 """
@@ -36,6 +49,7 @@ from __future__ import annotations
 
 import math
 from os import PathLike
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -60,12 +74,13 @@ EXTENSION = ".metahuman.csv"
 NAME = "metahuman"
 TIME_COLUMN = "Time"
 TIME_DECIMALS = 9
+TABLE_LABEL = "---"  # the first cell of a CurveTable CSV, as Unreal writes it
 DEFAULT_FPS = 30.0
 EXPECTED = "expected MetaHuman curves CSV"
 
 
 def write(anim: FaceAnimation, path: str | PathLike[str]) -> None:
-    """Write ``anim`` as MetaHuman curves (atomically).
+    """Write ``anim`` as MetaHuman curves in Unreal's CurveTable CSV layout (atomically).
 
     Parameters
     ----------
@@ -77,14 +92,54 @@ def write(anim: FaceAnimation, path: str | PathLike[str]) -> None:
     """
     mapping = load_mapping()
     pose_cols = [N_ARKIT + POSE_NAMES.index(p) for p in mapping.pose]
-    values = np.hstack([mapping.to_curves(anim.blendshapes), anim.curves[:, pose_cols]])
-    text = float32_text(values)
+    # + 0.0: a clipped or copied -0.0 is written as 0.0.
+    values = (
+        np.hstack([mapping.to_curves(anim.blendshapes), anim.curves[:, pose_cols]]).astype(np.float32) + 0.0
+    )
+    text = float32_text(values.T)
     times = np.arange(anim.n_frames, dtype=np.float64) / anim.fps
-    header = ",".join((TIME_COLUMN, *mapping.curves, *mapping.pose))
     with atomic_write(path, "w", newline="") as f:
-        f.write(header + "\n")
-        for t, row in zip(times.tolist(), text.tolist(), strict=True):
-            f.write(f"{t:.{TIME_DECIMALS}f}," + ",".join(row) + "\n")
+        f.write(",".join([TABLE_LABEL, *(f"{t:.{TIME_DECIMALS}f}" for t in times.tolist())]) + "\n")
+        for name, row in zip((*mapping.curves, *mapping.pose), text.tolist(), strict=True):
+            f.write(",".join([name, *row]) + "\n")
+
+
+def _curve_table(path: Path, rows: list[tuple[int, list[str]]]) -> tuple[list[str], np.ndarray]:
+    """Names and ``(frames, 1 + names)`` table (time first) of a CurveTable-layout file."""
+    (line, header), curve_rows = rows[0], rows[1:]
+    cells = [c for c in header[1:]]
+    while cells and not cells[-1].strip():
+        cells.pop()  # trailing commas
+    times = parse_numbers(path, [(line, cells)], list(range(len(cells))), ["key time"] * len(cells))[0]
+    names: list[str] = []
+    columns = [times]
+    for line, row in curve_rows:
+        name = row[0].strip()
+        if not name:
+            raise file_error(FormatError, path, f"line {line}: a curve row without a name ({EXPECTED})")
+        if name.lower() in (n.lower() for n in names):
+            raise file_error(FormatError, path, f"line {line}: curve {name!r} appears more than once")
+        check_row_lengths(path, [(line, row)], 1 + len(times))
+        names.append(name)
+        columns.append(
+            parse_numbers(
+                path, [(line, row[1 : 1 + len(times)])], list(range(len(times))), [name] * len(times)
+            )[0]
+        )
+    return [TIME_COLUMN, *names], np.stack(columns, axis=1) if columns else np.zeros((0, 1))
+
+
+def _column_table(path: Path, rows: list[tuple[int, list[str]]]) -> tuple[list[str], np.ndarray, list]:
+    """Names, ``(frames, names)`` table and data rows of a column-layout (``Time,...``) file."""
+    (_, header), data = rows[0], rows[1:]
+    dups = duplicate_columns(header)
+    if dups:
+        raise file_error(FormatError, path, f"column {dups[0]!r} appears more than once ({EXPECTED})")
+    check_row_lengths(path, data, len(header))
+    names = [h.strip() for h in header if h.strip()]
+    where = column_index(header)
+    table = parse_numbers(path, data, [where[n.lower()] for n in names], names)
+    return names, table, data
 
 
 def read(path: str | PathLike[str], *, fps: float | None = None) -> FaceAnimation:
@@ -93,16 +148,17 @@ def read(path: str | PathLike[str], *, fps: float | None = None) -> FaceAnimatio
     Parameters
     ----------
     path : str or PathLike
-        A file with a ``Time`` column and ``CTRL_expressions_*`` columns.
+        A CurveTable-layout file (a row per curve) or a column-layout file
+        (``Time`` and ``CTRL_expressions_*`` columns).
     fps : float, optional
-        Frame rate of the rows; inferred from ``Time`` when omitted.
+        Frame rate of the keys; inferred from their times when omitted.
 
     Returns
     -------
     FaceAnimation
         ARKit weights by least squares (clipped to [0, 1]), angles as stored.
-        ``metadata["missing_channels"]`` lists ARKit shapes no column informs and
-        absent angles; ``metadata["ignored_columns"]`` columns the mapping lacks.
+        ``metadata["missing_channels"]`` lists ARKit shapes no curve informs and
+        absent angles; ``metadata["ignored_columns"]`` curves the mapping lacks.
     """
     path = check_readable(path)
     if fps is not None and not (math.isfinite(fps) and fps > 0):
@@ -111,41 +167,44 @@ def read(path: str | PathLike[str], *, fps: float | None = None) -> FaceAnimatio
     rows = list(csv_rows(path, "MetaHuman curves CSV"))
     if not rows:
         raise file_error(FormatError, path, f"empty file ({EXPECTED})")
-    (_, header), rows = rows[0], rows[1:]
-    dups = duplicate_columns(header)
-    if dups:
-        raise file_error(FormatError, path, f"column {dups[0]!r} appears more than once ({EXPECTED})")
-    where = column_index(header)
-    if TIME_COLUMN.lower() not in where:
-        raise file_error(FormatError, path, f"column {TIME_COLUMN!r} missing ({EXPECTED})")
+    first = rows[0][1][0].strip().lower() if rows[0][1] else ""
+    if first == TIME_COLUMN.lower():
+        names, table, data = _column_table(path, rows)
+        line_of = [line for line, _ in data]
+    else:
+        if len(rows) < 2 or not any(
+            r[0].strip().lower().startswith(CURVE_PREFIX.lower()) for _, r in rows[1:]
+        ):
+            raise file_error(FormatError, path, f"column {TIME_COLUMN!r} missing ({EXPECTED})")
+        names, table = _curve_table(path, rows)
+        line_of = [rows[0][0]] * len(table)
+    where = {n.lower(): i for i, n in enumerate(names)}
     curves = [c for c in mapping.curves if c.lower() in where]
     if not curves:
         raise file_error(FormatError, path, f"no {CURVE_PREFIX}* column the mapping knows ({EXPECTED})")
     pose = [p for p in POSE_NAMES if p.lower() in where]
     used = {TIME_COLUMN.lower(), *(c.lower() for c in curves), *(p.lower() for p in pose)}
-    ignored = [h.strip() for h in header if h.strip() and h.strip().lower() not in used]
-    check_row_lengths(path, rows, len(header))
+    ignored = [n for n in names if n.lower() not in used]
 
-    names = [TIME_COLUMN, *curves, *pose]
-    table = parse_numbers(path, rows, [where[n.lower()] for n in names], names)
     times = table[:, 0]
     back = np.flatnonzero(np.diff(times) <= 0)
     if back.size:
-        raise file_error(FormatError, path, f"line {rows[back[0] + 1][0]}: {TIME_COLUMN} does not increase")
+        raise file_error(FormatError, path, f"line {line_of[back[0] + 1]}: {TIME_COLUMN} does not increase")
     metadata: dict[str, Any] = {"source_format": NAME}
+    n = len(times)
     if fps is None:
-        if len(rows) >= 2:
-            fps = snap_fps((len(rows) - 1) / float(times[-1] - times[0]))
+        if n >= 2:
+            fps = snap_fps((n - 1) / float(times[-1] - times[0]))
         else:
             fps = DEFAULT_FPS
             metadata["fps_assumed"] = True
-    if len(rows) and times[0] != 0:
+    if n and times[0] != 0:
         metadata["timecode_start"] = float(times[0])
 
-    arkit, unobservable = mapping.to_arkit(table[:, 1 : 1 + len(curves)], curves)
-    out = np.zeros((len(rows), N_CHANNELS), np.float32)
+    arkit, unobservable = mapping.to_arkit(table[:, [where[c.lower()] for c in curves]], curves)
+    out = np.zeros((n, N_CHANNELS), np.float32)
     out[:, :N_ARKIT] = arkit
-    out[:, [N_ARKIT + POSE_NAMES.index(p) for p in pose]] = table[:, 1 + len(curves) :]
+    out[:, [N_ARKIT + POSE_NAMES.index(p) for p in pose]] = table[:, [where[p.lower()] for p in pose]]
     missing = unobservable + [p for p in POSE_NAMES if p not in pose]
     if missing:
         metadata["missing_channels"] = missing

@@ -70,15 +70,37 @@ class MetaHumanMapping:
         Returns
         -------
         arkit : np.ndarray [shape=(frames, 52), dtype=float32]
-            ``clip(pinv(W_present) @ values, 0, 1)``: exact when the values came
-            from :meth:`to_curves` of in-range weights and all curves are given.
+            ``clip(pinv(W_used) @ values_used, 0, 1)`` per frame, where the
+            curves used are all given curves except those sitting at their top
+            that the map can push past it (they may have clipped). Exact when
+            the values came from :meth:`to_curves` of in-range weights.
         unobservable : list of str
             ARKit shapes none of the given curves depend on (read as 0).
         """
         rows = [self.curves.index(c) for c in curves]
         w = self.weights[rows]
-        arkit = np.asarray(values, np.float64) @ np.linalg.pinv(w).T
+        values = np.asarray(values, np.float64)
         unobservable = [ARKIT_NAMES[k] for k in range(N_ARKIT) if not w[:, k].any()]
+        high = self.high[rows]
+        can_clip = w.clip(min=0).sum(axis=1) > high + 1e-9
+        clipped = can_clip & (values >= high - 1e-6)
+        arkit = values @ np.linalg.pinv(w).T
+        # Frames where a curve may have clipped: solve without it (few distinct patterns).
+        patterns, which = np.unique(clipped, axis=0, return_inverse=True)
+        for p, mask in enumerate(patterns):
+            if not mask.any():
+                continue
+            frames = np.flatnonzero(which.ravel() == p)
+            keep = ~mask
+            arkit[frames] = values[np.ix_(frames, np.flatnonzero(keep))] @ np.linalg.pinv(w[keep]).T
+            # A shape seen only through the clipped curves: the least weight that reaches the clip.
+            hidden = [k for k in range(N_ARKIT) if w[:, k].any() and not w[keep, k].any()]
+            for k in hidden:
+                need = np.zeros(len(frames))
+                for r in np.flatnonzero(mask & (w[:, k] > 0)):
+                    others = arkit[frames] @ w[r] - arkit[frames, k] * w[r, k]
+                    need = np.maximum(need, (high[r] - others) / w[r, k])
+                arkit[frames, k] = need
         return np.clip(arkit, 0.0, 1.0).astype(np.float32), unobservable
 
     def own_curves(self) -> dict[str, list[str]]:
