@@ -21,7 +21,7 @@ import numpy as np
 import pytest
 from test_blender import fake_emote
 
-from emote.animation.channels import ARKIT_NAMES, N_ARKIT, N_CHANNELS
+from emote.animation.channels import ARKIT_NAMES, N_ARKIT, N_CHANNELS, rig_angles
 from emote.animation.face_animation import FaceAnimation
 from emote.blender.plan import pose_matrices
 
@@ -265,7 +265,10 @@ def test_rocketbox_character_gets_face_head_and_eyes(blender, tmp_path):
     for frame, bones in res["turns"].items():
         i = int(frame) - 1
         for bone, role in roles.items():
-            angles = [anim.channel(role + axis)[i : i + 1] for axis in ("Yaw", "Pitch", "Roll")]
+            # Eye channels carry the app's signs: mirrored into the rig frame (channels.RIG_SIGN).
+            angles = rig_angles(
+                anim.curves[i : i + 1], tuple(role + axis for axis in ("Yaw", "Pitch", "Roll"))
+            )
             np.testing.assert_allclose(
                 bones[bone], pose_matrices(*angles)[0], atol=2e-4, err_msg=f"{bone} @ {frame}"
             )
