@@ -557,3 +557,50 @@ def test_body_animation_on_the_rig_survives_and_reimport_replaces_only_emote_cur
     # The head turned about the armature's axes (the hips only move, so nothing else turns it).
     np.testing.assert_allclose(res["posed"], rot[0] @ np.array(res["rest"]), atol=1e-5)
     assert res["face_actions"] == 1, "a re-import replaces the earlier emote action"
+
+
+def test_blenders_own_glb_and_usd_importers_key_whole_frames_at_the_files_rate(blender, tmp_path):
+    # The README's advice for Blender without the add-on: set the scene to the file's rate, then
+    # File > Import. Blender's USD importer keys time code i at frame i; its glTF importer
+    # converts seconds to frames at the scene's rate (glTF carries no frame rate).
+    from emote.export import glb, usd
+
+    anim = speech_like(12, fps=25.0)
+    glb.write(anim, tmp_path / "take.glb")
+    usd.write(anim, tmp_path / "take.usda")
+    res, _ = run_blender(
+        blender,
+        tmp_path,
+        """
+        out = {}
+        for path in ("take.glb", "take.usda"):
+            bpy.ops.wm.read_factory_settings(use_empty=True)
+            bpy.context.scene.render.fps, bpy.context.scene.render.fps_base = 25, 1.0
+            if path.endswith(".glb"):
+                bpy.ops.import_scene.gltf(filepath=path)
+            else:
+                bpy.ops.wm.usd_import(filepath=path)
+            obj = next(o for o in bpy.data.objects if o.type == "MESH" and o.data.shape_keys)
+            keys = obj.data.shape_keys
+            action = keys.animation_data.action
+            curves = list(getattr(action, "fcurves", None) or [])
+            if not curves:  # Blender 5: layered actions
+                curves = [fc for layer in action.layers for strip in layer.strips
+                          for bag in strip.channelbags for fc in bag.fcurves]
+            frames = sorted({round(k.co[0], 4) for fc in curves for k in fc.keyframe_points})
+            out[path] = {"frames": frames, "names": [kb.name for kb in keys.key_blocks[1:]],
+                         "stage_fps": scene_info()["fps"]}
+        result(**out)
+        """,
+    )
+    from emote.rigs.registry import load_rig
+
+    rig = load_rig("default")
+    empty = {n for n, d in zip(rig.shape_names, rig.deltas, strict=True) if not d.any()}
+    for path in ("take.glb", "take.usda"):
+        assert res[path]["stage_fps"] == 25
+        frames = np.asarray(res[path]["frames"])
+        assert len(frames) == anim.n_frames and np.allclose(frames, np.round(frames)), (path, frames)
+        assert np.allclose(np.diff(frames), 1.0)
+    assert not empty & set(res["take.usda"]["names"])  # no empty EyeLook shape keys from USD
+    assert set(res["take.usda"]["names"]) == set(rig.shape_names) - empty

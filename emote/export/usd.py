@@ -19,8 +19,9 @@ stay in the SkelAnimation, which UsdSkel (and Blender) skip for shapes the mesh
 does not bind.
 
 Time code ``i`` is frame ``i``; ``timeCodesPerSecond = framesPerSecond = fps``
-(Blender's USD importer keys time code ``i`` at ``i × scene fps / fps``: set
-the scene to the file's rate before importing, or use the emote add-on).
+(Blender 5.0's USD importer keys time code ``i`` at frame ``i`` and leaves the
+scene's rate alone: set the scene to the file's rate before importing, or use
+the emote add-on).
 Units are the rig's millimetres (``metersPerUnit = 0.001``), +Y up. The head
 joint rotates by ``R_y(yaw) R_x(pitch) R_z(roll)`` (HeadYaw/Pitch/Roll).
 The layer's ``customLayerData["emote"]`` keeps fps, the nine head/eye angle
