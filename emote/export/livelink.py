@@ -32,10 +32,11 @@ Timecode ``HH:MM:SS:FF.mmm``
     ``HH:MM:SS + FF.mmm / clock``. So frame ``i`` at ``t = start + i / fps`` is
     written as ``HH:MM:SS`` = ``floor(t)`` and ``FF.mmm`` = the rest of ``t`` in
     60 fps frames (``00:00:00:02.500`` is 1/24 s); a take whose frames all sit
-    at ``FF.mmm ≤ 30`` on that clock (shorter than half a second) is written on
-    the 30 fps clock instead, which the importer then infers. Either way every
-    frame lands within 9 µs of its time (half a thousandth of a clock frame),
-    at 24, 25, 23.976, 29.97, 30, 50 or 60 fps alike. The first frame's time is
+    at ``FF.mmm ≤ 30`` on that clock (possible only under half a second) is
+    written on the 30 fps clock instead, which the importer then infers. Either
+    way the importer keys every frame within 0.05 ms of its time (a thousandth
+    of a clock frame, then its 1/24000 s ticks), at 24, 25, 23.976, 29.97, 30,
+    50 or 60 fps alike. The first frame's time is
     ``metadata["timecode_start"]`` (seconds, or a ``"HH:MM:SS:FF[.mmm]"`` string
     at the animation's rate) plus ``metadata["start_time"]`` (where a
     :meth:`~emote.animation.FaceAnimation.slice` began), each 0 when absent.
@@ -66,8 +67,9 @@ Reading
     load) becomes an interpolated frame, counted in ``metadata["filled_frames"]``;
     a repeated timecode keeps the later row. A take shorter than one second has
     no rollover, so ``R`` is inferred as Epic's importer does (60 if any
-    ``FF.mmm`` exceeds 30, else 30): pass ``fps=`` for such takes. With ``fps=`` the rows are taken as consecutive
-    frames at that rate and the timecodes only give the start time.
+    ``FF.mmm`` exceeds 30, else 30): pass ``fps=`` for such takes. With
+    ``fps=`` the rows are taken as consecutive frames at that rate and the
+    timecodes only give the start time.
 
     What the CSV cannot hold is lost in a round trip: metadata other than the
     start time, and the fps of a take shorter than a second (unless given).
@@ -210,7 +212,7 @@ def format_timecodes(n_frames: int, fps: float, *, start: float = 0.0, rate: int
 
 
 def _assumed_rate(positions: np.ndarray) -> float:
-    """Timecode rate for a take with no second rollover: Epic's importer's 30 or 60, else the next rate its frames fit."""
+    """Timecode rate of a take with no second rollover: 30 or 60 as Epic's importer infers it, else what fits."""
     top = float(positions.max()) if positions.size else 0.0
     if top <= IMPORTER_60_ABOVE:
         return 30.0
