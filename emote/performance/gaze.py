@@ -48,7 +48,8 @@ class GazeSettings:
         Eye rotation that a look blendshape of weight 1 stands for.
     distance_m, half_ipd_m : float
         Distance to what the eyes fixate and half the distance between the
-        pupils (ANSUR II adult mean IPD about 63 mm): they set the vergence.
+        pupils (adult mean interpupillary distance 63 mm, Dodgson 2004, "Variation
+        and extrema of human interpupillary distance"): they set the vergence.
     """
 
     fixation_min: float = 0.3
