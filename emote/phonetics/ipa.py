@@ -8,11 +8,18 @@ CMU dictionary, which is what the visemes are defined on. The reduction loses
 what animation cannot show anyway: stress, length, aspiration, palatalisation,
 nasalisation, and the flap and glottal stop (both realised as ``T``, as CMUdict
 spells "water" and "button").
+
+A symbol the table does not list (a click, a uvular nasal, a vowel between chart
+positions) is mapped by its articulatory features (:mod:`emote.phonetics.features`):
+a consonant to the English phone of its place and manner, a vowel to the English
+vowel nearest on the chart.
 """
 
 from __future__ import annotations
 
 import unicodedata
+
+from emote.phonetics.features import IpaPhone, parse_ipa
 
 __all__ = ["IPA_TO_ARPABET", "ipa_to_arpabet"]
 
@@ -69,6 +76,14 @@ def ipa_to_arpabet(ipa: str) -> list[str] | None:
     >>> ipa_to_arpabet("tʲ"), ipa_to_arpabet("aj"), ipa_to_arpabet("d͡ʒ")
     (['T'], ['AY'], ['JH'])
     """
+    out = _by_table(ipa)
+    if out is not None:
+        return out
+    phones = parse_ipa(ipa)
+    return [_by_features(ph) for ph in phones] if phones is not None else None
+
+
+def _by_table(ipa: str) -> list[str] | None:
     out: list[str] = []
     for part in _clean(ipa).split():
         i = 0
@@ -82,3 +97,52 @@ def ipa_to_arpabet(ipa: str) -> list[str] | None:
             else:
                 return None
     return out
+
+
+# English vowels on the IPA chart (openness, backness, rounded), for vowels the table lacks.
+_VOWELS = {
+    "IY": (0.0, 0.0, False), "IH": (1 / 6, 0.15, False), "EH": (2 / 3, 0.0, False), "AE": (5 / 6, 0.0, False),
+    "AH": (2 / 3, 1.0, False), "AA": (1.0, 1.0, False), "UW": (0.0, 1.0, True), "UH": (1 / 6, 0.85, True),
+    "OW": (1 / 3, 1.0, True), "AO": (2 / 3, 1.0, True),
+}  # fmt: skip
+
+
+def _by_features(ph: IpaPhone) -> str:
+    """The English phone nearest to an IPA phone's features."""
+    if ph.vowel:
+        if ph.rhotic:
+            return "ER"
+        return min(
+            _VOWELS,
+            key=lambda k: (
+                (_VOWELS[k][0] - ph.openness) ** 2
+                + 0.25 * (_VOWELS[k][1] - ph.backness) ** 2
+                + 0.1 * (_VOWELS[k][2] != ph.rounded)
+            ),
+        )
+    place, manner, voiced = ph.place, ph.manner, ph.voiced
+    if place in ("labial-velar", "labial-palatal"):
+        return "W"
+    if place == "bilabial":
+        return "M" if manner == "nasal" else "B" if voiced else "P"
+    if place == "labiodental":
+        return "M" if manner == "nasal" else "V" if voiced else "F"
+    if manner in ("lateral", "lateral-fricative"):
+        return "L"
+    if ph.sibilant:
+        if place == "alveolar":
+            return "Z" if voiced else "S"
+        if manner == "affricate":
+            return "JH" if voiced else "CH"
+        return "ZH" if voiced else "SH"
+    if place == "dental" and manner == "fricative":
+        return "DH" if voiced else "TH"
+    if manner == "approximant":
+        return "Y" if place == "palatal" else "R"
+    if manner == "nasal":
+        return "NG" if place in ("velar", "uvular") else "N"
+    if place in ("dental", "alveolar", "postalveolar", "retroflex"):
+        return "D" if voiced else "T"
+    if place in ("palatal", "velar", "uvular"):
+        return "G" if voiced else "K"
+    return "HH"

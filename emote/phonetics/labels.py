@@ -13,7 +13,7 @@ import re
 
 from emote.phonetics.ipa import ipa_to_arpabet
 
-__all__ = ["ARPABET", "PHONE_CLASSES", "PHONE_SET", "SIL", "normalize_label"]
+__all__ = ["ARPABET", "PHONE_CLASSES", "PHONE_SET", "SIL", "ipa_label", "ipa_of", "normalize_label"]
 
 ARPABET: tuple[str, ...] = (
     "AA", "AE", "AH", "AO", "AW", "AY", "B", "CH", "D", "DH", "EH", "ER", "EY", "F", "G", "HH", "IH",
@@ -48,6 +48,23 @@ _EXTENDED = {
 _STRESS = re.compile(r"[012]$")
 
 
+def ipa_label(ipa: str) -> str:
+    """The label of a phone written in IPA: between slashes (``"/ɲ/"``), as linguists write phonemes.
+
+    The slashes tell an IPA phone from an ARPAbet one spelled alike (IPA /y/ is a rounded
+    vowel, ARPAbet ``Y`` the glide /j/). The phonetic engine gives such a phone the viseme
+    of its articulatory features; every other reader folds it to ARPAbet.
+    """
+    return f"/{ipa}/"
+
+
+def ipa_of(label: str) -> str | None:
+    """The IPA inside an :func:`ipa_label` (``"/ɲ/"`` -> ``"ɲ"``), or None for any other label."""
+    if len(label) > 2 and label[0] == "/" and label[-1] == "/":
+        return label[1:-1]
+    return None
+
+
 def normalize_label(label: str) -> list[str] | None:
     """ARPAbet phones for a phone label as other tools write it, or None if unknown.
 
@@ -56,7 +73,8 @@ def normalize_label(label: str) -> list[str] | None:
     - ARPAbet in any case, with or without stress (``AA1``, ``aa``) is itself, and
       the TIMIT/festival extensions map to the CMU phone (``AX`` -> ``AH``, ``DX`` -> ``T``);
     - IPA (MFA's ``english_mfa`` set, espeak, hama) is mapped by
-      :func:`emote.phonetics.ipa.ipa_to_arpabet`;
+      :func:`emote.phonetics.ipa.ipa_to_arpabet`, and so is an IPA label in slashes
+      (:func:`ipa_label`, the multilingual aligner's and recogniser's phones);
     - several ARPAbet phones run together (``PT`` in a hand-made tier, a closure and
       release labelled as one) become the list of them, which a reader then splits
       evenly over the interval.
@@ -67,6 +85,10 @@ def normalize_label(label: str) -> list[str] | None:
     (['AA'], ['SIL'], ['L'], ['P', 'T'])
     """
     text = label.strip()
+    ipa = ipa_of(text)
+    if ipa is not None:
+        phones = ipa_to_arpabet(ipa)
+        return [SIL] if phones == [] else phones  # a lone stress or length mark: nothing spoken
     if text.strip(_BRACKETS).lower() in _SILENCE or text.upper() == SIL:
         return [SIL]
     arpa = _STRESS.sub("", text).upper()

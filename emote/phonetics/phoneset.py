@@ -18,7 +18,8 @@ from typing import Protocol
 
 import numpy as np
 
-from emote.phonetics.labels import SIL
+from emote.phonetics.features import parse_ipa
+from emote.phonetics.labels import SIL, ipa_label, ipa_of
 from emote.phonetics.labels import normalize_label as read_label
 
 VOWELS: frozenset[str] = frozenset(
@@ -51,18 +52,26 @@ class PhoneLike(Protocol):
     def label(self) -> str: ...
 
 
-def normalize_label(label: str) -> tuple[str, ...]:
+def normalize_label(label: str, *, keep_ipa: bool = False) -> tuple[str, ...]:
     """Clean one label into ARPAbet phones (usually one; ``()`` never).
 
     The reading is :func:`emote.phonetics.labels.normalize_label`'s (silence spellings,
     stress, TIMIT symbols, IPA, run-together labels such as ``"PT"``); a label it does
-    not know is kept, cleaned, and the engine gives it a neutral viseme.
+    not know is kept, cleaned, and the engine gives it a neutral viseme. With
+    ``keep_ipa``, an IPA label in slashes (:func:`emote.phonetics.labels.ipa_label`)
+    stays IPA, one slashed label per phone it spells (``"/tʃa/"`` -> ``("/tʃ/", "/a/")``).
 
     Examples
     --------
     >>> normalize_label("AA1"), normalize_label("sp"), normalize_label("PT")
     (('AA',), ('SIL',), ('P', 'T'))
     """
+    ipa = ipa_of(label.strip()) if keep_ipa else None
+    if ipa is not None:
+        units = parse_ipa(ipa)
+        if units is None:
+            return (label.strip(),)
+        return tuple(ipa_label(u.symbol) for u in units) or (SIL,)
     phones = read_label(label)
     return tuple(phones) if phones else (_STRESS.sub("", label.strip().upper()),)
 
@@ -92,7 +101,9 @@ class Segments:
         return np.array([i for i, lab in enumerate(self.labels) if lab in group], dtype=np.int64)
 
 
-def to_segments(phones: Sequence[PhoneLike], *, duration: float | None = None) -> Segments:
+def to_segments(
+    phones: Sequence[PhoneLike], *, duration: float | None = None, keep_ipa: bool = False
+) -> Segments:
     """Clean phone timings into :class:`Segments`.
 
     Labels go through :func:`normalize_label`; a split label shares its
@@ -106,6 +117,9 @@ def to_segments(phones: Sequence[PhoneLike], *, duration: float | None = None) -
         Timed phones, any order.
     duration : float, optional
         Length of the animation in seconds; silence is added up to it.
+    keep_ipa : bool
+        Keep IPA labels in slashes as IPA (the phonetic engine reads their features);
+        otherwise they are folded to ARPAbet like every other label.
     """
     items = sorted(((float(p.start), float(p.end), str(p.label)) for p in phones), key=lambda x: x[0])
     starts: list[float] = []
@@ -129,7 +143,7 @@ def to_segments(phones: Sequence[PhoneLike], *, duration: float | None = None) -
             continue
         if s > cursor + 1e-6:
             push(cursor, s, SIL)
-        parts = normalize_label(raw)
+        parts = normalize_label(raw, keep_ipa=keep_ipa)
         step = (e - s) / len(parts)
         for k, lab in enumerate(parts):
             push(s + k * step, s + (k + 1) * step, lab)

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from emote.engines.phonetic.visemes import LOCKS, PARAM_GROUP, TARGETS, P
+from emote.engines.phonetic.visemes import BASE_TABLE, PARAM_GROUP, P, VisemeTable
 
 _LIP_PARAMS = np.array([g == 1 for g in PARAM_GROUP])
 
@@ -52,6 +52,7 @@ def enforce_closures(
     *,
     fps: float,
     ramp: float = 0.02,
+    table: VisemeTable = BASE_TABLE,
 ) -> np.ndarray:
     """Pull the lip parameters of locking visemes to their targets.
 
@@ -66,6 +67,8 @@ def enforce_closures(
     fps : float
     ramp : float
         Seconds over which the lock eases in and out.
+    table : VisemeTable
+        What ``viseme`` indexes (default: the named visemes).
 
     Returns
     -------
@@ -73,7 +76,8 @@ def enforce_closures(
     """
     out = params.copy()
     n_frames = out.shape[0]
-    for k in np.flatnonzero(LOCKS[viseme]):
+    targets = table.targets
+    for k in np.flatnonzero(table.locks[viseme]):
         half = max(0.5 * (end[k] - start[k]), 0.5 / fps) + ramp
         centre = 0.5 * (start[k] + end[k])
         f0 = max(int(np.floor((centre - half) * fps)), 0)
@@ -82,10 +86,10 @@ def enforce_closures(
             continue
         w = lock_weight(np.arange(f0, f1) / fps, start[k], end[k], fps=fps, ramp=ramp)[:, None]
         rows = out[f0:f1]
-        target = np.broadcast_to(TARGETS[viseme[k]], rows.shape).copy()
+        target = np.broadcast_to(targets[viseme[k]], rows.shape).copy()
         keep = ~_LIP_PARAMS
         target[:, keep] = rows[:, keep]
-        if TARGETS[viseme[k], P["seal"]] >= 1.0:
+        if targets[viseme[k], P["seal"]] >= 1.0:
             target[:, P["pucker"]] = np.maximum(rows[:, P["pucker"]], rows[:, P["funnel"]])
         out[f0:f1] = (1.0 - w) * rows + w * target
     return out

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from emote.engines.phonetic.visemes import ANTICIPATION, CARRYOVER, DOMINANCE, TARGETS
+from emote.engines.phonetic.visemes import BASE_TABLE, VisemeTable
 
 _BLOCK = 4096  # frames per vectorised block
 
@@ -46,6 +46,7 @@ def blend(
     window: int = 8,
     anticipation_scale: float = 1.0,
     carryover_scale: float = 1.0,
+    table: VisemeTable = BASE_TABLE,
 ) -> np.ndarray:
     """Blend viseme targets into parameter trajectories.
 
@@ -54,7 +55,7 @@ def blend(
     start, end : np.ndarray [shape=(n,)]
         Viseme segment bounds in seconds, sorted and contiguous.
     viseme : np.ndarray [shape=(n,), dtype=int]
-        Index into :data:`emote.engines.phonetic.visemes.VISEME_NAMES` per segment.
+        Row of ``table`` per segment.
     times : np.ndarray [shape=(frames,)]
         Frame times in seconds.
     plateau : float
@@ -65,15 +66,18 @@ def blend(
         Neighbouring segments summed on each side of a frame.
     anticipation_scale, carryover_scale : float
         Multipliers on every viseme's time constants (slower/faster coarticulation).
+    table : VisemeTable
+        Targets, dominance and time constants per viseme (default: the named visemes).
 
     Returns
     -------
     np.ndarray [shape=(frames, params), dtype=float64]
         Parameter trajectories in viseme-target units.
     """
+    targets, dominance = table.targets, table.dominance
     n = len(start)
     times = np.asarray(times, np.float64)
-    out = np.zeros((times.size, TARGETS.shape[1]))
+    out = np.zeros((times.size, targets.shape[1]))
     if n == 0:
         return out
     centre = 0.5 * (start + end)
@@ -91,11 +95,12 @@ def blend(
         offset = t[:, None] - centre[nbr]  # < 0: the segment is still to come
         dist = np.maximum(np.abs(offset) - core[nbr], 0.0)
         vis = viseme[nbr]
-        lam = np.where(offset < 0, ANTICIPATION[vis] * anticipation_scale, CARRYOVER[vis] * carryover_scale)
+        before, after = table.anticipation[vis] * anticipation_scale, table.carryover[vis] * carryover_scale
+        lam = np.where(offset < 0, before, after)
         # Log domain, shifted per frame, so far-away frames never underflow to 0/0.
         log_decay = np.where(valid, -((dist / np.maximum(lam, 1e-4)) ** power), -np.inf)
         log_decay -= log_decay.max(axis=1, keepdims=True)
-        dom = DOMINANCE[vis] * np.exp(log_decay)[:, :, None]  # (frames, W, params)
-        num = np.einsum("fwp,fwp->fp", dom, TARGETS[vis])
+        dom = dominance[vis] * np.exp(log_decay)[:, :, None]  # (frames, W, params)
+        num = np.einsum("fwp,fwp->fp", dom, targets[vis])
         out[b0 : b0 + t.size] = num / np.maximum(dom.sum(axis=1), 1e-12)
     return out

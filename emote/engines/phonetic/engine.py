@@ -4,7 +4,9 @@ Passes, one module each:
 
 1. :mod:`~emote.phonetics.phoneset` — clean labels, fill gaps with silence.
 2. :mod:`~emote.engines.phonetic.visemes` — each phone becomes one viseme
-   (two for diphthongs) with a target and a dominance.
+   (two for diphthongs) with a target and a dominance: an ARPAbet phone its
+   authored English viseme, an IPA phone of any language the viseme its
+   articulatory features give by rule.
 3. :mod:`~emote.engines.phonetic.dominance` — Cohen–Massaro coarticulation.
 4. :mod:`~emote.engines.phonetic.energy` — loudness scales the jaw (JALI's
    jaw/lip split), never the closures.
@@ -29,7 +31,17 @@ from emote.animation.tracks import resample_track
 from emote.engines.phonetic.closure import enforce_closures
 from emote.engines.phonetic.dominance import blend
 from emote.engines.phonetic.energy import apply_gain, articulation_gain
-from emote.engines.phonetic.visemes import VISEME_INDEX, phone_visemes, to_arkit
+from emote.engines.phonetic.visemes import (
+    BASE_TABLE,
+    VISEME_INDEX,
+    VISEMES,
+    Viseme,
+    VisemeTable,
+    ipa_visemes,
+    phone_visemes,
+    to_arkit,
+)
+from emote.phonetics.labels import ipa_of
 from emote.phonetics.phoneset import PhoneLike, Segments, to_segments
 
 
@@ -82,20 +94,49 @@ def viseme_segments(segments: Segments) -> tuple[np.ndarray, np.ndarray, np.ndar
     -------
     start, end : np.ndarray [shape=(n,), dtype=float64]
     viseme : np.ndarray [shape=(n,), dtype=int64]
+        Rows of :data:`~emote.engines.phonetic.visemes.BASE_TABLE`.
+    """
+    start, end, vis, _ = viseme_table(segments)
+    return start, end, vis
+
+
+def viseme_table(segments: Segments) -> tuple[np.ndarray, np.ndarray, np.ndarray, VisemeTable]:
+    """Viseme segments and the table their indices point into.
+
+    An ARPAbet phone takes its authored viseme(s) (:data:`BASE_TABLE` rows); an IPA
+    phone (a label in slashes) the viseme of its articulatory features, appended to the
+    table when it is not one of the named ones.
+
+    Returns
+    -------
+    start, end : np.ndarray [shape=(n,), dtype=float64]
+    viseme : np.ndarray [shape=(n,), dtype=int64]
+    table : VisemeTable
     """
     starts: list[float] = []
     ends: list[float] = []
     vis: list[int] = []
+    rows: dict[int, int] = {id(v): VISEME_INDEX[name] for name, v in VISEMES.items()}
+    extra: list[Viseme] = []
     for s, e, label in zip(segments.start.tolist(), segments.end.tolist(), segments.labels, strict=True):
+        ipa = ipa_of(label)
+        if ipa is None:
+            parts = [(VISEMES[name], share) for name, share in phone_visemes(label)]
+        else:
+            parts = list(ipa_visemes(ipa))
         t = s
-        for name, share in phone_visemes(label):
+        for viseme, share in parts:
+            if id(viseme) not in rows:
+                rows[id(viseme)] = len(VISEMES) + len(extra)
+                extra.append(viseme)
             t_next = t + share * (e - s)
             starts.append(t)
             ends.append(t_next)
-            vis.append(VISEME_INDEX[name])
+            vis.append(rows[id(viseme)])
             t = t_next
         ends[-1] = e
-    return np.asarray(starts), np.asarray(ends), np.asarray(vis, np.int64)
+    table = VisemeTable.of([*VISEMES.values(), *extra]) if extra else BASE_TABLE
+    return np.asarray(starts), np.asarray(ends), np.asarray(vis, np.int64), table
 
 
 def animate_phones(
@@ -113,7 +154,9 @@ def animate_phones(
     phones : sequence of PhoneLike
         Timed phones (``start``, ``end`` in seconds, ARPAbet ``label``, silence
         ``"SIL"``); see :func:`emote.phonetics.phoneset.normalize_label`
-        for the spellings accepted. Stretches without a phone are silence.
+        for the spellings accepted. A label in slashes is IPA in any language
+        (``"/ɲ/"``, :func:`emote.phonetics.labels.ipa_label`) and gets the viseme of
+        its articulatory features. Stretches without a phone are silence.
     n_frames : int
         Frames to produce; frame ``i`` is the face at ``i / fps`` seconds.
     fps : float
@@ -142,11 +185,11 @@ def animate_phones(
     if n_frames < 0:
         raise ValueError(f"n_frames must be >= 0, got {n_frames}")
     times = np.arange(n_frames, dtype=np.float64) / fps
-    segments = to_segments(phones, duration=n_frames / fps)
-    start, end, vis = viseme_segments(segments)
+    segments = to_segments(phones, duration=n_frames / fps, keep_ipa=True)
+    start, end, vis, table = viseme_table(segments)
 
     params = blend(
-        start, end, vis, times,
+        start, end, vis, times, table=table,
         plateau=s.plateau, power=s.power, window=s.window,
         anticipation_scale=s.anticipation_scale, carryover_scale=s.carryover_scale,
     )  # fmt: skip
@@ -161,5 +204,5 @@ def animate_phones(
         )
         params = apply_gain(params, gain, lip_share=s.lip_energy_share)
     if s.enforce_closures:
-        params = enforce_closures(params, start, end, vis, fps=fps)
+        params = enforce_closures(params, start, end, vis, fps=fps, table=table)
     return to_arkit(params)

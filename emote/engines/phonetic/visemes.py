@@ -25,12 +25,15 @@ ranges: a loud /aa/ opens the jaw to about 0.45 (≈ 14 mm of lip gap on
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
 import numpy as np
 
 from emote.animation.channels import N_CHANNELS, index
+from emote.phonetics.features import IpaPhone, parse_ipa
 from emote.phonetics.labels import SIL
 from emote.phonetics.marks import BILABIAL_PRESS, LABIODENTAL_ROLL
 
@@ -175,21 +178,166 @@ PHONE_VISEMES: MappingProxyType = MappingProxyType({
 VISEME_NAMES: tuple[str, ...] = tuple(VISEMES)
 VISEME_INDEX: dict[str, int] = {name: i for i, name in enumerate(VISEME_NAMES)}
 
-# Per-viseme arrays for the vectorised passes.
-TARGETS: np.ndarray = np.stack([v.vector for v in VISEMES.values()])  # (visemes, params)
-DOMINANCE: np.ndarray = np.array(
-    [[(v.jaw, v.lips, v.shape)[g] for g in PARAM_GROUP] for v in VISEMES.values()]
-)  # (visemes, params)
-ANTICIPATION: np.ndarray = np.array([v.anticipation for v in VISEMES.values()])
-CARRYOVER: np.ndarray = np.array([v.carryover for v in VISEMES.values()])
-LOCKS: np.ndarray = np.array([v.lock for v in VISEMES.values()])
+
+@dataclass(frozen=True)
+class VisemeTable:
+    """Per-viseme arrays for the vectorised passes; a segment's viseme is a row index.
+
+    Attributes
+    ----------
+    targets, dominance : np.ndarray [shape=(visemes, params)]
+    anticipation, carryover : np.ndarray [shape=(visemes,)]
+    locks : np.ndarray [shape=(visemes,), dtype=bool]
+    """
+
+    targets: np.ndarray
+    dominance: np.ndarray
+    anticipation: np.ndarray
+    carryover: np.ndarray
+    locks: np.ndarray
+
+    @classmethod
+    def of(cls, visemes: Sequence[Viseme]) -> VisemeTable:
+        return cls(
+            targets=np.stack([v.vector for v in visemes]),
+            dominance=np.array([[(v.jaw, v.lips, v.shape)[g] for g in PARAM_GROUP] for v in visemes]),
+            anticipation=np.array([v.anticipation for v in visemes]),
+            carryover=np.array([v.carryover for v in visemes]),
+            locks=np.array([v.lock for v in visemes]),
+        )
+
+
+BASE_TABLE: VisemeTable = VisemeTable.of(list(VISEMES.values()))
+"""The named visemes, rows in :data:`VISEME_NAMES` order; a call with IPA phones appends its own."""
+
+# The base table's arrays, by their historical names.
+TARGETS: np.ndarray = BASE_TABLE.targets  # (visemes, params)
+DOMINANCE: np.ndarray = BASE_TABLE.dominance  # (visemes, params)
+ANTICIPATION: np.ndarray = BASE_TABLE.anticipation
+CARRYOVER: np.ndarray = BASE_TABLE.carryover
+LOCKS: np.ndarray = BASE_TABLE.locks
 
 REST_JAW: float = VISEMES[SIL].targets["jaw"]
 
 
 def phone_visemes(label: str) -> tuple[tuple[str, float], ...]:
-    """The viseme(s) of a normalised phone label; unknown labels get ``"?"``."""
+    """The viseme(s) of a normalised ARPAbet phone label; unknown labels get ``"?"``."""
     return PHONE_VISEMES.get(label, (("?", 1.0),))
+
+
+# -- any phone of any language: visemes by rule from articulatory features ----------------------
+#
+# English is the special case: an ARPAbet label takes its authored viseme above. An IPA
+# phone (emote.phonetics.features) takes one by rule: consonants by place and manner onto
+# the consonant classes above (so an English consonant written in IPA lands on its
+# ARPAbet class, tests/test_languages.py checks it), labialisation adding /w/'s rounding;
+# vowels anywhere on the IPA chart by interpolating the English vowels placed on it:
+# the jaw and lip aperture follow openness and backness over all of them, the lip shape
+# (rounding, spreading) over those of the same rounding. A vowel on an English vowel's
+# spot gets exactly that vowel.
+
+# The English vowel visemes at their place on the IPA chart: (openness, backness, rounded).
+_VOWEL_ANCHORS: dict[str, tuple[float, float, bool]] = {
+    "IY": (0.0, 0.0, False), "IH": (1 / 6, 0.15, False), "EH": (2 / 3, 0.0, False),
+    "AE": (5 / 6, 0.0, False), "AH": (2 / 3, 1.0, False), "AA": (1.0, 1.0, False),
+    "UW": (0.0, 1.0, True), "UH": (1 / 6, 0.85, True), "O": (1 / 3, 1.0, True), "AO": (2 / 3, 1.0, True),
+}  # fmt: skip
+_APERTURE = ("jaw", "lower_down", "upper_up", "seal")
+_BACKNESS_WEIGHT = 0.5  # backness moves the jaw less than openness does
+
+
+def _consonant_class(ph: IpaPhone) -> str:
+    """The consonant viseme of a place and manner of articulation."""
+    place, manner = ph.place, ph.manner
+    if place in ("labial-velar", "labial-palatal"):
+        return "W"
+    if place == "bilabial":
+        return "PBM"
+    if place == "labiodental":
+        return "FV"
+    if manner in ("lateral", "lateral-fricative"):
+        return "L"
+    if place == "dental":
+        return "TH" if manner == "fricative" else "TDN"
+    if ph.sibilant:
+        return "SH" if place in ("postalveolar", "retroflex") else "SZ"
+    if manner == "approximant" and place in ("postalveolar", "retroflex", "alveolar"):
+        return "R"
+    if place in ("alveolar", "postalveolar", "retroflex"):
+        return "TDN"
+    if place == "palatal":
+        return "TDN" if manner == "nasal" else "Y" if manner in ("approximant", "fricative") else "KG"
+    if place in ("velar", "uvular"):
+        return "KG"
+    return "HH"  # pharyngeal, glottal
+
+
+def _vowel_viseme(ph: IpaPhone) -> Viseme:
+    if ph.rhotic:
+        return VISEMES["ER"]
+    for name, (openness, backness, rounded) in _VOWEL_ANCHORS.items():
+        if (openness, backness, rounded) == (ph.openness, ph.backness, ph.rounded):
+            return VISEMES[name]
+
+    # Aperture: piecewise linear in openness through the anchors (those at one height averaged).
+    levels = sorted({o for o, _, _ in _VOWEL_ANCHORS.values()})
+    at = {lv: [n for n, (o, _, _) in _VOWEL_ANCHORS.items() if o == lv] for lv in levels}
+    # Lip shape: Shepard's inverse squared distance over the anchors of the same rounding.
+    alike = [n for n, (_, _, r) in _VOWEL_ANCHORS.items() if r == ph.rounded]
+    d2 = np.array([
+        (ph.openness - _VOWEL_ANCHORS[n][0]) ** 2 + (_BACKNESS_WEIGHT * (ph.backness - _VOWEL_ANCHORS[n][1])) ** 2
+        for n in alike
+    ])  # fmt: skip
+    w_alike = 1.0 / np.maximum(d2, 1e-9)
+    w_alike /= w_alike.sum()
+    targets = {}
+    for p in PARAMS:
+        if p in _APERTURE:
+            ys = [np.mean([VISEMES[n].vector[P[p]] for n in at[lv]]) for lv in levels]
+            value = float(np.interp(ph.openness, levels, ys))
+        else:
+            value = float(sum(wk * VISEMES[n].vector[P[p]] for n, wk in zip(alike, w_alike, strict=True)))
+        if value > 1e-6:
+            targets[p] = value
+    mix = {k: float(sum(wk * getattr(VISEMES[n], k) for n, wk in zip(alike, w_alike, strict=True)))
+           for k in ("jaw", "lips", "shape", "anticipation", "carryover")}  # fmt: skip
+    return Viseme(MappingProxyType(targets), **mix)
+
+
+def _labialised(v: Viseme) -> Viseme:
+    """A consonant with /w/'s rounding added (``kʷ``, ``sʷ``); closures keep theirs."""
+    rounding = VISEMES["W"].targets
+    targets = dict(v.targets)
+    for p in ("pucker", "funnel"):
+        targets[p] = max(targets.get(p, 0.0), 0.8 * rounding[p])
+    return Viseme(MappingProxyType(targets), v.jaw, v.lips, max(v.shape, 2.0),
+                  max(v.anticipation, 0.08), v.carryover, v.lock)  # fmt: skip
+
+
+@functools.lru_cache(maxsize=4096)
+def ipa_viseme(ph: IpaPhone) -> Viseme:
+    """The viseme of one IPA phone, derived from its articulatory features by rule."""
+    if ph.vowel:
+        return _vowel_viseme(ph)
+    name = _consonant_class(ph)
+    v = VISEMES[name]
+    if ph.rounded and name not in ("W", "PBM"):
+        return _labialised(v)
+    return v
+
+
+def ipa_visemes(ipa: str) -> tuple[tuple[Viseme, float], ...]:
+    """The visemes of an IPA label (one per phone it spells, sharing its time), unknown -> ``"?"``.
+
+    Examples
+    --------
+    >>> [v is VISEMES["PBM"] for v, _ in ipa_visemes("mˈa")]
+    [True, False]
+    """
+    phones = parse_ipa(ipa)
+    if not phones:
+        return ((VISEMES["?"], 1.0),)
+    return tuple((ipa_viseme(ph), 1.0 / len(phones)) for ph in phones)
 
 
 def to_arkit(params: np.ndarray) -> np.ndarray:
