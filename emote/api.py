@@ -71,6 +71,8 @@ class Speech:
     source : str
         Where the phones came from: ``alignment``, ``recognition``, ``timings:FILE``, or
         ``none`` (analysed with ``recognise=False`` and no transcript: no phones).
+    language : str
+        The language asked for (``"auto"`` when not said).
     timings : dict[str, float]
         Wall seconds per stage so far.
     """
@@ -84,6 +86,7 @@ class Speech:
     words: list
     source: str
     timings: dict[str, float]
+    language: str = "auto"
 
     @property
     def n_frames(self) -> int:
@@ -96,6 +99,7 @@ def animate(
     text: str | None = None,
     timings: str | PathLike[str] | None = None,
     use_transcript_file: bool = True,
+    language: str = "auto",
     emotion: str | None = "neutral",
     intensity: float = 1.0,
     emotion_track: str | PathLike[str] | dict | None = None,
@@ -119,6 +123,14 @@ def animate(
         Phone timings to use as they are: a Praat TextGrid or a CSV (start,end,phone).
     use_transcript_file : bool
         Without ``text``/``timings``, use a ``.txt`` or ``.lab`` beside the audio if there is one.
+    language : str
+        Language of the speech, as espeak-ng names it (``"es"``, ``"fr"``, ``"zh"``...;
+        ``emote.audio.espeak.languages()`` lists them). With a transcript: English (``"en"``,
+        and ``"auto"``) is force-aligned by PocketSphinx's English model, any other language
+        phonemised by espeak-ng and aligned by CTC on the phone recogniser's IPA
+        posteriors. Without one: ``"auto"`` and every language but English animate the
+        recognised IPA phones by their articulatory features; ``"en"`` folds them into
+        English phones first. An unknown language is an error naming the known ones.
     emotion, intensity :
         A constant emotion (``emote emotions`` lists them) at ``intensity`` in [0, 1].
     emotion_track : path or dict, optional
@@ -163,7 +175,7 @@ def animate(
     report = progress or (lambda fraction, stage: None)
     speech = analyse(
         audio, text=text, timings=timings, use_transcript_file=use_transcript_file, fps=fps,
-        recognise=engine != "neural", progress=lambda f, stage: report(0.85 * f, stage),
+        recognise=engine != "neural", language=language, progress=lambda f, stage: report(0.85 * f, stage),
     )  # fmt: skip
     anim = perform_speech(
         speech,
@@ -186,6 +198,7 @@ def analyse(
     use_transcript_file: bool = True,
     fps: float = 30.0,
     recognise: bool = True,
+    language: str = "auto",
     progress: Progress | None = None,
 ) -> Speech:
     """The front-end half of :func:`animate`: decode, features and phones (see its parameters).
@@ -196,10 +209,13 @@ def analyse(
     timings (``source="none"``): the neural engine hears the audio itself.
     """
     from emote.audio.convert import n_frames_for
+    from emote.audio.espeak import ENGLISH, check_language
     from emote.audio.io import audio_info
 
     report = progress or (lambda fraction, stage: None)
     path = Path(audio)
+    english = language.strip().lower() in ENGLISH
+    voice = language if english else check_language(language)  # an unknown language fails before decoding
     if not (isinstance(fps, (int, float)) and math.isfinite(fps) and MIN_FPS <= fps <= MAX_FPS):
         raise EmoteError(f"fps must be a number in [{MIN_FPS:g}, {MAX_FPS:g}], got {fps!r}")
     if text is None and timings is None and use_transcript_file:
@@ -222,6 +238,15 @@ def analyse(
 
     parts = []
     chunks = _Chunks(info, fps=fps, n_frames=n_frames)
+    if text and alignment is None and voice not in ("auto", *ENGLISH):
+        # Another language: espeak-ng's phones, CTC-aligned over the whole file.
+        from emote.audio.ctc_align import ctc_align
+        from emote.audio.io import load_audio
+
+        with timer("phones"):
+            sound = load_audio(path)
+            alignment = ctc_align(y=sound.samples, sr=sound.sr, text=text, language=voice)
+        source = "alignment"
     if chunks.count > 1 and text and alignment is None:
         # A long transcript is aligned by its own streaming pass (bounded memory), not per chunk.
         from emote.audio.align import align_file
@@ -235,7 +260,7 @@ def analyse(
             start_frame, y = next(blocks)
         part = _analyse(y, fps=fps, n_frames=chunks.stop(k) - start_frame, timer=timer)
         if find_phones:
-            _find_phones(part, y, text=text, t0=start_frame / fps, timer=timer)
+            _find_phones(part, y, text=text, t0=start_frame / fps, timer=timer, ipa=not english)
         parts.append(part)
         report(0.05 + 0.95 * (k + 1) / chunks.count, "phones" if find_phones else "features")
 
@@ -250,7 +275,7 @@ def analyse(
     return Speech(
         audio=str(path), duration=info.duration, fps=float(fps), energy=energy,
         pitch=np.concatenate([p.pitch for p in parts]), phones=phones, words=words, source=source,
-        timings=timer.seconds,
+        timings=timer.seconds, language=language,
     )  # fmt: skip
 
 
@@ -302,6 +327,7 @@ def perform_speech(
         "audio_duration": speech.duration,
         "seed": seed,
         "phones_source": speech.source,
+        "language": speech.language,
         "n_phones": len(speech.phones),
         "settings": {"blinks": blinks, "gaze": gaze, "head_motion": head_motion},
         "timings": {**speech.timings, **timer.seconds},
@@ -386,15 +412,20 @@ def _analyse(y: np.ndarray, *, fps: float, n_frames: int, timer: _Timer) -> _Ana
     return _Analysis(energy=energy, pitch=f0)
 
 
-def _find_phones(part: _Analysis, y: np.ndarray, *, text: str | None, t0: float, timer: _Timer) -> None:
+def _find_phones(
+    part: _Analysis, y: np.ndarray, *, text: str | None, t0: float, timer: _Timer, ipa: bool
+) -> None:
     from emote.audio.align import align
     from emote.audio.convert import SAMPLE_RATE
-    from emote.audio.recognize import recognize
+    from emote.audio.recognize import RecognizeSettings, recognize
 
     with timer("phones"):
         if part.energy.max(initial=0.0) <= 0.0:
             return  # a silent chunk has no phones
-        result = align(y=y, sr=SAMPLE_RATE, text=text) if text else recognize(y=y, sr=SAMPLE_RATE)
+        if text:
+            result = align(y=y, sr=SAMPLE_RATE, text=text)
+        else:
+            result = recognize(y=y, sr=SAMPLE_RATE, settings=RecognizeSettings(ipa=ipa))
     if t0:
         result = result.shifted(t0)
     part.phones, part.words = list(result.phones), list(result.words)

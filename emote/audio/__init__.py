@@ -73,6 +73,7 @@ def phone_timings(
     *,
     text: str | None = None,
     timings: str | PathLike[str] | None = None,
+    language: str = "auto",
     progress: Callable[[float], None] | None = None,
 ) -> Alignment:
     """Phone timings for an audio file, from the best source there is.
@@ -82,17 +83,33 @@ def phone_timings(
     phones recognised from the audio alone. The audio streams from disk, so any
     length works in bounded memory.
 
+    ``language`` (as espeak-ng names it) picks the aligner: English (``"en"``, and
+    ``"auto"``) PocketSphinx's, any other the CTC aligner over espeak-ng's IPA phones
+    (:func:`emote.audio.ctc_align.ctc_align`, whole file in memory). Recognised phones
+    are IPA (:func:`emote.phonetics.labels.ipa_label`) unless the language is English.
+
     Raises
     ------
     AudioError
         The audio cannot be read.
     TranscriptError
         The timings file or the transcript is unusable.
+    EmoteError
+        espeak-ng does not know ``language``.
     """
     if timings is not None:
         return read_timings(timings)
+    from emote.audio.espeak import ENGLISH, check_language
+
+    english = language.strip().lower() in ENGLISH
+    voice = language if english else check_language(language)
     if text is None:
         text = find_transcript(path)
+    if text is not None and voice not in ("auto", *ENGLISH):
+        from emote.audio.ctc_align import ctc_align
+
+        sound = load_audio(path)
+        return ctc_align(y=sound.samples, sr=sound.sr, text=text, language=voice)
     if text is not None:
         return align_file(path, text=text, progress=progress)
-    return recognize_file(path, progress=progress)
+    return recognize_file(path, settings=RecognizeSettings(ipa=not english), progress=progress)

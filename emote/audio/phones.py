@@ -14,14 +14,14 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from emote.phonetics.labels import PHONE_SET, SIL
+from emote.phonetics.labels import PHONE_SET, SIL, ipa_of
 
 __all__ = ["Alignment", "Phone", "Word"]
 
 
 @dataclass(frozen=True)
 class Phone:
-    """One phone: ``start``/``end`` in seconds, ``label`` in ARPAbet or ``"SIL"``."""
+    """One phone: ``start``/``end`` in seconds, ``label`` in ARPAbet, IPA in slashes (``"/ɲ/"``) or ``"SIL"``."""
 
     start: float
     end: float
@@ -52,7 +52,9 @@ class Alignment:
     Attributes
     ----------
     phones : list[Phone]
-        In time order, non-overlapping; labels in :data:`ARPABET` or ``"SIL"``.
+        In time order, non-overlapping; labels in :data:`ARPABET`, ``"SIL"``, or IPA in
+        slashes (:func:`emote.phonetics.labels.ipa_label`: the multilingual aligner's and
+        the recogniser's phones in any language).
         Gaps between phones are silence (sources may or may not spell it out).
     words : list[Word]
         In time order; empty when the source has no words (phone recognition,
@@ -75,8 +77,10 @@ class Alignment:
         _check_intervals(self.phones, "phone")
         _check_intervals(self.words, "word")
         for p in self.phones:
-            if p.label not in PHONE_SET:
-                raise ValueError(f"phone label {p.label!r} at {p.start:.3f} s is not ARPAbet or 'SIL'")
+            if p.label not in PHONE_SET and ipa_of(p.label) is None:
+                raise ValueError(
+                    f"phone label {p.label!r} at {p.start:.3f} s is not ARPAbet, IPA in slashes or 'SIL'"
+                )
 
     @property
     def duration(self) -> float:

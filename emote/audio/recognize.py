@@ -48,12 +48,20 @@ from emote.audio.io import audio_info, iter_audio_blocks
 from emote.audio.phones import Alignment, Phone
 from emote.audio.segment import iter_segments, speech_span
 from emote.errors import EmoteError
+from emote.phonetics.features import IpaPhone, parse_ipa
 from emote.phonetics.ipa import ipa_to_arpabet
-from emote.phonetics.labels import PHONE_CLASSES, SIL, normalize_label
+from emote.phonetics.labels import PHONE_CLASSES, SIL, ipa_label, normalize_label
 
 Engine = Literal["auto", "hama", "pocketsphinx"]
 
-__all__ = ["RecognizeSettings", "phone_posteriors", "recognize", "recognize_file"]
+__all__ = [
+    "RecognizeSettings",
+    "ipa_classes",
+    "ipa_posteriors",
+    "phone_posteriors",
+    "recognize",
+    "recognize_file",
+]
 
 Progress = Callable[[float], None]
 
@@ -76,6 +84,10 @@ class RecognizeSettings:
     quiet : float
         :func:`emote.audio.features.frame_energy` under which a stretch where hama
         emits nothing is silence.
+    ipa : bool
+        Label hama's phones in IPA (:func:`emote.phonetics.labels.ipa_label`, any
+        language: the phonetic engine reads their articulatory features) rather than
+        folding them into English ARPAbet. PocketSphinx's are ARPAbet either way.
     """
 
     engine: Engine = "auto"
@@ -83,6 +95,7 @@ class RecognizeSettings:
     min_silence: float = 0.05
     hama_latency: float = 0.06
     quiet: float = 0.1
+    ipa: bool = False
 
 
 def recognize(
@@ -242,10 +255,29 @@ def phone_posteriors(y: np.ndarray, *, chunk: float = 10.0, context: float = 1.0
     EmoteError
         The installed hama's network is not the one :class:`HamaNet` evaluates.
     """
+    return _pooled_log_probs(y, _posterior_pool(), chunk=chunk, context=context)
+
+
+def ipa_posteriors(y: np.ndarray, *, chunk: float = 10.0, context: float = 1.0) -> np.ndarray:
+    """IPA phone log-probabilities per 20 ms frame of 16 kHz speech, from hama's network.
+
+    Like :func:`phone_posteriors`, but the columns are hama's own phones
+    (:func:`ipa_classes`: IPA base symbols, diacritics pooled into their phone, a token
+    spelling several phones sharing its probability among them), then the CTC blank
+    (with everything that is no phone: word boundaries, tone letters, punctuation). The
+    language-independent forced aligner (:mod:`emote.audio.ctc_align`) reads them.
+
+    Returns
+    -------
+    np.ndarray [shape=(samples // 320 + 1, len(ipa_classes()) + 1), dtype=float32]
+    """
+    return _pooled_log_probs(y, _ipa_pool(), chunk=chunk, context=context)
+
+
+def _pooled_log_probs(y: np.ndarray, pool: np.ndarray, *, chunk: float, context: float) -> np.ndarray:
     hama_ = _hama_model()
     if hama_.net is None:
         raise EmoteError("phone posteriors need hama 1.7's recogniser network (pip install 'hama>=1.7,<1.8')")
-    pool = _posterior_pool()
     y = np.asarray(y, np.float32)
     if y.size == 0:
         y = np.zeros(1, np.float32)  # one frame, as for any signal shorter than a frame
@@ -261,6 +293,37 @@ def phone_posteriors(y: np.ndarray, *, chunk: float = 10.0, context: float = 1.0
         probs = np.exp(hama_.net.log_probs(y[lo:hi])[k0 : k0 + m]) @ pool
         out[f0 : f0 + m] = np.log(np.maximum(probs, 1e-6))
     return out
+
+
+def _token_phones(token: str) -> list[IpaPhone]:
+    """The phones a hama token spells (none for blank, boundaries, tones and lone marks)."""
+    return parse_ipa(token) or [] if not token.startswith("<") else []
+
+
+@functools.lru_cache(maxsize=1)
+def ipa_classes() -> tuple[IpaPhone, ...]:
+    """hama's phones: one per IPA base symbol its tokens spell, in first-seen order."""
+    seen: dict[str, IpaPhone] = {}
+    for token in _hama_model().model.decoder_tokens:
+        for ph in _token_phones(token):
+            seen.setdefault(ph.base, parse_ipa(ph.base)[0])
+    return tuple(seen.values())
+
+
+@functools.lru_cache(maxsize=1)
+def _ipa_pool() -> np.ndarray:
+    """(tokens, classes + blank) matrix pooling hama's token probabilities into its IPA phones."""
+    model = _hama_model().model
+    column = {ph.base: k for k, ph in enumerate(ipa_classes())}
+    blank = len(column)
+    pool = np.zeros((len(model.decoder_tokens), blank + 1), np.float32)
+    for t, token in enumerate(model.decoder_tokens):
+        phones = _token_phones(token) if t != model.blank_id else []
+        if not phones:
+            pool[t, blank] = 1.0
+        for ph in phones:
+            pool[t, column[ph.base]] += 1.0 / len(phones)
+    return pool
 
 
 @functools.lru_cache(maxsize=1)
@@ -307,7 +370,10 @@ def _decode_hama(y: np.ndarray, settings: RecognizeSettings) -> list[Phone]:
         run = f + 1
         while run < stop and (emitting[run] or not quiet[run]):
             run += 1
-        labels = ipa_to_arpabet(tokens[frames[f]]) or []
+        if settings.ipa:
+            labels = [ipa_label(ph.symbol) for ph in _token_phones(tokens[frames[f]])]
+        else:
+            labels = ipa_to_arpabet(tokens[frames[f]]) or []
         if not labels:
             continue
         a, b = float(max(f - shift, 0) * step), float(min(max(run - shift, 1) * step, length))

@@ -27,6 +27,12 @@ phones: with --text, --text-file or a .txt/.lab file beside the audio the transc
 force-aligned to the audio; with --timings a Praat TextGrid or CSV (start,end,phone) is used
 as is; otherwise phones are recognised from the audio alone.
 
+languages: --language names the language of the speech as espeak-ng does (es, fr, de, it, pt,
+ru, ja, ko, zh, nl, pl, tr, sv, ...; an unknown name lists them). A transcript in another
+language than English is turned into IPA phones by espeak-ng and aligned to the audio by the
+phone recogniser; without a transcript the recognised IPA phones drive the face in any
+language (--language auto, the default). English transcripts keep the English aligner.
+
 emotions: neutral, happy, sad, surprised, fear, disgusted, angry, contempt (`emote emotions`).
 An emotion track is a JSON file of timed segments, e.g. examples/track.json.
 
@@ -46,6 +52,7 @@ examples:
   emote animate line.wav --rig head.glb --format glb --render -o out/
   emote animate line.wav --rig ict-facekit --rig-path ICT-FaceKit/ --render --preview-png -o out/
   emote animate line.wav --grid happy,sad,angry,surprised -o out/
+  emote animate linea.wav --language es --text "Mi padre compró un mapa" -o out/
 """
 
 
@@ -66,6 +73,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     text.add_argument("--text-file", type=Path, help="file holding the transcript")
     text.add_argument("--timings", type=Path, help="phone timings: Praat TextGrid or CSV (start,end,phone)")
     text.add_argument("--no-text", action="store_true", help="ignore a .txt/.lab beside the audio")
+    p.add_argument(
+        "--language", default="auto", metavar="LANG",
+        help="language of the speech as espeak-ng names it: en, es, fr, de, zh, ja... (default: auto: "
+        "English for a transcript; recognised IPA phones of any language without one)",
+    )  # fmt: skip
     emo = p.add_mutually_exclusive_group()
     emo.add_argument("--emotion", default="neutral", help="emotion for the whole clip (default: neutral)")
     emo.add_argument("--emotion-track", type=Path, metavar="JSON", help="time-varying emotion track file")
@@ -127,7 +139,7 @@ def run(args: argparse.Namespace) -> int:
     with ProgressBar(disable=args.quiet, desc=args.audio.name) as bar:
         speech = analyse(
             args.audio, text=text, timings=args.timings, use_transcript_file=not args.no_text, fps=args.fps,
-            recognise=args.engine != "neural", progress=bar.update,
+            recognise=args.engine != "neural", language=args.language, progress=bar.update,
         )  # fmt: skip
         anim = perform_speech(speech, emotion_track=track, **performance)
     name = args.name or args.audio.name.split(".")[0]

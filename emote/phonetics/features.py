@@ -28,7 +28,7 @@ import unicodedata
 from dataclasses import dataclass, replace
 from typing import Literal
 
-__all__ = ["CONSONANTS", "VOWELS", "IpaPhone", "parse_ipa", "phone_features"]
+__all__ = ["CONSONANTS", "VOWELS", "IpaPhone", "distance", "parse_ipa", "phone_features"]
 
 Place = Literal[
     "bilabial", "labiodental", "dental", "alveolar", "postalveolar", "retroflex", "alveolopalatal",
@@ -73,6 +73,27 @@ class IpaPhone:
     openness: float = 0.0
     backness: float = 0.0
     rhotic: bool = False
+
+    @property
+    def base(self) -> str:
+        """The symbol without its diacritics (``"kʷ"`` -> ``"k"``, ``"tʃ"`` stays)."""
+        return "".join(ch for ch in self.symbol if ch not in _MODIFIERS)
+
+
+def distance(a: IpaPhone, b: IpaPhone) -> float:
+    """How far apart two phones are in articulation (0 alike; a vowel and a consonant are 10 apart).
+
+    Consonants: place 2, manner 1, sibilance 1, voicing and rounding 0.5 each. Vowels: 3 per
+    unit of openness, 2 per unit of backness, 1 for rounding.
+    """
+    if a.vowel != b.vowel:
+        return 10.0
+    if a.vowel:
+        return 3 * abs(a.openness - b.openness) + 2 * abs(a.backness - b.backness) + (a.rounded != b.rounded)
+    return (
+        2.0 * (a.place != b.place) + (a.manner != b.manner) + (a.sibilant != b.sibilant)
+        + 0.5 * (a.voiced != b.voiced) + 0.5 * (a.rounded != b.rounded)
+    )  # fmt: skip
 
 
 def _c(place: Place, manner: Manner, voiced: bool, *, sibilant: bool = False, rounded: bool = False):
@@ -171,8 +192,9 @@ _DENTAL = {"\u032a"}
 _RHOTIC = {"˞"}
 # Read and dropped: stress, length, tone letters and numbers, aspiration, palatalisation,
 # velarisation, pharyngealisation, nasalisation, syllabicity, release, ejective, breathy,
-# creaky, apical/laminal, non-syllabic, tie marks and espeak's separators.
-_IGNORED = set("ˈˌ'ːˑ:ʰʱʲˠˤⁿˡ̩̯̃̚ʼ̤̰̺̻͈̆̍ʼ‿.-_|˥˦˧˨˩꜔0123456789¹²³⁴⁵⁰⁻⁽⁾~\u200d")
+# creaky, apical/laminal, non-syllabic, compressed lips (ᵝ), schwa release (ᵊ), tie marks
+# and espeak's separators.
+_IGNORED = set("ᵝᵊˈˌ'ːˑ:ʰʱʲˠˤⁿˡ̩̯̃̚ʼ̤̰̺̻͈̆̍ʼ‿.-_|˥˦˧˨˩꜔0123456789¹²³⁴⁵⁰⁻⁽⁾~\u200d")
 _MODIFIERS = (
     _ROUND
     | _UNROUND

@@ -19,7 +19,10 @@ audio comes with perfect phone timings — the supervision the data engine needs
 Debian packages: ``flite festival festvox-kallpc16k festvox-kdlpc16k
 festvox-us-slt-hts`` (espeak-ng is a system dependency already).
 
-Phone labels come back in ARPAbet without stress, silence as ``"SIL"``.
+Phone labels come back in ARPAbet without stress, silence as ``"SIL"``; an espeak-ng
+voice with ``ipa=True`` (any of its languages, :data:`LANGUAGE_VOICES`) labels them in
+IPA instead (:func:`emote.phonetics.labels.ipa_label`), which the phonetic engine reads
+by their articulatory features.
 """
 
 from __future__ import annotations
@@ -36,12 +39,23 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
+from emote.audio.espeak import clean_ipa
 from emote.audio.phones import Phone
 from emote.errors import EmoteError
+from emote.phonetics.features import parse_ipa
 from emote.phonetics.ipa import ipa_to_arpabet
-from emote.phonetics.labels import PHONE_SET, SIL
+from emote.phonetics.labels import PHONE_SET, SIL, ipa_label
 
-__all__ = ["VOICES", "Prosody", "TTSError", "Utterance", "Voice", "available_voices", "synthesize"]
+__all__ = [
+    "LANGUAGE_VOICES",
+    "VOICES",
+    "Prosody",
+    "TTSError",
+    "Utterance",
+    "Voice",
+    "available_voices",
+    "synthesize",
+]
 
 
 class TTSError(EmoteError):
@@ -65,12 +79,15 @@ class Voice:
         added to every phone boundary. Measured per voice as the shift that
         maximises the high-band energy of /s sh z/ over vowels (windowing and
         filter delays of the waveform generators: 5–25 ms).
+    ipa : bool
+        Label the phones in IPA (espeak-ng voices of any language) rather than ARPAbet.
     """
 
     engine: str
     name: str
     f0: float = 110.0
     lag: float = 0.0
+    ipa: bool = False
 
     @property
     def id(self) -> str:
@@ -97,6 +114,16 @@ VOICES: tuple[Voice, ...] = (
     Voice("espeak", "en-gb-scotland+f5", 200.0),
 )
 """Every voice the corpus generator knows (those installed are :func:`available_voices`)."""
+
+LANGUAGE_VOICES: tuple[Voice, ...] = tuple(
+    Voice("espeak", name, f0, ipa=True)
+    for name, f0 in (
+        ("es", 110.0), ("fr", 110.0), ("de", 110.0), ("it", 110.0), ("pt", 110.0), ("ru", 110.0),
+        ("ja", 110.0), ("ko", 110.0), ("cmn-latn-pinyin", 110.0), ("nl", 110.0), ("pl", 110.0),
+        ("tr", 110.0), ("sv", 110.0), ("el", 110.0), ("hi", 110.0),
+    )
+)  # fmt: skip
+"""espeak-ng voices of fifteen other languages, phones in IPA (``benchmarks/languages.py`` speaks them)."""
 
 
 @dataclass(frozen=True)
@@ -327,20 +354,31 @@ class _Espeak:
         self.lib.espeak_Synth(data, len(data), 0, 0, 0, _ENDPAUSE, None, None)
         self.lib.espeak_Synchronize()
         y = np.concatenate(self.chunks) if self.chunks else np.zeros(0, np.float32)
-        return Utterance(y, self.sr, _espeak_phones(self.events, self.sr, y.size))
+        phones = _espeak_phones(self.events, self.sr, y.size, voice=voice.name if voice.ipa else None)
+        return Utterance(y, self.sr, phones)
 
 
-def _espeak_phones(events: list[tuple[int, str]], sr: int, n_samples: int) -> list[Phone]:
-    """Phones from espeak's (start sample, IPA) events; empty names are pauses or boundaries."""
+def _espeak_phones(
+    events: list[tuple[int, str]], sr: int, n_samples: int, *, voice: str | None = None
+) -> list[Phone]:
+    """Phones from espeak's (start sample, IPA) events; empty names are pauses or boundaries.
+
+    Labels are ARPAbet, or IPA (:func:`emote.phonetics.labels.ipa_label`) when the
+    ``voice`` whose events they are is given.
+    """
     duration = n_samples / sr
     starts = [s / sr for s, _ in events] + [duration]
     rows: list[tuple[float, float, str]] = []
     for (_, ipa), t0, t1 in zip(events, starts[:-1], starts[1:], strict=True):
         if t1 <= t0:
             continue
-        labels = ipa_to_arpabet(_ESPEAK_IPA.get(ipa, ipa))
+        if voice is not None:
+            units = parse_ipa(clean_ipa(ipa, voice))
+            labels = None if units is None else [ipa_label(u.symbol) for u in units]
+        else:
+            labels = ipa_to_arpabet(_ESPEAK_IPA.get(ipa, ipa))
         if labels is None:
-            raise TTSError(f"espeak-ng phoneme {ipa!r} has no ARPAbet equivalent")
+            raise TTSError(f"espeak-ng phoneme {ipa!r} has no {'IPA' if voice else 'ARPAbet'} reading")
         if not labels:  # a pause, or a lone modifier such as "ʲ"
             if rows and t1 - t0 < _MERGE_BELOW and rows[-1][2] != SIL:
                 rows[-1] = (rows[-1][0], t1, rows[-1][2])  # a boundary mark, not a pause
