@@ -46,6 +46,7 @@ class _Analysis:
 
     energy: np.ndarray
     pitch: np.ndarray
+    jaw: np.ndarray
     phones: list = field(default_factory=list)
     words: list = field(default_factory=list)
 
@@ -73,6 +74,8 @@ class Speech:
         ``none`` (analysed with ``recognise=False`` and no transcript: no phones).
     language : str
         The language asked for (``"auto"`` when not said).
+    jaw : np.ndarray [shape=(frames,), float32] or None
+        Jaw opening heard in the audio, in [0, 1] (``emote.audio.formants.jaw_opening``).
     timings : dict[str, float]
         Wall seconds per stage so far.
     """
@@ -87,6 +90,7 @@ class Speech:
     source: str
     timings: dict[str, float]
     language: str = "auto"
+    jaw: np.ndarray | None = None
 
     @property
     def n_frames(self) -> int:
@@ -275,7 +279,7 @@ def analyse(
     return Speech(
         audio=str(path), duration=info.duration, fps=float(fps), energy=energy,
         pitch=np.concatenate([p.pitch for p in parts]), phones=phones, words=words, source=source,
-        timings=timer.seconds, language=language,
+        timings=timer.seconds, language=language, jaw=np.concatenate([p.jaw for p in parts]),
     )  # fmt: skip
 
 
@@ -308,8 +312,9 @@ def perform_speech(
             from emote.engines.phonetic import animate_phones
 
             face = animate_phones(
-                speech.phones, n_frames=speech.n_frames, fps=speech.fps, energy=speech.energy
-            )
+                speech.phones, n_frames=speech.n_frames, fps=speech.fps, energy=speech.energy,
+                jaw_opening=speech.jaw,
+            )  # fmt: skip
     with timer("performance"):
         # The neural engine's curves already carry the emotion's expression.
         settings = PerformanceSettings(
@@ -401,6 +406,7 @@ def _transcript_beside(path: Path) -> str | None:
 def _analyse(y: np.ndarray, *, fps: float, n_frames: int, timer: _Timer) -> _Analysis:
     from emote.audio.convert import SAMPLE_RATE
     from emote.audio.features import frame_energy, pitch
+    from emote.audio.formants import jaw_opening
 
     # The last frame sits at or just after the end of the audio: pad so every frame has samples.
     needed = round((n_frames - 1) * SAMPLE_RATE / fps) + 1
@@ -409,7 +415,8 @@ def _analyse(y: np.ndarray, *, fps: float, n_frames: int, timer: _Timer) -> _Ana
     with timer("features"):
         energy = frame_energy(y=y, sr=SAMPLE_RATE, fps=fps, n_frames=n_frames)
         f0 = pitch(y=y, sr=SAMPLE_RATE, fps=fps, n_frames=n_frames)
-    return _Analysis(energy=energy, pitch=f0)
+        jaw = jaw_opening(y=y, sr=SAMPLE_RATE, fps=fps, n_frames=n_frames)
+    return _Analysis(energy=energy, pitch=f0, jaw=jaw)
 
 
 def _find_phones(

@@ -33,8 +33,10 @@ from emote.engines.phonetic.dominance import blend
 from emote.engines.phonetic.energy import apply_gain, articulation_gain
 from emote.engines.phonetic.visemes import (
     BASE_TABLE,
+    REST_JAW,
     VISEME_INDEX,
     VISEMES,
+    P,
     Viseme,
     VisemeTable,
     ipa_visemes,
@@ -43,6 +45,9 @@ from emote.engines.phonetic.visemes import (
 )
 from emote.phonetics.labels import ipa_of
 from emote.phonetics.phoneset import PhoneLike, Segments, to_segments
+
+OPEN_JAW: float = VISEMES["AA"].targets["jaw"]
+"""The jaw of a loud open vowel: what a heard opening of 1 means."""
 
 
 @dataclass
@@ -73,6 +78,12 @@ class PhoneticSettings:
     enforce_closures : bool
         Run the closure pass (strongly recommended; off only to study the
         bare dominance model).
+    heard_jaw : float
+        Share of the jaw that follows the opening heard in the audio
+        (:func:`emote.audio.formants.jaw_opening`), when it is given, rather than
+        the phones' visemes (1: all of it; 0: none). 0.75 was the best of 0.5, 0.75
+        and 1 on one take of the Mandarin face capture (``benchmarks/languages.py``;
+        the other two takes are held out).
     """
 
     plateau: float = 0.6
@@ -85,6 +96,7 @@ class PhoneticSettings:
     energy_smoothing: float = 0.03
     lip_energy_share: float = 0.5
     enforce_closures: bool = True
+    heard_jaw: float = 0.75
 
 
 def viseme_segments(segments: Segments) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -145,6 +157,7 @@ def animate_phones(
     n_frames: int,
     fps: float,
     energy: np.ndarray | None = None,
+    jaw_opening: np.ndarray | None = None,
     settings: PhoneticSettings | None = None,
 ) -> np.ndarray:
     """Mouth and jaw curves for timed phones.
@@ -164,6 +177,11 @@ def animate_phones(
     energy : np.ndarray [shape=(m,)], optional
         Loudness in [0, 1] over the same duration; resampled to ``n_frames``
         when ``m != n_frames``. Louder frames open the jaw wider.
+    jaw_opening : np.ndarray [shape=(m,)], optional
+        The jaw opening heard in the audio, in [0, 1]
+        (:func:`emote.audio.formants.jaw_opening`); ``settings.heard_jaw`` of the
+        jaw follows it, from rest (0) to the /aa/ viseme's opening (1). The phones
+        still shape the lips, and close them.
     settings : PhoneticSettings, optional
 
     Returns
@@ -203,6 +221,9 @@ def animate_phones(
             smoothing=s.energy_smoothing,
         )
         params = apply_gain(params, gain, lip_share=s.lip_energy_share)
+    if jaw_opening is not None and s.heard_jaw > 0 and n_frames:
+        heard = REST_JAW + (OPEN_JAW - REST_JAW) * np.clip(resample_track(jaw_opening, n_frames), 0.0, 1.0)
+        params[:, P["jaw"]] = (1.0 - s.heard_jaw) * params[:, P["jaw"]] + s.heard_jaw * heard
     if s.enforce_closures:
         params = enforce_closures(params, start, end, vis, fps=fps, table=table)
     return to_arkit(params)

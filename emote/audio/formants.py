@@ -1,0 +1,103 @@
+"""How open the jaw is, heard in the audio: the first formant and loudness, in any language.
+
+The first formant (F1) rises as the jaw and tongue lower the vocal tract's
+constriction (Lindblom & Sundberg 1971, "Acoustical consequences of lip, tongue,
+jaw, and larynx movement", JASA 50(4B)), and open vowels are louder. So
+:func:`jaw_opening` takes, per animation frame of voiced speech, F1 times the
+square root of the signal's RMS amplitude, smoothed and scaled to the clip's own
+loud speech: no phone, no language, no transcript needed.
+
+F1 is the lowest resonance of a linear-prediction model of the frame (Markel &
+Gray 1976, *Linear Prediction of Speech*): autocorrelation LPC of order
+``2 + sr / 1000`` on a pre-emphasised 30 ms Hamming window, the roots of the
+predictor polynomial as resonances, the lowest one between 200 and 1200 Hz with
+a bandwidth under 500 Hz.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.linalg import solve_toeplitz
+
+from emote.audio.convert import n_frames_for
+from emote.audio.features import frame_energy
+
+__all__ = ["first_formant", "jaw_opening"]
+
+_F1_RANGE = (200.0, 1200.0)
+_MAX_BANDWIDTH = 500.0
+_VOICED = 0.3  # frame_energy above which a frame is speech whose F1 counts
+
+
+def first_formant(*, y: np.ndarray, sr: int, fps: float, n_frames: int | None = None) -> np.ndarray:
+    """F1 in Hz per animation frame (0 where the frame has no resonance in 200-1200 Hz).
+
+    Parameters
+    ----------
+    y : np.ndarray [shape=(samples,)]
+        Mono signal.
+    sr : int
+    fps : float
+    n_frames : int or None
+        Default ``n_frames_for(duration=len(y) / sr, fps=fps)``.
+
+    Returns
+    -------
+    np.ndarray [shape=(n_frames,), dtype=float64]
+    """
+    y = np.asarray(y, np.float64)
+    n = n_frames_for(duration=y.size / sr, fps=fps) if n_frames is None else n_frames
+    emphasised = np.append(y[:1], y[1:] - 0.97 * y[:-1])
+    win = int(0.03 * sr)
+    order = 2 + sr // 1000
+    window = np.hamming(win)
+    padded = np.pad(emphasised, (win // 2, win // 2 + 1))
+    centres = np.minimum(np.round(np.arange(n) * sr / fps).astype(np.int64), y.size)
+    out = np.zeros(n)
+    for i, c in enumerate(centres):
+        x = padded[c : c + win] * window
+        r = np.correlate(x, x, "full")[win - 1 : win + order]
+        if r[0] <= 1e-10:
+            continue
+        r[0] *= 1.0 + 1e-6  # white-noise correction keeps the system well-conditioned
+        a = solve_toeplitz(r[:order], -r[1 : order + 1])
+        roots = np.roots(np.r_[1.0, a])
+        roots = roots[np.imag(roots) > 0]
+        freq = np.angle(roots) * sr / (2 * np.pi)
+        bandwidth = -np.log(np.maximum(np.abs(roots), 1e-12)) * sr / np.pi
+        ok = (freq > _F1_RANGE[0]) & (freq < _F1_RANGE[1]) & (bandwidth < _MAX_BANDWIDTH)
+        if ok.any():
+            out[i] = freq[ok].min()
+    return out
+
+
+def jaw_opening(
+    *, y: np.ndarray, sr: int, fps: float, n_frames: int | None = None, smoothing: float = 0.04
+) -> np.ndarray:
+    """Jaw opening heard in the audio, in [0, 1] per animation frame (1: the clip's loud open vowels).
+
+    ``F1 * sqrt(RMS)`` on voiced frames (0 elsewhere), Gaussian-smoothed over
+    ``smoothing`` seconds and divided by its 95th percentile over the speech.
+
+    Returns
+    -------
+    np.ndarray [shape=(n_frames,), dtype=float32]
+    """
+    from emote.animation.tracks import smooth
+
+    y = np.asarray(y, np.float32)
+    n = n_frames_for(duration=y.size / sr, fps=fps) if n_frames is None else n_frames
+    energy = frame_energy(y=y, sr=sr, fps=fps, n_frames=n)
+    f1 = first_formant(y=y, sr=sr, fps=fps, n_frames=n)
+    win = int(0.04 * sr)
+    padded = np.pad(y.astype(np.float64), (win // 2, win // 2 + 1))
+    squares = np.concatenate([[0.0], np.cumsum(padded**2)])
+    centres = np.minimum(np.round(np.arange(n) * sr / fps).astype(np.int64), y.size)
+    rms = np.sqrt((squares[centres + win] - squares[centres]) / win)
+    drive = np.where((energy > _VOICED) & (f1 > 0), f1 * np.sqrt(rms), 0.0)
+    drive = smooth(drive, fps=fps, seconds=smoothing)
+    speech = drive[drive > 0]
+    ref = float(np.percentile(speech, 95)) if speech.size else 0.0
+    if ref <= 0:
+        return np.zeros(n, np.float32)
+    return np.clip(drive / ref, 0.0, 1.0).astype(np.float32)
