@@ -134,7 +134,9 @@ def animate(
         phonemised by espeak-ng and aligned by CTC on the phone recogniser's IPA
         posteriors. Without one: ``"auto"`` and every language but English animate the
         recognised IPA phones by their articulatory features; ``"en"`` folds them into
-        English phones first. An unknown language is an error naming the known ones.
+        English phones first. For a language other than English the jaw also follows the
+        opening heard in the audio (``emote.audio.formants``). An unknown language is an
+        error naming the known ones.
     emotion, intensity :
         A constant emotion (``emote emotions`` lists them) at ``intensity`` in [0, 1].
     emotion_track : path or dict, optional
@@ -313,7 +315,7 @@ def perform_speech(
 
             face = animate_phones(
                 speech.phones, n_frames=speech.n_frames, fps=speech.fps, energy=speech.energy,
-                jaw_opening=speech.jaw,
+                jaw_opening=speech.jaw if _hears_jaw(speech.language) else None,
             )  # fmt: skip
     with timer("performance"):
         # The neural engine's curves already carry the emotion's expression.
@@ -356,6 +358,19 @@ def emotion_track_for(emotion: str | None, intensity: float = 1.0, emotion_track
             return EmotionTrack.from_dict(emotion_track)
         return EmotionTrack.from_json(emotion_track)
     return EmotionTrack.constant(emotion or "neutral", intensity)
+
+
+def _hears_jaw(language: str) -> bool:
+    """Whether the jaw follows the opening heard in the audio: for a language said to be other than English.
+
+    On the Mandarin face capture the heard jaw follows the captured one better than the
+    recognised phones do (``benchmarks/languages.py``); on English speech with reference
+    timings it lowers the open/closed lip contrast, so English (and ``"auto"``) keep the
+    phones' jaw.
+    """
+    from emote.audio.espeak import ENGLISH
+
+    return language.strip().lower() not in ("auto", *ENGLISH)
 
 
 def _check_engine(engine: str) -> None:

@@ -88,6 +88,12 @@ class RecognizeSettings:
         Label hama's phones in IPA (:func:`emote.phonetics.labels.ipa_label`, any
         language: the phonetic engine reads their articulatory features) rather than
         folding them into English ARPAbet. PocketSphinx's are ARPAbet either way.
+    closure_evidence : float
+        With ``ipa``: summed probability of hama's bilabial tokens at which a /p b m/
+        that greedy decoding passed over is emitted anyway (1: never). 0.1 recovers
+        most bilabials of the synthetic voices of ``benchmarks/languages.py`` that
+        greedy decoding misses, with a bilabial probability that high on 0-3.5% of
+        their other frames.
     """
 
     engine: Engine = "auto"
@@ -96,6 +102,7 @@ class RecognizeSettings:
     hama_latency: float = 0.06
     quiet: float = 0.1
     ipa: bool = False
+    closure_evidence: float = 0.1
 
 
 def recognize(
@@ -201,13 +208,16 @@ class _Hama:
     model: Any  # hama.ASRModel: the vocabulary, and the engine when ``net`` is None
     net: HamaNet | None
 
-    def frame_tokens(self, y: np.ndarray) -> np.ndarray:
-        """Greedy CTC token id per 20 ms frame of ``y`` [shape=(n,)] @ 16 kHz, as hama decodes it."""
+    def frame_tokens(self, y: np.ndarray, log_probs: np.ndarray | None = None) -> np.ndarray:
+        """Greedy CTC token id per 20 ms frame of ``y`` [shape=(n,)] @ 16 kHz, as hama decodes it.
+
+        ``log_probs`` are the network's, when already computed.
+        """
         if self.net is None:
             return np.asarray(self.model.transcribe_waveform(y, SAMPLE_RATE).frame_token_ids, np.int64)
         # hama's greedy decoding: log-probabilities over a temperature, a bias on blank.
         cfg = self.model.decode_cfg
-        scores = self.net.log_probs(y) / cfg.temperature
+        scores = (self.net.log_probs(y) if log_probs is None else log_probs) / cfg.temperature
         scores[:, self.model.blank_id] += cfg.blank_bias
         if self.model.unk_id is not None:
             scores[:, self.model.unk_id] += cfg.unk_bias
@@ -348,14 +358,20 @@ def _decode_hama(y: np.ndarray, settings: RecognizeSettings) -> list[Phone]:
     if y.size < 0.05 * SAMPLE_RATE:
         return []
     hama_ = _hama_model()
-    frames = hama_.frame_tokens(y)
+    model = hama_.model
+    tokens = model.decoder_tokens
+    silent_ids = [model.blank_id, tokens.index(model.decode_cfg.word_boundary_token)]
+    if settings.ipa and hama_.net is not None:
+        log_probs = hama_.net.log_probs(y)
+        frames = _add_closures(
+            hama_.frame_tokens(y, log_probs), log_probs, silent_ids, settings.closure_evidence
+        )
+    else:
+        frames = hama_.frame_tokens(y)
     n = frames.size
     if n == 0:
         return []
     step = y.size / SAMPLE_RATE / n  # 20 ms, measured rather than assumed
-    model = hama_.model
-    tokens = model.decoder_tokens
-    silent_ids = [model.blank_id, tokens.index(model.decode_cfg.word_boundary_token)]
     emitting = ~np.isin(frames, silent_ids)
     # A new emission: an emitting frame whose token differs from the frame before.
     onset = emitting & np.concatenate([[True], frames[1:] != frames[:-1]])
@@ -380,6 +396,48 @@ def _decode_hama(y: np.ndarray, settings: RecognizeSettings) -> list[Phone]:
         width = (b - a) / len(labels)
         phones.extend(Phone(a + i * width, a + (i + 1) * width, lab) for i, lab in enumerate(labels))
     return [p for p in phones if p.end > p.start]
+
+
+@functools.lru_cache(maxsize=1)
+def _bilabial_tokens() -> np.ndarray:
+    """hama's tokens that begin with a bilabial (/p b m β ɸ ɓ ʙ/, aspirated or tense too)."""
+    return np.array(
+        [t for t, token in enumerate(_hama_model().model.decoder_tokens)
+         if (phones := _token_phones(token)) and phones[0].place == "bilabial"],
+        np.int64,
+    )  # fmt: skip
+
+
+def _add_closures(
+    frames: np.ndarray, log_probs: np.ndarray, silent_ids: list[int], evidence: float
+) -> np.ndarray:
+    """Greedy frames with a bilabial emitted where the network hears one that greedy decoding let pass.
+
+    A lip closure is what the face must never miss, and a short /b/ or /m/ between vowels
+    often loses the greedy choice to the blank or the vowel while its probability still
+    rises. Where the summed probability of the bilabial tokens peaks above ``evidence``
+    and no bilabial is emitted within two frames, the best bilabial token is emitted at
+    the peak (on a silent frame, or replacing a repeat of the phone before).
+    """
+    bilabial = _bilabial_tokens()
+    if evidence >= 1.0 or bilabial.size == 0:
+        return frames
+    probs = np.exp(log_probs[:, bilabial])
+    mass = probs.sum(axis=1)
+    out = frames.copy()
+    emitted = np.isin(frames, bilabial)
+    n = mass.size
+    for f in range(n):
+        left, right = mass[f - 1] if f else -1.0, mass[f + 1] if f + 1 < n else -1.0
+        if mass[f] < evidence or mass[f] < left or mass[f] <= right:
+            continue  # not a peak above the evidence
+        if emitted[max(f - 2, 0) : f + 3].any():
+            continue
+        repeat = f > 0 and out[f] == out[f - 1]
+        if out[f] in silent_ids or repeat:
+            out[f] = bilabial[int(np.argmax(probs[f]))]
+            emitted[f] = True
+    return out
 
 
 def _decode_sphinx(y: np.ndarray, settings: RecognizeSettings) -> list[Phone]:
