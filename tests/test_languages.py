@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+import subprocess
 import sys
 from pathlib import Path
 from types import SimpleNamespace
@@ -105,3 +107,138 @@ def test_ipa_phones_of_another_language_close_and_open_the_lips():
     pucker = curves[:, index("MouthPucker")]
     a_frame, o_frame = round(0.145 * 30), round((0.1 + 0.09 * 9 + 0.045) * 30)
     assert pucker[o_frame] > pucker[a_frame] + 0.1
+
+
+# -- any espeak-ng language: phonemiser, aligner, recogniser, CLI ------------------------------
+
+LINES = {  # one line per language, each with /p b m/ (benchmarks/languages.py speaks two)
+    "es": "Mi padre compró un mapa de las montañas en mayo.",
+    "fr": "Mon père a acheté une belle carte des montagnes en mai.",
+    "de": "Mein Bruder hat am Montag ein Buch über Berge gekauft.",
+    "it": "Mio padre ha comprato una mappa delle montagne a maggio.",
+    "pt": "Meu pai comprou um mapa bonito das montanhas em maio.",
+    "ru": "Мой папа купил большую карту гор в мае.",
+    "ja": "ぼくは まいばん パンを たべます。",
+    "ko": "바다에 바람이 불면 마음이 편해요.",
+    "zh": "爸爸买了一本地图，妈妈不怕麻烦。",
+    "nl": "Mijn broer bakt op maandag een groot brood.",
+    "pl": "Moja mama kupiła piękną mapę gór w maju.",
+    "tr": "Babam mayısta bana büyük bir harita aldı.",
+    "sv": "Min bror bakade ett stort bröd på måndag.",
+}
+
+needs_espeak = pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="espeak-ng not installed")
+
+
+@needs_espeak
+def test_an_unknown_language_is_one_line_naming_the_known_ones():
+    from emote.audio.espeak import check_language
+    from emote.errors import EmoteError
+
+    with pytest.raises(EmoteError) as err:
+        check_language("klingon")
+    message = str(err.value)
+    assert "\n" not in message and "'klingon'" in message
+    for code in ("auto", "es", "fr", "zh", "ja", "ru"):
+        assert f" {code}," in message or message.endswith(f" {code}")
+    assert check_language("zh") == "cmn-latn-pinyin" and check_language("fr") == "fr-fr"
+
+
+@needs_espeak
+@pytest.mark.parametrize("language", LINES)
+def test_espeak_phonemises_every_language_into_known_phones(language):
+    from emote.audio.espeak import phonemize
+
+    words = phonemize(LINES[language], language)
+    phones = [p for w in words for p in w]
+    assert len(words) >= 4 and len(phones) >= 15
+    for p in phones:
+        assert parse_ipa(p) is not None and len(parse_ipa(p)) == 1, p
+    assert {"m", "b", "p"} & set(phones), phones  # each line has a bilabial...
+    assert any(
+        phone_features(p).vowel and phone_features(p).openness >= 2 / 3 for p in phones
+    )  # ...and an open vowel
+
+
+def test_ctc_viterbi_finds_the_planted_path_and_the_band_changes_nothing():
+    from emote.audio.ctc_align import viterbi_ctc
+
+    rng = np.random.default_rng(0)
+    targets = np.cumsum(rng.integers(1, 7, 40)) % 7  # classes 0-6, never the same twice in a row
+    # A path: each target held 2-4 frames, blanks 0-3 frames between.
+    states: list[int] = []
+    for k in range(len(targets)):
+        states += [2 * k] * int(rng.integers(0, 4)) + [2 * k + 1] * int(rng.integers(2, 5))
+    states += [2 * len(targets)] * 3
+    n = len(states)
+    path = np.array(states)
+    label = np.where(path % 2 == 1, targets[np.minimum(path // 2, len(targets) - 1)], 7)
+    log_probs = np.log(np.full((n, 8), 0.05))
+    log_probs[np.arange(n), label] = np.log(0.65)
+    full = viterbi_ctc(log_probs, targets, blank=7, band=10_000)
+    banded = viterbi_ctc(log_probs, targets, blank=7, band=60)  # 60 of 81 states: a band the path stays in
+    np.testing.assert_array_equal(full, states)
+    np.testing.assert_array_equal(banded, states)
+    assert viterbi_ctc(log_probs[:20], targets, blank=7) is None  # 40 phones cannot fit 20 frames
+
+
+@needs_espeak
+@pytest.mark.parametrize("language", ["es", "zh"])
+def test_the_ctc_aligner_finds_synthetic_phone_onsets(language):
+    """espeak-ng speaks the line with exact timings; the aligner, given only text and audio, finds them."""
+    from emote.audio.ctc_align import ctc_align
+    from emote.phonetics.labels import SIL
+    from emote.training.data.tts import LANGUAGE_VOICES, synthesize
+
+    voice = next(v for v in LANGUAGE_VOICES if v.name == {"zh": "cmn-latn-pinyin"}.get(language, language))
+    (utt,) = synthesize(voice, [LINES[language]])
+    aligned = ctc_align(y=utt.samples, sr=utt.sr, text=LINES[language], language=language)
+    assert aligned.source == "ctc-align" and len(aligned.words) >= 4
+    exact = [p for p in utt.phones if p.label != SIL]
+    found = [p for p in aligned.phones if p.label != SIL]
+    assert [p.label for p in found] == [p.label for p in exact]
+    errors = np.abs([a.start - b.start for a, b in zip(found, exact, strict=True)])
+    assert np.median(errors) < 0.04 and np.mean(errors < 0.1) > 0.9
+
+
+def test_recognised_phones_are_ipa_and_any_language_drives_the_face(speech_dir):
+    """The Spanish clip without its transcript: recognised IPA phones, lips closing on the /m p b/ heard."""
+    from emote.audio import load_audio
+    from emote.audio.recognize import RecognizeSettings, recognize
+    from emote.phonetics.labels import SIL, ipa_of
+
+    sound = load_audio(speech_dir / "13697_11991_000000.opus")
+    phones = recognize(y=sound.samples, sr=sound.sr, settings=RecognizeSettings(ipa=True)).phones
+    spoken = [p for p in phones if p.label != SIL]
+    assert len(spoken) > 60 and all(ipa_of(p.label) for p in spoken)
+    n = int(np.ceil(sound.duration * 30))
+    curves = animate_phones(phones, n_frames=n, fps=30.0)
+    metrics = evaluate(curves, 30.0, phones)
+    assert metrics["bilabial_closure"] == 1.0 and metrics["open_closed_contrast"] > 10
+
+
+@needs_espeak
+def test_animate_in_spanish_with_its_transcript(speech_dir, tmp_path):
+    """The api aligns a Spanish transcript by espeak-ng + CTC and records the language; English keeps PocketSphinx."""
+    import emote
+
+    clip = speech_dir / "13697_11991_000000.opus"
+    text = (speech_dir / "13697_11991_000000.lab").read_text()
+    anim = emote.animate(clip, text=text, language="es", blinks=False, gaze=False, head_motion=False)
+    assert anim.metadata["phones_source"] == "alignment" and anim.metadata["language"] == "es"
+    assert anim.metadata["n_phones"] > 150
+    jaw = anim.curves[:, index("JawOpen")]
+    assert jaw.max() > 0.2 and np.percentile(jaw, 10) < 0.1
+
+
+@needs_espeak
+def test_cli_rejects_an_unknown_language_before_any_work(speech_dir, tmp_path):
+    run = subprocess.run(
+        [sys.executable, "-m", "emote", "animate", str(speech_dir / "bobby.wav"), "--language", "xx", "-o",
+         str(tmp_path / "out")],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert run.returncode != 0
+    lines = [line for line in run.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and "unknown language 'xx'" in lines[0] and " es," in lines[0]
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
