@@ -31,7 +31,8 @@ and the jaw opening heard in the audio, ``emote.audio.formants``), no blinks, ga
     from the audio alone as before this work (ARPAbet recognition) and now (``--language
     auto``: IPA recognition, visemes from features), and, for the record, with the heard
     jaw that other languages get (``heard_jaw``), which English does not use because it
-    lowers the contrast there.
+    lowers the contrast there; and the three real clips with a transcript, aligned by
+    PocketSphinx and by the CTC aligner (``transcript_*``).
 
 It prints a table and writes JSON with the commit and the machine.
 """
@@ -302,6 +303,22 @@ def english(speech: Path) -> dict:
         real["before"].append((_face(arpabet, sound.samples, sound.sr, n, heard=False), reference))
         real["now"].append((_face(ipa, sound.samples, sound.sr, n, heard=False), reference))
         real["heard_jaw"].append((_face(ipa, sound.samples, sound.sr, n), reference))
+    # Real clips with a transcript and a reference TextGrid: the English aligner against the CTC one.
+    aligned: dict[str, list] = {"pocketsphinx": [], "ctc": []}
+    for name, audio in (("cold_corpus", "cold_corpus.wav"), ("acoustic_corpus", "acoustic_corpus.wav"),
+                        ("61-70968-0000", "61-70968-0000.flac")):  # fmt: skip
+        if not (speech / audio).is_file():
+            continue
+        reference = list(read_textgrid(speech / f"{name}.TextGrid").phones)
+        text = (speech / f"{name}.lab").read_text()
+        sound = load_audio(speech / audio)
+        n = int(np.ceil(sound.duration * FPS))
+        for source, phones in (
+            ("pocketsphinx", align(y=sound.samples, sr=sound.sr, text=text).phones),
+            ("ctc", ctc_align(y=sound.samples, sr=sound.sr, text=text, language="en").phones),
+        ):
+            aligned[source].append((_face(phones, sound.samples, sound.sr, n, heard=False), reference))
+    real.update({f"transcript_{k}": v for k, v in aligned.items()})
     return {"synthetic": synth, "real": {k: _pooled(v) for k, v in real.items() if v}}
 
 
