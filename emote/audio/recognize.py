@@ -417,7 +417,8 @@ def _add_closures(
     often loses the greedy choice to the blank or the vowel while its probability still
     rises. Where the summed probability of the bilabial tokens peaks above ``evidence``
     and no bilabial is emitted within two frames, the best bilabial token is emitted at
-    the peak (on a silent frame, or replacing a repeat of the phone before).
+    the peak or the nearest frame within two that is silent or repeats the phone before
+    (a phone's own onset is never overwritten).
     """
     bilabial = _bilabial_tokens()
     if evidence >= 1.0 or bilabial.size == 0:
@@ -433,10 +434,11 @@ def _add_closures(
             continue  # not a peak above the evidence
         if emitted[max(f - 2, 0) : f + 3].any():
             continue
-        repeat = f > 0 and out[f] == out[f - 1]
-        if out[f] in silent_ids or repeat:
-            out[f] = bilabial[int(np.argmax(probs[f]))]
-            emitted[f] = True
+        for g in (f, f - 1, f + 1, f - 2, f + 2):  # the peak, else the nearest frame free to take it
+            if 0 <= g < n and (out[g] in silent_ids or (g > 0 and out[g] == out[g - 1])):
+                out[g] = bilabial[int(np.argmax(probs[f]))]
+                emitted[g] = True
+                break
     return out
 
 
