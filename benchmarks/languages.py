@@ -387,9 +387,7 @@ def _table(results: dict) -> None:
         print(f"  {src:<14}{s[f'{src}_bilabial_closure']:.2f} | {s[f'{src}_open_closed_contrast']:5.1f}"
               + ("" if onset is None else f"   onsets {onset:.0f} ms"))  # fmt: skip
     for key, m in e["real"].items():
-        print(
-            f"  real clips, audio only, {key:<7}{m['bilabial_closure']:.2f} | {m['open_closed_contrast']:5.1f}"
-        )
+        print(f"  real clips, {key:<24}{m['bilabial_closure']:.2f} | {m['open_closed_contrast']:5.1f}")
 
 
 if __name__ == "__main__":
