@@ -242,3 +242,20 @@ def test_cli_rejects_an_unknown_language_before_any_work(speech_dir, tmp_path):
     lines = [line for line in run.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and "unknown language 'xx'" in lines[0] and " es," in lines[0]
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+
+
+def test_the_neural_engines_closure_pass_reads_ipa_bilabials():
+    """Aligned phones of another language close the neural engine's lips too."""
+    from emote.audio.phones import Phone
+    from emote.engines.neural import ClosureSettings, phone_lock
+
+    phones = [
+        Phone(0.0, 0.5, "/a/"),
+        Phone(0.5, 0.56, "/β/"),
+        Phone(0.56, 1.0, "/e/"),
+        Phone(1.0, 1.2, "/mʲ/"),
+    ]
+    times = np.arange(0, 1.5, 0.01)
+    lock = phone_lock(phones, times, ClosureSettings(half=0.035, ramp=0.04))
+    assert lock[53] == 1.0 and np.all(lock[(times > 1.0) & (times < 1.2)] == 1.0)
+    assert lock[25] == 0.0 and lock[80] == 0.0

@@ -181,10 +181,12 @@ def phone_lock(phones, times: np.ndarray, settings: ClosureSettings | None = Non
     -------
     np.ndarray [shape=(n,), dtype=float64]
     """
-    from emote.phonetics.phoneset import BILABIALS
+    from emote.phonetics.phoneset import BILABIALS, to_segments
 
     s = settings or ClosureSettings()
-    return _hold([(p.start, p.end) for p in phones if p.label in BILABIALS], times, s)
+    # Labels of any spelling (IPA in slashes from the multilingual aligner too) read as ARPAbet.
+    segments = to_segments(phones)
+    return _hold([(segments.start[i], segments.end[i]) for i in segments.where(BILABIALS)], times, s)
 
 
 def _hold(intervals, times: np.ndarray, s: ClosureSettings) -> np.ndarray:
