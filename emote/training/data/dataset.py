@@ -27,7 +27,7 @@ from emote.errors import EmoteError
 from emote.performance.compose import apply_emotion
 from emote.performance.emotions import EMOTIONS
 from emote.performance.track import EmotionTrack
-from emote.phonetics.phoneset import BILABIALS, LABIODENTALS, frames_in
+from emote.phonetics.phoneset import BILABIALS, LABIODENTALS, frames_in, normalize_label
 from emote.training.data.prosody import TrackSampling, sample_track
 from emote.training.data.shards import read_manifest, read_shard
 
@@ -134,7 +134,7 @@ def load_stream(
             c = np.zeros(n, bool)
             item = sh.item(i)
             for p in item.phones:
-                if p.label in _CLOSING:
+                if _CLOSING.intersection(normalize_label(p.label)):  # ARPAbet, or IPA of any language
                     c[frames_in(p.start, p.end, fps=fps, n_frames=n)] = True
             closure.append(c)
             style.append(np.full(n, style_index.get(meta.get("style", ""), -1), np.int16))
