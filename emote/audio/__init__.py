@@ -6,6 +6,9 @@
 - :mod:`~emote.audio.timings`: user timings (:func:`read_timings`: TextGrid, CSV) and transcripts.
 - :mod:`~emote.audio.align` / :mod:`~emote.audio.recognize`: timings from a transcript
   (forced alignment) or from the audio alone (phone recognition).
+- :mod:`~emote.audio.espeak` / :mod:`~emote.audio.ctc_align`: other languages' transcripts,
+  phonemised by espeak-ng and aligned by CTC on the recogniser's IPA posteriors.
+- :mod:`~emote.audio.formants`: the jaw opening heard in the audio (first formant, loudness).
 - :func:`phone_timings`: the one call that picks among them for a file.
 """
 
