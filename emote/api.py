@@ -46,7 +46,7 @@ class _Analysis:
 
     energy: np.ndarray
     pitch: np.ndarray
-    jaw: np.ndarray
+    jaw: np.ndarray | None = None
     phones: list = field(default_factory=list)
     words: list = field(default_factory=list)
 
@@ -75,7 +75,8 @@ class Speech:
     language : str
         The language asked for (``"auto"`` when not said).
     jaw : np.ndarray [shape=(frames,), float32] or None
-        Jaw opening heard in the audio, in [0, 1] (``emote.audio.formants.jaw_opening``).
+        Jaw opening heard in the audio, in [0, 1] (``emote.audio.formants.jaw_opening``),
+        for a language other than English (None otherwise: the phones drive the jaw).
     timings : dict[str, float]
         Wall seconds per stage so far.
     """
@@ -264,7 +265,9 @@ def analyse(
     for k in range(chunks.count):
         with timer("load"):
             start_frame, y = next(blocks)
-        part = _analyse(y, fps=fps, n_frames=chunks.stop(k) - start_frame, timer=timer)
+        part = _analyse(
+            y, fps=fps, n_frames=chunks.stop(k) - start_frame, timer=timer, jaw=_hears_jaw(language)
+        )
         if find_phones:
             _find_phones(part, y, text=text, t0=start_frame / fps, timer=timer, ipa=not english)
         parts.append(part)
@@ -281,7 +284,8 @@ def analyse(
     return Speech(
         audio=str(path), duration=info.duration, fps=float(fps), energy=energy,
         pitch=np.concatenate([p.pitch for p in parts]), phones=phones, words=words, source=source,
-        timings=timer.seconds, language=language, jaw=np.concatenate([p.jaw for p in parts]),
+        timings=timer.seconds, language=language,
+        jaw=np.concatenate([p.jaw for p in parts]) if _hears_jaw(language) else None,
     )  # fmt: skip
 
 
@@ -315,7 +319,7 @@ def perform_speech(
 
             face = animate_phones(
                 speech.phones, n_frames=speech.n_frames, fps=speech.fps, energy=speech.energy,
-                jaw_opening=speech.jaw if _hears_jaw(speech.language) else None,
+                jaw_opening=speech.jaw,
             )  # fmt: skip
     with timer("performance"):
         # The neural engine's curves already carry the emotion's expression.
@@ -418,7 +422,7 @@ def _transcript_beside(path: Path) -> str | None:
     return text
 
 
-def _analyse(y: np.ndarray, *, fps: float, n_frames: int, timer: _Timer) -> _Analysis:
+def _analyse(y: np.ndarray, *, fps: float, n_frames: int, timer: _Timer, jaw: bool) -> _Analysis:
     from emote.audio.convert import SAMPLE_RATE
     from emote.audio.features import frame_energy, pitch
     from emote.audio.formants import jaw_opening
@@ -430,8 +434,8 @@ def _analyse(y: np.ndarray, *, fps: float, n_frames: int, timer: _Timer) -> _Ana
     with timer("features"):
         energy = frame_energy(y=y, sr=SAMPLE_RATE, fps=fps, n_frames=n_frames)
         f0 = pitch(y=y, sr=SAMPLE_RATE, fps=fps, n_frames=n_frames)
-        jaw = jaw_opening(y=y, sr=SAMPLE_RATE, fps=fps, n_frames=n_frames)
-    return _Analysis(energy=energy, pitch=f0, jaw=jaw)
+        heard = jaw_opening(y=y, sr=SAMPLE_RATE, fps=fps, n_frames=n_frames) if jaw else None
+    return _Analysis(energy=energy, pitch=f0, jaw=heard)
 
 
 def _find_phones(

@@ -259,3 +259,15 @@ def test_the_neural_engines_closure_pass_reads_ipa_bilabials():
     lock = phone_lock(phones, times, ClosureSettings(half=0.035, ramp=0.04))
     assert lock[53] == 1.0 and np.all(lock[(times > 1.0) & (times < 1.2)] == 1.0)
     assert lock[25] == 0.0 and lock[80] == 0.0
+
+
+def test_the_jaw_is_heard_for_languages_other_than_english(speech_dir):
+    """A language named other than English gets the heard jaw; English and auto keep the phones' jaw."""
+    from emote.api import analyse
+
+    clip = speech_dir / "13697_11991_000000.opus"
+    spanish = analyse(clip, language="es", recognise=False, use_transcript_file=False)
+    assert spanish.jaw is not None and spanish.jaw.shape == spanish.energy.shape
+    assert spanish.jaw.max() == pytest.approx(1.0) and np.corrcoef(spanish.jaw, spanish.energy)[0, 1] > 0.5
+    for language in ("auto", "en"):
+        assert analyse(clip, language=language, recognise=False, use_transcript_file=False).jaw is None
