@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 import numpy as np
 import pytest
 
 from emote.animation import ARKIT_NAMES, CHANNELS, N_CHANNELS, FaceAnimation, index
+from emote.audio.convert import n_frames_for
 
 
 def ramp(n: int, fps: float = 30.0) -> FaceAnimation:
@@ -45,22 +48,60 @@ def test_metadata_records_the_package_version():
     assert FaceAnimation.zeros(2).metadata["version"] == emote.__version__
 
 
-def test_resample_keeps_duration_and_interpolates_linearly():
-    anim = ramp(91, fps=30)  # 3.033 s
+def test_resample_keeps_the_span_and_interpolates_linearly():
+    anim = ramp(91, fps=30)  # 3 s from first to last frame
     up = anim.resample(60)
     assert up.fps == 60
-    assert up.n_frames == round(anim.duration * 60)
-    # a linear ramp stays the same ramp at the new rate (except the held last frame)
-    t = np.arange(up.n_frames - 2) / 60
-    np.testing.assert_allclose(up.curves[:-2, index("JawOpen")], 0.1 * t, atol=1e-6)
-    down = up.resample(30)
-    np.testing.assert_allclose(down.curves[:-1], anim.curves[: down.n_frames - 1], atol=1e-6)
+    assert up.n_frames == n_frames_for(duration=3.0, fps=60) == 181
+    # a linear ramp stays the same ramp at the new rate, to the last frame
+    np.testing.assert_allclose(up.curves[:, index("JawOpen")], 0.1 * up.times, atol=1e-6)
+
+
+def test_a_2s_clip_resampled_has_the_frames_of_a_2s_clip_at_the_new_rate():
+    clip = ramp(n_frames_for(duration=2.0, fps=30), fps=30)
+    assert clip.n_frames == 61
+    for fps in (24, 25, 50, 60, 120, 30000 / 1001):
+        assert clip.resample(fps).n_frames == n_frames_for(duration=2.0, fps=fps)
+
+
+@pytest.mark.parametrize("factor", [2, 3, 4])
+def test_resample_up_by_a_whole_factor_and_back_is_exact(factor):
+    anim = FaceAnimation(30, np.random.default_rng(factor).random((47, N_CHANNELS), np.float32))
+    up = anim.resample(30 * factor)
+    np.testing.assert_array_equal(up.curves[::factor], anim.curves)
+    assert up.resample(30) == anim
+
+
+@pytest.mark.parametrize(("fps", "via"), [(30, 24), (30, 25), (24, 30), (25, 60), (30, 30000 / 1001)])
+def test_resample_round_trip_keeps_the_span_within_one_frame_and_the_motion(fps, via):
+    anim = ramp(73, fps=fps)
+    back = anim.resample(via).resample(fps)
+    span = (anim.n_frames - 1) / fps
+    assert span <= (back.n_frames - 1) / fps < span + 1 / via + 1 / fps
+    # the ramp is linear, so interpolation reproduces it up to the last intermediate frame inside
+    # the span (past it, the intermediate's held last frame bends the ramp); past the span, held
+    inside = back.times <= np.floor(span * via + 1e-9) / via + 1e-9
+    np.testing.assert_allclose(back.curves[inside], anim.curves[: inside.sum()], atol=1e-5)
+    assert inside.sum() >= anim.n_frames - fps / via - 1
+    n = anim.n_frames
+    np.testing.assert_allclose(back.curves[n:], np.repeat(anim.curves[-1:], back.n_frames - n, 0))
 
 
 def test_resample_to_ntsc_rate():
     anim = ramp(300, fps=30)
     ntsc = anim.resample(30000 / 1001)
     assert abs(ntsc.duration - anim.duration) < 1 / ntsc.fps
+
+
+def test_chunks_joined_end_to_end_are_the_clips_frames():
+    """Chunks are half-open frame ranges: joining them repeats and drops no frame."""
+    clip = ramp(n_frames_for(duration=7.3, fps=30), fps=30)
+    bounds = [0, 60, 120, 180, clip.n_frames]
+    parts = [clip.slice(a / 30, b / 30 if b < clip.n_frames else None) for a, b in pairwise(bounds)]
+    assert [p.n_frames for p in parts] == [60, 60, 60, clip.n_frames - 180]
+    assert [p.metadata["start_time"] for p in parts] == pytest.approx([0, 2, 4, 6])
+    joined = FaceAnimation.concatenate(parts)
+    np.testing.assert_array_equal(joined.curves, clip.curves)
 
 
 def test_slice_takes_frames_in_the_half_open_interval():

@@ -105,6 +105,29 @@ def test_long_files_go_in_chunks_without_loading_whole(monkeypatch, tmp_path, bo
     assert all(jaw[i : i + 60].max() > 0.05 for i in range(0, chunked.n_frames - 60, 60))
 
 
+def test_chunk_joins_keep_every_frame_at_its_time(monkeypatch, tmp_path, bobby):
+    """Chunks are half-open frame ranges read from frame-aligned samples (emote.animation.frames):
+    joined, they give the clip's frame count and each frame's pitch where the whole file has it."""
+    import soundfile as sf
+
+    import emote.api
+    from emote.audio.convert import n_frames_for
+
+    wav, _ = bobby
+    y, sr = sf.read(wav, dtype="float32")
+    long = tmp_path / "long.wav"
+    sf.write(long, np.tile(y, 4), sr)
+    whole = emote.api.analyse(long, recognise=False, use_transcript_file=False)
+    monkeypatch.setattr(emote.api, "LONG_AUDIO_SECONDS", 3.0)
+    monkeypatch.setattr(emote.api, "CHUNK_SECONDS", 2.5)
+    chunked = emote.api.analyse(long, recognise=False, use_transcript_file=False)
+    assert chunked.n_frames == whole.n_frames == n_frames_for(duration=whole.duration, fps=30)
+    joins = np.arange(75, whole.n_frames, 75)  # 2.5 s chunks at 30 fps
+    far = np.array([np.abs(joins - i).min() > 3 for i in range(whole.n_frames)])
+    assert (whole.pitch[far] > 0).mean() > 0.3  # voiced frames to compare
+    np.testing.assert_allclose(chunked.pitch[far], whole.pitch[far], atol=1e-3)
+
+
 def test_bad_settings_fail_before_decoding(tmp_path):
     missing = tmp_path / "never-read.wav"
     with pytest.raises(EmoteError, match="grumpy"):

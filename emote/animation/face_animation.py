@@ -28,7 +28,9 @@ class FaceAnimation:
     curves : np.ndarray [shape=(frames, 61), dtype=float32]
         Channels in :data:`emote.animation.channels.CHANNELS` order: 52 ARKit
         blendshape weights in [0, 1], then head yaw/pitch/roll and left/right eye
-        yaw/pitch/roll in radians. Frame ``i`` is the face at time ``i / fps``.
+        yaw/pitch/roll in radians. Frame ``i`` is the face at time ``i / fps``; a clip of
+        ``d`` seconds has ``ceil(d * fps) + 1`` frames (the convention:
+        :mod:`emote.animation.frames`).
     metadata : dict
         JSON-serialisable facts about how it was made: ``engine``,
         ``emotion_track`` (list of segments), ``audio`` (path), ``audio_duration``
@@ -37,11 +39,11 @@ class FaceAnimation:
 
     Examples
     --------
-    >>> anim = FaceAnimation.zeros(60, fps=30)
-    >>> anim.duration
-    2.0
+    >>> anim = FaceAnimation.zeros(61, fps=30)       # a 2 s clip: both ends included
+    >>> anim.duration                                # as video: 61 frames held 1/30 s each
+    2.033333333333333
     >>> anim.resample(60).n_frames
-    120
+    121
     """
 
     fps: float
@@ -124,22 +126,16 @@ class FaceAnimation:
     def resample(self, fps: float) -> FaceAnimation:
         """The same motion at another frame rate, by linear interpolation in time.
 
-        The result covers the same duration: ``round(duration * fps)`` frames.
+        The result keeps the span from first to last frame (:mod:`emote.animation.frames`):
+        61 frames at 30 fps (a 2 s clip) become 121 at 60 fps, and 61 again going back.
         """
-        if not (math.isfinite(fps) and fps > 0):
+        from emote.animation.frames import resample_curves
+
+        if not (isinstance(fps, (int, float)) and math.isfinite(fps) and fps > 0):
             raise ValueError(f"fps must be a positive number, got {fps!r}")
         if fps == self.fps:
             return FaceAnimation(self.fps, self.curves.copy(), self.metadata)
-        n_new = max(round(self.duration * fps), 1 if self.n_frames else 0)
-        if self.n_frames == 0:
-            return FaceAnimation(fps, self.curves.copy(), self.metadata)
-        t_new = np.arange(n_new, dtype=np.float64) / fps
-        src = np.clip(t_new * self.fps, 0, self.n_frames - 1)
-        i0 = np.floor(src).astype(np.int64)
-        i1 = np.minimum(i0 + 1, self.n_frames - 1)
-        w = (src - i0).astype(np.float32)[:, None]
-        curves = self.curves[i0] * (1 - w) + self.curves[i1] * w
-        return FaceAnimation(fps, curves, self.metadata)
+        return FaceAnimation(fps, resample_curves(self.curves, fps=self.fps, to_fps=fps), self.metadata)
 
     def slice(self, start: float = 0.0, end: float | None = None) -> FaceAnimation:
         """Frames whose time lies in ``[start, end)`` seconds (a copy).

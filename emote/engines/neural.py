@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from emote.animation.channels import INDEX, N_ARKIT, N_CHANNELS
+from emote.animation.frames import interpolate_frames
 from emote.errors import EmoteError
 
 __all__ = [
@@ -103,15 +104,6 @@ def _features(y: np.ndarray, sr: int, settings) -> np.ndarray:
     while len(_FEATURES) > _FEATURES_KEPT:
         _FEATURES.popitem(last=False)
     return feats
-
-
-def _resample_frames(curves: np.ndarray, rate: float, times: np.ndarray) -> np.ndarray:
-    """Linear interpolation of (T, C) curves sampled at ``rate`` to ``times`` (s)."""
-    pos = np.clip(times * rate, 0, curves.shape[0] - 1)
-    lo = np.floor(pos).astype(np.int64)
-    hi = np.minimum(lo + 1, curves.shape[0] - 1)
-    frac = (pos - lo)[:, None]
-    return curves[lo] * (1 - frac) + curves[hi] * frac
 
 
 @dataclass(frozen=True)
@@ -281,7 +273,7 @@ def animate_neural(
         out = model.net(
             torch.from_numpy(mel)[None], torch.from_numpy(np.asarray(weights, np.float32))[None], style_id
         )
-    pred = _resample_frames(out[0].numpy(), rate, np.arange(n_frames) / fps)
+    pred = interpolate_frames(out[0].numpy(), fps=rate, times=np.arange(n_frames) / fps)
     curves = np.zeros((n_frames, N_CHANNELS), np.float32)
     for j, name in enumerate(cfg.channels):
         if name in INDEX:

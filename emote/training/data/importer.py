@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import csv
 import json
-import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from os import PathLike
@@ -32,6 +31,7 @@ from typing import Any
 import numpy as np
 
 from emote.animation.channels import ARKIT_NAMES, CHANNELS
+from emote.animation.frames import resample_curves
 from emote.errors import EmoteError, FormatError, file_error
 from emote.nn.features import FeatureSettings, align_mel, speech_features
 from emote.training.data.shards import (
@@ -149,16 +149,6 @@ def _read_named_csv(
     return arr, tuple(header[i] for i in keep), float(fps)
 
 
-def _resample(curves: np.ndarray, src_fps: float, dst_fps: float) -> np.ndarray:
-    duration = (curves.shape[0] - 1) / src_fps
-    n = math.floor(duration * dst_fps + 1e-9) + 1
-    t = np.arange(n) / dst_fps * src_fps
-    lo = np.minimum(np.floor(t).astype(np.int64), curves.shape[0] - 1)
-    hi = np.minimum(lo + 1, curves.shape[0] - 1)
-    f = (t - lo)[:, None]
-    return curves[lo] * (1 - f) + curves[hi] * f
-
-
 def import_takes(
     takes: Sequence[Take],
     out: str | PathLike[str],
@@ -218,7 +208,9 @@ def import_takes(
             raise file_error(
                 FormatError, take.curves, "has other channels than the first take of this import"
             )
-        curves = _resample(curves[:, [names.index(c) for c in wanted]], src_fps, fs.frame_rate)
+        curves = resample_curves(
+            curves[:, [names.index(c) for c in wanted]], fps=src_fps, to_fps=fs.frame_rate
+        )
         audio = load_audio(take.audio)
         audio_seconds = audio.samples.size / audio.sr
         curve_seconds = (curves.shape[0] - 1) / fs.frame_rate
