@@ -139,3 +139,46 @@ def test_reading_garbage_is_a_format_error_naming_the_file(tmp_path, ext):
     with pytest.raises(FormatError) as e:
         read(path)
     assert str(e.value).startswith(f"{path}: ")
+
+
+def test_one_registry_names_every_format_the_cli_and_batch_write():
+    from emote.batch.manifest import CURVE_FORMATS
+    from emote.cli.animate import FORMATS as CLI_FORMATS
+    from emote.cli.animate import SUFFIX, parse_formats
+    from emote.export import REGISTRY, get_format
+
+    assert CLI_FORMATS == ("csv", "json", "npz", "metahuman", "glb", "usd", "flame", "obj", "ply")
+    assert {f.option: f.output_suffix for f in REGISTRY} == SUFFIX
+    assert list(CURVE_FORMATS) == [f.option for f in REGISTRY if not f.needs_mesh]
+    # every name and alias means one format wherever it is typed
+    for f in REGISTRY:
+        for key in (f.name, f.option, *f.aliases):
+            assert get_format(key.upper()) is f
+            assert parse_formats(key) == [f.option]
+    assert parse_formats("livelink,mh,csv") == ["csv", "metahuman"]
+
+
+def test_batch_manifest_formats_read_the_registry_and_refuse_mesh_formats(tmp_path):
+    import soundfile as sf
+
+    from emote.batch.manifest import ManifestError, read_manifest
+
+    sf.write(tmp_path / "hello.wav", np.full(1600, 0.1, np.float32), 16000)
+    manifest = tmp_path / "m.csv"
+    manifest.write_text("audio,output,formats\nhello.wav,a,livelink|MH|json\n")
+    assert read_manifest(manifest).jobs[0].formats == ("csv", "metahuman", "json")
+    manifest.write_text("audio,output,formats\nhello.wav,a,obj\n")
+    with pytest.raises(ManifestError, match="unknown format 'obj'; formats are csv, json, npz, metahuman"):
+        read_manifest(manifest)
+
+
+def test_write_reaches_the_mesh_sequence_formats_through_the_registry(tmp_path):
+    from emote.export.meshseq import read_ply_vertices
+
+    anim = sample(3)
+    write(anim, tmp_path / "take_ply", format="ply")
+    frames = sorted((tmp_path / "take_ply").iterdir())
+    assert [p.name for p in frames] == ["frame_000000.ply", "frame_000001.ply", "frame_000002.ply"]
+    assert read_ply_vertices(frames[0]).shape[1] == 3
+    with pytest.raises(FormatError, match="unknown format 'fbx'"):
+        write(anim, tmp_path / "x", format="fbx")

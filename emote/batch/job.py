@@ -344,7 +344,7 @@ def _animate_and_write(job: Job, out: Path, result: JobResult) -> None:
     t0 = time.perf_counter()
     for fmt, path in files.items():
         if fmt != "mp4":
-            write(anim, path, format="livelink" if fmt == "csv" else fmt)
+            write(anim, path, format=fmt)
     result.stages["write"] = round(time.perf_counter() - t0, 4)
     if job.render:
         from emote.render import render_animation

@@ -53,6 +53,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from emote.errors import EmoteError
+from emote.export import REGISTRY, get_format
 
 __all__ = [
     "COLUMNS",
@@ -67,15 +68,9 @@ __all__ = [
     "stamp_path",
 ]
 
-CURVE_FORMATS: dict[str, str] = {
-    "csv": ".csv",
-    "json": ".json",
-    "npz": ".npz",
-    "metahuman": ".metahuman.csv",
-}
-"""Curve format (as in ``emote animate --format``) → output file suffix."""
-
-_FORMAT_ALIASES = {"livelink": "csv", "llf": "csv", "live_link": "csv", "mh": "metahuman"}
+CURVE_FORMATS: dict[str, str] = {f.option: f.output_suffix for f in REGISTRY if not f.needs_mesh}
+"""Curve format (as in ``emote animate --format``) → output file suffix, from the format registry
+(:data:`emote.export.REGISTRY`); batch lines write curves only (renders aside)."""
 
 COLUMNS: tuple[str, ...] = (
     "audio", "text", "text_file", "timings", "emotion", "intensity", "emotion_track",
@@ -671,10 +666,13 @@ def _formats(value: Any) -> tuple[str, ...]:
         key = _string(item, "a format name").lower()
         if not key:
             continue
-        key = _FORMAT_ALIASES.get(key, key)
-        if key not in CURVE_FORMATS:
+        try:
+            option = get_format(key).option
+        except EmoteError:
+            option = None
+        if option not in CURVE_FORMATS:
             raise _Bad(f"unknown format {key!r}; formats are {', '.join(CURVE_FORMATS)}")
-        names.append(key)
+        names.append(option)
     if not names:
         raise _Bad("no format given")
     return tuple(dict.fromkeys(names))

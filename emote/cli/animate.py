@@ -10,17 +10,24 @@ from pathlib import Path
 from emote.cli.rig_options import add_render_options, add_rig_options, load_rig_from_args, render_outputs
 from emote.engines import ENGINES
 from emote.errors import EmoteError, TranscriptError, file_error
+from emote.export import REGISTRY, get_format
 
 log = logging.getLogger("emote.cli")
 
-CURVE_FORMATS = ("csv", "json", "npz", "metahuman")
-MESH_FORMATS = ("glb", "usd", "flame", "obj", "ply")
-FORMATS = CURVE_FORMATS + MESH_FORMATS
+FORMATS = tuple(f.option for f in REGISTRY)
+MESH_FORMATS = tuple(f.option for f in REGISTRY if f.needs_mesh)
 # Output file (or folder) name suffix for each --format value.
-SUFFIX = {
-    "csv": ".csv", "json": ".json", "npz": ".npz", "metahuman": ".metahuman.csv",
-    "glb": ".glb", "usd": ".usda", "flame": ".flame.npz", "obj": "_obj", "ply": "_ply",
-}  # fmt: skip
+SUFFIX = {f.option: f.output_suffix for f in REGISTRY}
+
+
+def _outputs_help() -> str:
+    """The outputs table of ``--help``, from the format registry."""
+    rows = []
+    for f in REGISTRY:
+        out = "NAME" + f.output_suffix + ("/" if f.output_suffix.startswith("_") else "")
+        rows.append(f"  {f.option:<10} {out:<19} {f.description}")
+    return "\n".join(rows)
+
 
 EPILOG = """\
 phones: with --text, --text-file or a .txt/.lab file beside the audio the transcript is
@@ -37,14 +44,7 @@ emotions: neutral, happy, sad, surprised, fear, disgusted, angry, contempt (`emo
 An emotion track is a JSON file of timed segments, e.g. examples/track.json.
 
 outputs (in OUTDIR, named after the audio file unless --name is given):
-  csv        NAME.csv            Live Link Face CSV (Unreal Live Link, Unity, Blender add-on)
-  json       NAME.json           emote JSON (docs/json_schema.md)
-  npz        NAME.npz            NumPy arrays: curves (frames, 61), fps, channels, metadata
-  metahuman  NAME.metahuman.csv  MetaHuman CTRL_expressions_* curves
-  glb        NAME.glb            the rig's mesh with a morph-target animation (Blender, Unity, three.js)
-  usd        NAME.usda           UsdSkel blend-shape animation (Omniverse, Houdini, Maya)
-  flame      NAME.flame.npz      FLAME expression/jaw/neck/eye parameters (--rig flame --flame-model FILE)
-  obj, ply   NAME_obj/ NAME_ply/ one mesh per frame, for research
+{outputs}
   --render   NAME.mp4            H.264 video with the audio (--grid: NAME.grid.mp4, one face per emotion)
 
 examples:
@@ -61,7 +61,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "animate",
         help="animate a face from an audio file",
         description="Animate a face from speech: write rig curves for an audio file.",
-        epilog=EPILOG,
+        epilog=EPILOG.format(outputs=_outputs_help()),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("audio", type=Path, help="speech audio: wav, flac, mp3, ogg/opus (any rate, mono/stereo)")
@@ -106,8 +106,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def parse_formats(spec: str) -> list[str]:
-    formats = [f.strip().lower() for f in spec.split(",") if f.strip()]
-    bad = [f for f in formats if f not in FORMATS]
+    """``--format``'s comma-separated names (or aliases: ``livelink``, ``mh``) as options, in order."""
+    names = [f.strip() for f in spec.split(",") if f.strip()]
+    formats, bad = [], []
+    for name in names:
+        try:
+            formats.append(get_format(name).option)
+        except EmoteError:
+            bad.append(name)
     if bad or not formats:
         raise EmoteError(
             f"--format: unknown format {', '.join(bad) or spec!r}; choose from {', '.join(FORMATS)}"
@@ -185,16 +191,5 @@ def read_transcript(path: Path) -> str:
 def write_output(anim, path: Path, fmt: str, rig=None) -> Path:
     from emote.export import write
 
-    if fmt in ("obj", "ply"):
-        from emote.export.meshseq import write_sequence
-
-        write_sequence(anim, path, rig=rig, format=fmt)
-    elif fmt == "flame":
-        from emote.export import flame_params
-
-        flame_params.write(anim, path, rig=rig)
-    elif fmt in ("glb", "usd"):
-        write(anim, path, format=fmt, rig=rig)
-    else:
-        write(anim, path, format="livelink" if fmt == "csv" else fmt)
+    write(anim, path, format=fmt, **({"rig": rig} if get_format(fmt).needs_mesh else {}))
     return path

@@ -11,7 +11,9 @@ format          extension             module
 ``usd``         ``.usd`` ``.usda``    :mod:`emote.export.usd` (UsdSkel blend-shape animation)
 ==============  ====================  ==============================================
 
-Every module has the same two functions, ``write(anim, path) -> None`` and
+:data:`REGISTRY` lists every format emote writes (the table above, plus ``flame``
+parameters and ``obj``/``ply`` frame folders, which have no reader); ``emote animate``,
+``emote batch`` and this module all read it. Every module above has the same two functions, ``write(anim, path) -> None`` and
 ``read(path) -> FaceAnimation`` (both may take keyword options: ``fps=`` for the
 CSV readers, ``rig=`` for the mesh formats, whose default is the default head).
 Writes are atomic (:mod:`emote.io.atomic`). ``_metahuman.csv`` also means
@@ -30,6 +32,8 @@ True
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from os import PathLike
 from pathlib import Path
 from types import ModuleType
@@ -37,32 +41,116 @@ from typing import Any
 
 from emote.animation.face_animation import FaceAnimation
 from emote.errors import FormatError, file_error
-from emote.export import glb, json_format, livelink, metahuman, npz, usd
+from emote.export import flame_params, glb, json_format, livelink, meshseq, metahuman, npz, usd
 
-FORMATS: dict[str, ModuleType] = {
-    "livelink": livelink,
-    "json": json_format,
-    "npz": npz,
-    "metahuman": metahuman,
-    "glb": glb,
-    "usd": usd,
-}
 
-# Other names users (and the CLI's --format) use for the same formats.
-ALIASES: dict[str, str] = {"csv": "livelink", "llf": "livelink", "live_link": "livelink", "mh": "metahuman"}
+@dataclass(frozen=True)
+class Format:
+    """One output format: its names, where its output goes, and its writer.
 
-# Longest suffix first: "x.metahuman.csv" must not be taken for Live Link.
-_SUFFIXES: tuple[tuple[str, str], ...] = (
-    (".metahuman.csv", "metahuman"),
-    ("_metahuman.csv", "metahuman"),
-    (".csv", "livelink"),
-    (".json", "json"),
-    (".npz", "npz"),
-    (".glb", "glb"),
-    (".usda", "usd"),
-    (".usdc", "usd"),
-    (".usd", "usd"),
+    Attributes
+    ----------
+    name : str
+        The library's name (``write(..., format=name)``).
+    option : str
+        Its name in ``emote animate --format`` and in batch manifests (``csv`` for Live Link).
+    output_suffix : str
+        What ``emote animate``/``emote batch`` append to the output name: a file extension,
+        or ``_obj``-style for a folder of files.
+    needs_mesh : bool
+        It poses a mesh rig (the default head unless one is given); else it holds curves only.
+    description : str
+        One line for ``--help``.
+    module : module, optional
+        A module with ``EXTENSION``, ``write(anim, path, **options)`` and
+        ``read(path, **options) -> FaceAnimation``: the formats :func:`read` reads back.
+    writer : callable, optional
+        ``writer(anim, path, **options)`` for the formats with no reader (mesh sequences,
+        FLAME parameters).
+    extensions : tuple[str, ...]
+        File name endings :func:`format_for_path` takes for this format.
+    aliases : tuple[str, ...]
+        Other names users type for it.
+    """
+
+    name: str
+    option: str
+    output_suffix: str
+    needs_mesh: bool
+    description: str
+    module: ModuleType | None = None
+    writer: Callable[..., Any] | None = None
+    extensions: tuple[str, ...] = ()
+    aliases: tuple[str, ...] = ()
+
+    def write(self, anim: FaceAnimation, path: str | PathLike[str], **options: Any) -> None:
+        """Write ``anim`` to ``path`` (atomically) with this format's writer."""
+        write_fn = self.module.write if self.module is not None else self.writer
+        assert write_fn is not None, self.name
+        write_fn(anim, path, **options)
+
+
+def _mesh_sequence(fmt: str) -> Callable[..., None]:
+    def write_frames(anim: FaceAnimation, folder: str | PathLike[str], *, rig: Any = None) -> None:
+        from emote.export._common import mesh_rig
+
+        meshseq.write_sequence(anim, folder, rig=mesh_rig(rig, folder, f"{fmt.upper()} frames"), format=fmt)
+
+    return write_frames
+
+
+REGISTRY: tuple[Format, ...] = (
+    Format("livelink", "csv", ".csv", False, "Live Link Face CSV (Unreal Live Link, Unity, Blender add-on)",
+           module=livelink, extensions=(".csv",), aliases=("llf", "live_link")),
+    Format("json", "json", ".json", False, "emote JSON (docs/json_schema.md)",
+           module=json_format, extensions=(".json",)),
+    Format("npz", "npz", ".npz", False, "NumPy arrays: curves (frames, 61), fps, channels, metadata",
+           module=npz, extensions=(".npz",)),
+    Format("metahuman", "metahuman", ".metahuman.csv", False, "MetaHuman CTRL_expressions_* curves",
+           module=metahuman, extensions=(".metahuman.csv", "_metahuman.csv"), aliases=("mh",)),
+    Format("glb", "glb", ".glb", True,
+           "the rig's mesh with a morph-target animation (Blender, Unity, three.js)",
+           module=glb, extensions=(".glb",)),
+    Format("usd", "usd", ".usda", True, "UsdSkel blend-shape animation (Omniverse, Houdini, Maya)",
+           module=usd, extensions=(".usda", ".usdc", ".usd")),
+    Format("flame", "flame", flame_params.EXTENSION, True,
+           "FLAME expression/jaw/neck/eye parameters (--rig flame --flame-model FILE)",
+           writer=flame_params.write),
+    Format("obj", "obj", "_obj", True, "one mesh per frame (OBJ), for research",
+           writer=_mesh_sequence("obj")),
+    Format("ply", "ply", "_ply", True, "one mesh per frame (PLY), for research",
+           writer=_mesh_sequence("ply")),
+)  # fmt: skip
+"""Every format emote writes, in ``--help`` order: the one table the CLI, batch manifests and
+the library read."""
+
+_BY_NAME: dict[str, Format] = {key: f for f in REGISTRY for key in (f.name, f.option, *f.aliases)}
+
+FORMATS: dict[str, ModuleType] = {f.name: f.module for f in REGISTRY if f.module is not None}
+"""The formats :func:`read` reads back: name → module (``EXTENSION``, ``write``, ``read``)."""
+
+ALIASES: dict[str, str] = {key: f.name for key, f in _BY_NAME.items() if key != f.name}
+"""Other names (``--format`` options and aliases) → the library's name."""
+
+# Longest ending first: "x.metahuman.csv" must not be taken for Live Link.
+_SUFFIXES: tuple[tuple[str, str], ...] = tuple(
+    sorted(((ext, f.name) for f in REGISTRY for ext in f.extensions), key=lambda e: -len(e[0]))
 )
+
+
+def get_format(format: str) -> Format:
+    """The registry entry for a name, ``--format`` option or alias, in any case.
+
+    Raises
+    ------
+    FormatError
+        An unknown name, listing the known ones.
+    """
+    key = format.strip().lower()
+    if key not in _BY_NAME:
+        known = ", ".join(f.option for f in REGISTRY)
+        raise FormatError(f"unknown format {format!r}; formats are {known}")
+    return _BY_NAME[key]
 
 
 def _known() -> str:
@@ -109,7 +197,9 @@ def write(
 ) -> None:
     """Write ``anim`` to ``path`` atomically, the format chosen by extension unless given.
 
-    ``options`` go to the format's writer (``rig=`` for GLB and USD).
+    ``format`` is any name in :data:`REGISTRY`: ``obj``/``ply`` write a folder of frames,
+    ``flame`` FLAME parameters. ``options`` go to the format's writer (``rig=`` for the
+    mesh formats, whose default is the default head; FLAME needs the FLAME rig).
 
     Raises
     ------
@@ -118,8 +208,8 @@ def write(
     """
     if not isinstance(anim, FaceAnimation):
         raise TypeError(f"expected a FaceAnimation, got {type(anim).__name__}")
-    fmt = format_name(format) if format is not None else format_for_path(path)
-    FORMATS[fmt].write(anim, path, **options)
+    fmt = get_format(format) if format is not None else _BY_NAME[format_for_path(path)]
+    fmt.write(anim, path, **options)
 
 
 def read(path: str | PathLike[str], *, format: str | None = None, **options: Any) -> FaceAnimation:
@@ -141,4 +231,14 @@ def read(path: str | PathLike[str], *, format: str | None = None, **options: Any
     return FORMATS[fmt].read(path, **options)
 
 
-__all__ = ["ALIASES", "FORMATS", "format_for_path", "format_name", "read", "write"]
+__all__ = [
+    "ALIASES",
+    "FORMATS",
+    "REGISTRY",
+    "Format",
+    "format_for_path",
+    "format_name",
+    "get_format",
+    "read",
+    "write",
+]
