@@ -11,20 +11,27 @@ Stages (each a library call, timed into ``metadata["timings"]``):
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
+import sys
 import time
+import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from os import PathLike
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from emote.animation import N_CHANNELS, FaceAnimation
 from emote.engines import ENGINES
 from emote.errors import AudioError, EmoteError, file_error
+
+if TYPE_CHECKING:
+    from emote.performance import PerformanceSettings
 
 log = logging.getLogger("emote")
 
@@ -110,11 +117,9 @@ def animate(
     emotion_track: str | PathLike[str] | dict | None = None,
     fps: float = 30.0,
     engine: str = "phonetic",
-    seed: int = 0,
-    blinks: bool = True,
-    gaze: bool = True,
-    head_motion: bool = True,
+    performance: PerformanceSettings | None = None,
     progress: Progress | None = None,
+    **deprecated: Any,
 ) -> FaceAnimation:
     """Animate a face from a speech recording.
 
@@ -147,12 +152,14 @@ def animate(
     engine : str
         ``"phonetic"`` (rules over phones; needs no weights; the default: best on real
         speech) or ``"neural"`` (the EMOTE-style network in ``checkpoints/``).
-    seed : int
-        Seed of blinks, gaze and head motion: the same seed gives the same animation.
-    blinks, gaze, head_motion : bool
-        Switch each part of the performance layer on or off.
+    performance : emote.performance.PerformanceSettings, optional
+        Blinks, gaze and head motion (each on or off, and their details) and the ``seed`` of
+        their randomness: the same seed gives the same animation. Default: all on, seed 0.
     progress : callable, optional
         Called as ``progress(fraction, stage)`` while working.
+    **deprecated
+        ``seed``, ``blinks``, ``gaze`` and ``head_motion``, the old spelling of
+        ``performance``, still work for one release with a ``DeprecationWarning``.
 
     Returns
     -------
@@ -174,25 +181,19 @@ def animate(
     --------
     >>> anim = animate("line.wav", emotion="happy", intensity=0.7)  # doctest: +SKIP
     >>> anim.save("line.csv")                                        # doctest: +SKIP
+    >>> from emote.performance import PerformanceSettings
+    >>> still = animate("line.wav", performance=PerformanceSettings(head=False, seed=7))  # doctest: +SKIP
     """
     # Settings are checked before any audio is decoded: a typo fails in milliseconds.
     track = emotion_track_for(emotion, intensity, emotion_track)
     _check_engine(engine)
-    _check_seed(seed)
+    performance = _performance_settings(performance, deprecated, caller="animate")
     report = progress or (lambda fraction, stage: None)
     speech = analyse(
         audio, text=text, timings=timings, use_transcript_file=use_transcript_file, fps=fps,
         recognise=engine != "neural", language=language, progress=lambda f, stage: report(0.85 * f, stage),
     )  # fmt: skip
-    anim = perform_speech(
-        speech,
-        emotion_track=track,
-        engine=engine,
-        seed=seed,
-        blinks=blinks,
-        gaze=gaze,
-        head_motion=head_motion,
-    )
+    anim = perform_speech(speech, emotion_track=track, engine=engine, performance=performance)
     report(1.0, "done")
     return anim
 
@@ -296,18 +297,16 @@ def perform_speech(
     intensity: float = 1.0,
     emotion_track=None,
     engine: str = "phonetic",
-    seed: int = 0,
-    blinks: bool = True,
-    gaze: bool = True,
-    head_motion: bool = True,
+    performance: PerformanceSettings | None = None,
+    **deprecated: Any,
 ) -> FaceAnimation:
     """The animation half of :func:`animate`: engine and performance layer over analysed speech."""
     from emote.audio.features import pauses as find_pauses
-    from emote.performance import PerformanceSettings, perform
+    from emote.performance import perform
 
     track = emotion_track_for(emotion, intensity, emotion_track)
     _check_engine(engine)
-    _check_seed(seed)
+    performance = _performance_settings(performance, deprecated, caller="perform_speech")
     timer = _Timer()
     with timer("engine"):
         if engine == "neural":
@@ -323,9 +322,7 @@ def perform_speech(
             )  # fmt: skip
     with timer("performance"):
         # The neural engine's curves already carry the emotion's expression.
-        settings = PerformanceSettings(
-            blinks=blinks, gaze=gaze, head=head_motion, seed=seed, expression=engine != "neural"
-        )
+        settings = dataclasses.replace(performance, expression=performance.expression and engine != "neural")
         curves = perform(
             face, fps=speech.fps, track=track, energy=speech.energy,
             pauses=find_pauses(speech.energy, fps=speech.fps), pitch=speech.pitch, settings=settings,
@@ -336,11 +333,11 @@ def perform_speech(
         "emotion_track": track.to_dict(),
         "audio": speech.audio,
         "audio_duration": speech.duration,
-        "seed": seed,
+        "seed": performance.seed,
         "phones_source": speech.source,
         "language": speech.language,
         "n_phones": len(speech.phones),
-        "settings": {"blinks": blinks, "gaze": gaze, "head_motion": head_motion},
+        "settings": {"blinks": performance.blinks, "gaze": performance.gaze, "head_motion": performance.head},
         "timings": {**speech.timings, **timer.seconds},
     }
     if speech.words:
@@ -375,6 +372,48 @@ def _hears_jaw(language: str) -> bool:
     from emote.audio.espeak import ENGLISH
 
     return language.strip().lower() not in ("auto", *ENGLISH)
+
+
+_OLD_PERFORMANCE_KWARGS = {"seed": "seed", "blinks": "blinks", "gaze": "gaze", "head_motion": "head"}
+
+
+def _performance_settings(
+    performance: PerformanceSettings | None, deprecated: dict[str, Any], *, caller: str
+) -> PerformanceSettings:
+    """``performance`` (default: all on, seed 0) with the old keyword arguments folded in, checked.
+
+    ``seed=``, ``blinks=``, ``gaze=``, ``head_motion=`` were :func:`animate`'s spelling before
+    :class:`~emote.performance.PerformanceSettings`; they warn and win over ``performance``.
+    """
+    from emote.performance import PerformanceSettings
+
+    unknown = sorted(set(deprecated) - set(_OLD_PERFORMANCE_KWARGS))
+    if unknown:
+        raise TypeError(f"{caller}() got an unexpected keyword argument {unknown[0]!r}")
+    if performance is None:
+        performance = PerformanceSettings()
+    elif not isinstance(performance, PerformanceSettings):
+        raise EmoteError(f"performance must be a PerformanceSettings, got {type(performance).__name__}")
+    if deprecated:
+        warnings.warn(
+            f"{caller}({', '.join(f'{k}=' for k in deprecated)}) is deprecated; pass "
+            "performance=PerformanceSettings(seed=, blinks=, gaze=, head=)",
+            DeprecationWarning,
+            stacklevel=_outside_emote(),
+        )
+        performance = dataclasses.replace(
+            performance, **{_OLD_PERFORMANCE_KWARGS[k]: v for k, v in deprecated.items()}
+        )
+    _check_seed(performance.seed)
+    return performance
+
+
+def _outside_emote() -> int:
+    """``warnings.warn``'s stacklevel of the first caller outside the emote package."""
+    frame, level = sys._getframe(2), 2  # 1 is warn's caller
+    while frame is not None and frame.f_globals.get("__name__", "").split(".")[0] == "emote":
+        frame, level = frame.f_back, level + 1
+    return level
 
 
 def _check_engine(engine: str) -> None:

@@ -8,6 +8,7 @@ import pytest
 import emote
 from emote.animation import N_CHANNELS
 from emote.errors import EmoteError
+from emote.performance import PerformanceSettings
 
 EMOTIONS = ("neutral", "happy", "sad", "surprised", "fear", "disgusted", "angry", "contempt")
 
@@ -27,7 +28,9 @@ def closure(anim, textgrid) -> float:
 
 def test_result_has_one_frame_per_period_and_full_metadata(bobby):
     wav, grid = bobby
-    anim = emote.animate(wav, timings=grid, emotion="angry", intensity=0.8, fps=60, seed=3)
+    anim = emote.animate(
+        wav, timings=grid, emotion="angry", intensity=0.8, fps=60, performance=PerformanceSettings(seed=3)
+    )
     assert anim.curves.shape == (anim.n_frames, N_CHANNELS)
     assert anim.curves.dtype == np.float32
     # frames cover the clip with both ends included: the last frame is at or just after its end
@@ -65,16 +68,18 @@ def test_transcript_and_recognition_both_find_the_bilabials(bobby):
 
 def test_same_seed_same_animation_other_seed_other_blinks(bobby):
     wav, grid = bobby
-    a = emote.animate(wav, timings=grid, seed=1)
-    b = emote.animate(wav, timings=grid, seed=1)
-    c = emote.animate(wav, timings=grid, seed=2)
+    a = emote.animate(wav, timings=grid, performance=PerformanceSettings(seed=1))
+    b = emote.animate(wav, timings=grid, performance=PerformanceSettings(seed=1))
+    c = emote.animate(wav, timings=grid, performance=PerformanceSettings(seed=2))
     np.testing.assert_array_equal(a.curves, b.curves)
     assert not np.array_equal(a.curves, c.curves)
 
 
 def test_switching_off_the_performance_layer(bobby):
     wav, grid = bobby
-    still = emote.animate(wav, timings=grid, blinks=False, gaze=False, head_motion=False)
+    still = emote.animate(
+        wav, timings=grid, performance=PerformanceSettings(blinks=False, gaze=False, head=False)
+    )
     assert np.abs(still.pose).max() == 0.0
     assert still.channel("EyeBlinkLeft").max() == 0.0
 
@@ -138,7 +143,7 @@ def test_bad_settings_fail_before_decoding(tmp_path):
 
 def test_the_neural_engine_animates_with_closure_and_keeps_the_performance_layer(bobby):
     wav, grid = bobby
-    anim = emote.animate(wav, engine="neural", emotion="happy", seed=4)
+    anim = emote.animate(wav, engine="neural", emotion="happy", performance=PerformanceSettings(seed=4))
     assert anim.metadata["engine"] == "neural"
     assert closure(anim, grid) >= 0.9
     # the expression comes from the network, blinks and head motion from the performance layer
@@ -165,3 +170,16 @@ def test_the_neural_engine_without_a_transcript_skips_phone_recognition(bobby, m
 def test_unknown_engine_is_refused(tmp_path):
     with pytest.raises(EmoteError, match="phonetic, neural"):
         emote.animate(tmp_path / "x.wav", engine="magic")
+
+
+def test_the_old_performance_keywords_still_work_with_a_deprecation_warning(bobby):
+    wav, grid = bobby
+    new = emote.animate(wav, timings=grid, performance=PerformanceSettings(seed=5, blinks=False, head=False))
+    with pytest.warns(DeprecationWarning, match=r"animate\(seed=, blinks=, head_motion=\) is deprecated"):
+        old = emote.animate(wav, timings=grid, seed=5, blinks=False, head_motion=False)
+    np.testing.assert_array_equal(old.curves, new.curves)
+    assert old.metadata["seed"] == new.metadata["seed"] == 5
+    assert old.metadata["settings"] == new.metadata["settings"]
+    assert new.metadata["settings"] == {"blinks": False, "gaze": True, "head_motion": False}
+    with pytest.raises(TypeError, match="unexpected keyword argument 'blink'"):
+        emote.animate(wav, timings=grid, blink=False)

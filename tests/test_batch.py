@@ -27,6 +27,7 @@ from emote.batch import (
     run_batch,
     stamp_path,
 )
+from emote.errors import EmoteError
 from emote.export import read
 
 REPO = Path(__file__).resolve().parents[1]
@@ -378,3 +379,38 @@ def test_a_line_may_ask_for_the_neural_engine_and_a_bad_engine_is_reported(tmp_p
     with pytest.raises(ManifestError) as info:
         read_manifest(bad)
     assert ":2:" in "\n".join(info.value.lines()) and "magic" in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("argv", "engine", "runner", "warned"),
+    [
+        ([], "phonetic", "local", False),
+        (["--runner", "ray"], "phonetic", "ray", False),
+        (["--engine", "neural"], "neural", "local", False),
+        (["--animator", "neural", "--ray-address", "auto"], "neural", "ray", False),
+        (["--engine", "ray"], "phonetic", "ray", True),  # the old spelling of --runner
+        (["--engine", "local", "--animator", "neural"], "neural", "local", True),
+    ],
+)
+def test_batch_engine_names_the_animation_engine_and_runner_where_jobs_run(
+    argv, engine, runner, warned, capsys
+):
+    from emote.cli.batch_cmd import _defaults, _engine_and_runner
+    from emote.cli.main import build_parser
+
+    args = build_parser().parse_args(["batch", "lines.csv", *argv])
+    assert _engine_and_runner(args) == (engine, runner)
+    assert _defaults(args).engine == engine
+    assert ("--engine local|ray is deprecated; use --runner" in capsys.readouterr().err) == warned
+
+
+def test_batch_settings_engine_is_the_deprecated_name_of_runner():
+    import emote.batch
+
+    assert BatchSettings(runner="ray").runner == "ray"
+    with pytest.warns(DeprecationWarning, match="use runner="):
+        assert BatchSettings(engine="ray").runner == "ray"
+    with pytest.warns(DeprecationWarning, match="use RUNNERS"):
+        assert emote.batch.ENGINES == emote.batch.RUNNERS == ("local", "ray")
+    with pytest.raises(EmoteError, match="unknown batch runner 'phonetic'; runners are local, ray"):
+        BatchSettings(runner="phonetic")

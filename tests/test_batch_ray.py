@@ -43,12 +43,12 @@ def test_ray_runs_the_manifest_like_the_local_pool_and_isolates_a_bad_line(tmp_p
         '{"audio": "hello.wav", "emotion": "sad", "intensity": 0.4, "seed": 3, "output": "c", "formats": "npz"}\n'
     )
     on_ray, local = tmp_path / "ray", tmp_path / "local"
-    summary = run_batch(manifest, on_ray, settings=BatchSettings(engine="ray", workers=2))
+    summary = run_batch(manifest, on_ray, settings=BatchSettings(runner="ray", workers=2))
     assert (summary.done, summary.failed) == (2, 1)
     assert summary.cluster["cpus"] == 2
     assert "broken.flac" in latest_results(summary.results)[2]["error"]
     run_batch(manifest, local, settings=BatchSettings(workers=2))
     assert outputs(on_ray) == outputs(local)
     # Resuming on Ray skips what is done and retries only the failed line.
-    again = run_batch(manifest, on_ray, settings=BatchSettings(engine="ray"))
+    again = run_batch(manifest, on_ray, settings=BatchSettings(runner="ray"))
     assert (again.done, again.skipped, again.failed) == (0, 2, 1)

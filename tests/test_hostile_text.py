@@ -18,7 +18,7 @@ import pytest
 import emote
 from emote.audio.timings import read_phone_csv, read_textgrid, read_timings
 from emote.errors import EmoteError, EmotionError, TranscriptError
-from emote.performance import EmotionTrack
+from emote.performance import EmotionTrack, PerformanceSettings
 
 REPO = Path(__file__).resolve().parents[1]
 HELLO = REPO / "examples" / "hello.wav"
@@ -264,7 +264,7 @@ def test_bad_settings_fail_before_any_audio_work(kwargs, word, tmp_path):
 
 def test_a_negative_seed_is_an_emote_error():
     with pytest.raises(EmoteError):
-        emote.animate(HELLO, seed=-1)
+        emote.animate(HELLO, performance=PerformanceSettings(seed=-1))
 
 
 def test_a_vanishing_fps_is_refused_not_allocated():
@@ -273,7 +273,7 @@ def test_a_vanishing_fps_is_refused_not_allocated():
 
 
 def test_huge_seeds_are_accepted():
-    a = emote.animate(HELLO, seed=10**30)
+    a = emote.animate(HELLO, performance=PerformanceSettings(seed=10**30))
     assert np.isfinite(a.curves).all()
 
 

@@ -25,12 +25,21 @@ from emote.batch.manifest import (
     stamp_path,
 )
 from emote.batch.results import latest_results, read_results
-from emote.batch.run import ENGINES, BatchSettings, BatchSummary, run_batch
+from emote.batch.run import RUNNERS, BatchSettings, BatchSummary, run_batch
+
+
+def __getattr__(name: str):
+    if name == "ENGINES":  # the old name of RUNNERS, kept for one release (warns)
+        from emote.batch import run
+
+        return run.ENGINES
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "COLUMNS",
     "CURVE_FORMATS",
-    "ENGINES",
+    "RUNNERS",
     "BatchSettings",
     "BatchSummary",
     "Job",

@@ -315,6 +315,7 @@ def _duration(job: Job) -> float:
 def _animate_and_write(job: Job, out: Path, result: JobResult) -> None:
     from emote.api import animate
     from emote.export import write
+    from emote.performance import PerformanceSettings
 
     files = output_files(job, out)
     stamp = stamp_path(job, out)
@@ -330,11 +331,10 @@ def _animate_and_write(job: Job, out: Path, result: JobResult) -> None:
         intensity=job.intensity,
         emotion_track=job.emotion_track,
         fps=job.fps,
-        seed=job.seed,
         engine=job.engine,
-        blinks=job.blinks,
-        gaze=job.gaze,
-        head_motion=job.head_motion,
+        performance=PerformanceSettings(
+            seed=job.seed, blinks=job.blinks, gaze=job.gaze, head=job.head_motion
+        ),
     )
     result.audio_seconds = float(anim.metadata.get("audio_duration", anim.duration))
     result.stages = {k: round(v, 4) for k, v in anim.metadata.get("timings", {}).items()}

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import time
+import warnings
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import InitVar, dataclass, field
 from os import PathLike
 from pathlib import Path
 from typing import Any
@@ -15,9 +16,18 @@ from emote.batch.manifest import Job, JobDefaults, Manifest, read_manifest
 from emote.batch.results import ResultsLog
 from emote.errors import EmoteError
 
-__all__ = ["ENGINES", "BatchSettings", "BatchSummary", "run_batch"]
+__all__ = ["RUNNERS", "BatchSettings", "BatchSummary", "run_batch"]
 
-ENGINES = ("local", "ray")
+RUNNERS = ("local", "ray")
+"""Where a batch's jobs run: worker processes on this machine, or Ray tasks. (The *engine* is
+what animates a line: ``phonetic`` or ``neural``, :data:`emote.engines.ENGINES`.)"""
+
+
+def __getattr__(name: str) -> Any:
+    if name == "ENGINES":  # the old name of RUNNERS, kept for one release
+        warnings.warn("emote.batch.ENGINES is deprecated; use RUNNERS", DeprecationWarning, stacklevel=2)
+        return RUNNERS
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 @dataclass(frozen=True)
@@ -28,8 +38,9 @@ class BatchSettings:
     ----------
     workers : int or None
         Parallel jobs; default one per CPU here (``local``) or every CPU of the cluster (``ray``).
-    engine : {"local", "ray"}
-        Worker processes on this machine, or Ray tasks.
+    runner : {"local", "ray"}
+        Worker processes on this machine, or Ray tasks. (``engine=`` is its deprecated old
+        name, accepted with a ``DeprecationWarning`` for one release.)
     ray_address : str or None
         A Ray cluster to join (``"auto"``, ``"ray://head:10001"``); None starts a local one.
     force : bool
@@ -43,16 +54,22 @@ class BatchSettings:
     """
 
     workers: int | None = None
-    engine: str = "local"
+    runner: str = "local"
     ray_address: str | None = None
     force: bool = False
     timeout: float | None = None
     results: str | PathLike[str] | None = None
     warm: bool = True
+    engine: InitVar[str | None] = None
 
-    def __post_init__(self) -> None:
-        if self.engine not in ENGINES:
-            raise EmoteError(f"unknown batch engine {self.engine!r}; engines are {', '.join(ENGINES)}")
+    def __post_init__(self, engine: str | None) -> None:
+        if engine is not None:
+            warnings.warn(
+                "BatchSettings(engine=...) is deprecated; use runner=", DeprecationWarning, stacklevel=3
+            )
+            object.__setattr__(self, "runner", engine)
+        if self.runner not in RUNNERS:
+            raise EmoteError(f"unknown batch runner {self.runner!r}; runners are {', '.join(RUNNERS)}")
         if self.workers is not None and not (isinstance(self.workers, int) and self.workers >= 1):
             raise EmoteError(f"workers must be a whole number >= 1, got {self.workers!r}")
         if self.timeout is not None and not self.timeout > 0:
@@ -177,7 +194,7 @@ def run_batch(
             if on_result is not None:
                 on_result(result)
 
-        if settings.engine == "ray":
+        if settings.runner == "ray":
             from emote.batch.ray_runner import run_ray
 
             summary.cluster = run_ray(manifest.jobs, out, on_result=record, address=settings.ray_address,

@@ -124,6 +124,7 @@ def parse_formats(spec: str) -> list[str]:
 def run(args: argparse.Namespace) -> int:
     from emote.api import analyse, emotion_track_for, perform_speech
     from emote.cli.progress import ProgressBar
+    from emote.performance import PerformanceSettings
 
     formats = parse_formats(args.format)
     text = read_transcript(args.text_file) if args.text_file is not None else args.text
@@ -139,9 +140,11 @@ def run(args: argparse.Namespace) -> int:
         else None
     )
     performance = dict(
-        engine=args.engine, seed=args.seed, blinks=not args.no_blinks, gaze=not args.no_gaze,
-        head_motion=not args.no_head,
-    )  # fmt: skip
+        engine=args.engine,
+        performance=PerformanceSettings(
+            seed=args.seed, blinks=not args.no_blinks, gaze=not args.no_gaze, head=not args.no_head
+        ),
+    )
     with ProgressBar(disable=args.quiet, desc=args.audio.name) as bar:
         speech = analyse(
             args.audio, text=text, timings=args.timings, use_transcript_file=not args.no_text, fps=args.fps,

@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from emote.batch.run import RUNNERS
 from emote.engines import ENGINES as ANIMATION_ENGINES
 
 EPILOG = """\
@@ -31,7 +32,7 @@ exit status: 0 every line done or up to date, 1 some lines failed, 2 bad manifes
 examples:
   emote batch examples/manifest.csv -o out/batch
   emote batch lines.jsonl -o out/ --workers 8 --format csv,metahuman --fps 60
-  emote batch lines.csv -o /shared/out --engine ray --ray-address auto   # on a Ray cluster
+  emote batch lines.csv -o /shared/out --runner ray --ray-address auto   # on a Ray cluster
 """
 
 
@@ -51,15 +52,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "-j", "--workers", type=int, help="parallel jobs (default: one per CPU; on Ray: the cluster's CPUs)"
     )
     p.add_argument(
-        "--engine",
-        choices=("local", "ray"),
-        default="local",
-        help="local processes or Ray tasks (default: local)",
+        "--runner",
+        choices=RUNNERS,
+        help="where jobs run: local processes or Ray tasks (default: local)",
     )
     p.add_argument(
         "--ray-address",
         metavar="ADDR",
-        help="join this Ray cluster ('auto', 'ray://head:10001'); implies --engine ray",
+        help="join this Ray cluster ('auto', 'ray://head:10001'); implies --runner ray",
     )
     p.add_argument("--fps", type=float, default=30.0, help="frame rate for lines without one (default: 30)")
     p.add_argument(
@@ -70,8 +70,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "--intensity", type=float, default=1.0, help="intensity for lines without one (default: 1)"
     )
     p.add_argument("--seed", type=int, default=0, help="seed for lines without one (default: 0)")
-    p.add_argument("--animator", choices=ANIMATION_ENGINES, default="phonetic",
-                   help="animation engine for lines without an engine column (default: phonetic)")  # fmt: skip
+    p.add_argument(
+        "--engine", choices=ANIMATION_ENGINES + RUNNERS, metavar="{" + ",".join(ANIMATION_ENGINES) + "}",
+        help="animation engine for lines without an engine column, as in `emote animate` (default: "
+        "phonetic); --engine local|ray, the old spelling of --runner, still works for one release",
+    )  # fmt: skip
+    p.add_argument("--animator", choices=ANIMATION_ENGINES, help="the same as --engine")
     p.add_argument("--render", action="store_true", help="also render an MP4 for lines that do not say")
     p.add_argument("--rig", default="default", help="rig for renders of lines without one (default: default)")
     p.add_argument("--no-text", action="store_true", help="ignore .txt/.lab transcripts beside the audio")
@@ -87,6 +91,19 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(run=run)
 
 
+def _engine_and_runner(args: argparse.Namespace) -> tuple[str, str]:
+    """``--engine`` names the animation engine; its old values local/ray name the runner."""
+    engine, runner = args.animator, args.runner
+    if args.engine in RUNNERS:
+        print("emote: warning: --engine local|ray is deprecated; use --runner", file=sys.stderr)
+        runner = runner or args.engine
+    elif args.engine is not None:
+        engine = args.engine
+    if args.ray_address:
+        runner = "ray"
+    return engine or "phonetic", runner or "local"
+
+
 def _defaults(args: argparse.Namespace):
     from emote.batch import JobDefaults
 
@@ -96,7 +113,7 @@ def _defaults(args: argparse.Namespace):
         render=args.render,
         rig=args.rig,
         seed=args.seed,
-        engine=args.animator,
+        engine=_engine_and_runner(args)[0],
         emotion=args.emotion,
         intensity=args.intensity,
         use_transcript_file=not args.no_text,
@@ -111,7 +128,7 @@ def run(args: argparse.Namespace) -> int:
     defaults = _defaults(args)
     settings = BatchSettings(
         workers=args.workers,
-        engine="ray" if args.ray_address else args.engine,
+        runner=_engine_and_runner(args)[1],
         ray_address=args.ray_address,
         force=args.force,
         timeout=args.timeout,
