@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
+from conftest import missing
 
 from emote.audio.io import (
     Audio,
@@ -46,7 +47,7 @@ def test_every_speech_file_loads_as_16k_mono_float32_of_its_length(speech_dir: P
         assert np.isfinite(audio.samples).all() and 0.01 < np.abs(audio.samples).max() <= 1.0, path
 
 
-@pytest.mark.skipif(shutil.which("ffprobe") is None, reason="ffprobe not installed")
+@pytest.mark.skipif(shutil.which("ffprobe") is None, reason=missing("ffmpeg", "ffprobe not installed"))
 def test_durations_agree_with_ffprobe(speech_dir: Path) -> None:
     for path in speech_files(speech_dir):
         probe = subprocess.run(
@@ -98,7 +99,7 @@ def test_load_at_another_rate(speech_dir: Path) -> None:
     assert abs(audio.samples.size - round(1.3586875 * 22050)) <= 1
 
 
-@pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="ffmpeg not installed")
+@pytest.mark.skipif(shutil.which("ffmpeg") is None, reason=missing("ffmpeg", "ffmpeg not installed"))
 def test_formats_libsndfile_lacks_go_through_ffmpeg(speech_dir: Path, tmp_path: Path) -> None:
     m4a = tmp_path / "bobby.m4a"
     subprocess.run(

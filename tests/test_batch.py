@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
+from conftest import needs
 
 from emote.batch import (
     BatchSettings,
@@ -353,10 +354,12 @@ def test_a_line_can_ask_for_a_render_on_its_rig(tmp_path):
     manifest = write_manifest(
         folder, "audio,output,formats,render,rig\nshort.wav,a,json,true,default\nshort.wav,b,json,false,\n"
     )
-    try:
-        jobs = read_manifest(manifest).jobs
-    except ManifestError as err:
-        pytest.skip(f"rendering unavailable here: {err}")
+    from emote.batch.manifest import _render_unavailable
+
+    unavailable = _render_unavailable()
+    if unavailable:
+        needs("render", unavailable)
+    jobs = read_manifest(manifest).jobs
     out = tmp_path / "out"
     summary = run_batch(manifest, out, settings=BatchSettings(workers=1))
     assert summary.done == 2, [f.error for f in summary.failures]

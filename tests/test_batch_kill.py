@@ -21,7 +21,10 @@ REPO = Path(__file__).resolve().parents[1]
 HELLO = REPO / "examples" / "hello.wav"
 EMOTIONS = ("neutral", "happy", "sad", "surprised", "fear", "disgusted", "angry", "contempt")
 
-pytestmark = [pytest.mark.timeout(300), pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")]
+pytestmark = [
+    pytest.mark.timeout(300),
+    pytest.mark.skipif(sys.platform == "win32", reason="platform: POSIX signals"),
+]
 
 
 def manifest(folder: Path) -> Path:
@@ -55,7 +58,7 @@ def final_files(folder: Path) -> dict[str, bytes]:
     }
 
 
-@pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads /proc")
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="platform: reads /proc")
 def test_killed_batch_resumes_to_the_same_bytes_as_a_clean_run(tmp_path):
     path = manifest(tmp_path / "m")
     clean, killed = tmp_path / "clean", tmp_path / "killed"

@@ -6,10 +6,11 @@ import shutil
 from pathlib import Path
 
 import pytest
+from conftest import missing
 
 from emote.batch import BatchSettings, latest_results, run_batch
 
-ray = pytest.importorskip("ray", reason="Ray is not installed (pip install ray)")
+ray = pytest.importorskip("ray", reason=missing("ray", "not installed (pip install emote[cluster])"))
 
 REPO = Path(__file__).resolve().parents[1]
 HELLO = REPO / "examples" / "hello.wav"

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import missing
 from test_blender import fake_emote
 
 from emote.animation.channels import ARKIT_NAMES, N_ARKIT, N_CHANNELS, rig_angles
@@ -42,8 +43,11 @@ def bpy_pythons() -> list[str]:
 PYTHONS = bpy_pythons()
 pytestmark = pytest.mark.skipif(
     not PYTHONS,
-    reason="no Python with the bpy wheel: set EMOTE_BPY_PYTHONS or create ~/.cache/emote/bpy-4.2 "
-    "and bpy-5.0 (see this file's docstring)",
+    reason=missing(
+        "bpy",
+        "no Python with the bpy wheel: set EMOTE_BPY_PYTHONS or create ~/.cache/emote/bpy-4.2 "
+        "and bpy-5.0 (see this file's docstring)",
+    ),
 )
 
 
@@ -219,7 +223,7 @@ def test_resamples_to_the_scenes_frame_rate_when_asked(blender, tmp_path):
     assert_keys_follow(res["keys"], resampled, start=10)
 
 
-@pytest.mark.skipif(not ROCKETBOX.is_file(), reason=f"test material not found at {ROCKETBOX}")
+@pytest.mark.skipif(not ROCKETBOX.is_file(), reason=missing("test-material", f"not found at {ROCKETBOX}"))
 def test_rocketbox_character_gets_face_head_and_eyes(blender, tmp_path):
     anim = speech_like()
     anim.save(tmp_path / "line.json")

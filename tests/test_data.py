@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import missing, needs
 
 from emote.animation import FaceAnimation
 from emote.animation.channels import CHANNELS, INDEX
@@ -26,7 +27,9 @@ from emote.training.data.text import sentences
 from emote.training.data.tts import VOICES, Prosody, TTSError, available_voices, radio_to_arpabet, synthesize
 
 ESPEAK = [v for v in available_voices() if v.engine == "espeak"]
-needs_espeak = pytest.mark.skipif(len(ESPEAK) < 2, reason="espeak-ng library not available")
+needs_espeak = pytest.mark.skipif(
+    len(ESPEAK) < 2, reason=missing("espeak-ng", "fewer than two espeak-ng voices")
+)
 TINY = CorpusSettings(
     minutes_per_voice=0.05,
     validation_minutes_per_voice=0.05,
@@ -39,7 +42,7 @@ TINY = CorpusSettings(
 @pytest.fixture(scope="module")
 def tiny_corpus(tmp_path_factory) -> Path:
     if len(ESPEAK) < 2:
-        pytest.skip("espeak-ng library not available")
+        needs("espeak-ng", "fewer than two espeak-ng voices")
     root = tmp_path_factory.mktemp("corpus")
     generate_corpus(root, TINY)
     return root
@@ -77,7 +80,7 @@ def test_espeak_phone_timings_tile_the_clip_in_arpabet():
 def test_flite_and_festival_report_timings_that_change_with_rate(engine):
     voice = next((v for v in available_voices() if v.engine == engine), None)
     if voice is None:
-        pytest.skip(f"{engine} not installed")
+        needs(engine, "no voice found")
     slow, fast = synthesize(
         voice, ["Please pass the paper plates."] * 2, [Prosody(rate=0.8), Prosody(rate=1.25)]
     )

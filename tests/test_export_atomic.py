@@ -63,7 +63,7 @@ def test_temp_file_is_hidden_and_beside_the_target_while_writing(tmp_path):
         assert not target.exists()
 
 
-@pytest.mark.skipif(os.name != "posix", reason="POSIX permission bits")
+@pytest.mark.skipif(os.name != "posix", reason="platform: POSIX permission bits")
 def test_replacing_keeps_the_existing_permissions(tmp_path):
     target = tmp_path / "take.csv"
     target.write_text("old")
@@ -74,7 +74,7 @@ def test_replacing_keeps_the_existing_permissions(tmp_path):
     assert target.read_text() == "new"
 
 
-@pytest.mark.skipif(os.name != "posix", reason="POSIX permission bits")
+@pytest.mark.skipif(os.name != "posix", reason="platform: POSIX permission bits")
 def test_a_new_file_gets_umask_permissions_not_private_temp_ones(tmp_path):
     old = os.umask(0o022)
     try:

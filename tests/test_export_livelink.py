@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 import pytest
+from conftest import needs
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
@@ -55,7 +56,7 @@ def app_take(tmp_path, n_rows: int = 100, *, sample_rate: float = 30.005, drop: 
 def test_header_is_exactly_the_apps(tmp_path, reference_dir):
     reference = reference_dir / LLF_FILE
     if not reference.is_file():
-        pytest.skip(f"{reference} not available")
+        needs("test-material", f"{reference} not found")
     expected = ",".join(line.strip() for line in reference.read_text().splitlines() if line.strip())
     write(random_animation(3), tmp_path / "take.csv")
     first_line = (tmp_path / "take.csv").read_text().splitlines()[0]

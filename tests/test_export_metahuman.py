@@ -6,6 +6,7 @@ import json
 
 import numpy as np
 import pytest
+from conftest import needs
 
 from emote.animation import FaceAnimation
 from emote.animation.channels import ARKIT_NAMES, POSE_NAMES
@@ -26,7 +27,7 @@ def mapping():
 def reference_names(reference_dir, name):
     path = reference_dir / name
     if not path.is_file():
-        pytest.skip(f"{path} not available")
+        needs("test-material", f"{path} not found")
     return {line.strip() for line in path.read_text().splitlines() if line.strip()}
 
 

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import missing
 
 from emote.animation.channels import ARKIT_NAMES, INDEX, N_ARKIT
 from emote.animation.face_animation import FaceAnimation
@@ -174,8 +175,11 @@ json.dump({"version": bpy.app.version_string,
 
 @pytest.mark.skipif(
     not PYTHONS,
-    reason="no Python with the bpy wheel: set EMOTE_BPY_PYTHONS (or EMOTE_BPY_PYTHON) or create "
-    "~/.cache/emote/bpy-4.2 (see this file's docstring)",
+    reason=missing(
+        "bpy",
+        "no Python with the bpy wheel: set EMOTE_BPY_PYTHONS (or EMOTE_BPY_PYTHON) or create "
+        "~/.cache/emote/bpy-4.2 (see this file's docstring)",
+    ),
 )
 @pytest.mark.parametrize(
     "python", PYTHONS or [""], ids=[Path(p).parent.parent.name for p in PYTHONS] or ["none"]

@@ -238,7 +238,8 @@ def test_an_hour_of_speech_with_timings_animates_in_bounded_memory(hour_of_speec
 
 @pytest.mark.timeout(1200)
 @pytest.mark.skipif(
-    not os.environ.get("EMOTE_SLOW_TESTS"), reason="recognising an hour takes minutes; EMOTE_SLOW_TESTS=1"
+    not os.environ.get("EMOTE_SLOW_TESTS"),
+    reason="opt-in: recognising an hour takes minutes; EMOTE_SLOW_TESTS=1",
 )
 def test_an_hour_of_speech_is_recognised_in_bounded_memory(hour_of_speech):
     result = _animate_in_child(hour_of_speech[0], timeout=1100)

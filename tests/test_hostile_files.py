@@ -16,10 +16,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import needs
 
 from emote.animation import FaceAnimation
 from emote.errors import EmoteError, FormatError, RigError
 from emote.export import read, write
+from emote.rigs import flame, gltf
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -190,8 +192,6 @@ def test_convert_cli_refuses_garbage_in_one_line_and_writes_nothing(tmp_path):
 
 # -- rigs: GLB / glTF -------------------------------------------------------------------------------------
 
-gltf = pytest.importorskip("emote.rigs.gltf", reason="emote.rigs.gltf not in this install")
-
 
 @pytest.mark.parametrize(
     ("name", "data"),
@@ -216,7 +216,7 @@ def test_bad_gltf_rigs_are_refused_naming_the_file(tmp_path, name, data):
 def test_a_truncated_real_glb_is_refused(tmp_path):
     real = Path(__file__).resolve().parents[2] / "shared" / "data" / "rigs" / "rocketbox_male_adult_03.glb"
     if not real.is_file():
-        pytest.skip("test rig not found")
+        needs("test-material", f"test rig not found at {real}")
     data = real.read_bytes()
     for cut in (100, len(data) // 2, len(data) - 10):
         path = tmp_path / f"cut_{cut}.glb"
@@ -251,8 +251,6 @@ def test_a_tiny_gltf_claiming_a_billion_vertices_is_refused_before_allocating(tm
 
 
 # -- rigs: FLAME ----------------------------------------------------------------------------------------------
-
-flame = pytest.importorskip("emote.rigs.flame", reason="emote.rigs.flame not in this install")
 
 
 class _Evil:

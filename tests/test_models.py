@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from conftest import needs
 
 from emote.animation.channels import CHANNELS, INDEX
 from emote.errors import EmoteError
@@ -30,7 +31,7 @@ TINY_MODEL = {"latent_dim": 8, "prior_widths": (16, 16, 24), "prior_blocks": (1,
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory) -> Path:
     if len([v for v in available_voices() if v.engine == "espeak"]) < 2:
-        pytest.skip("espeak-ng library not available")
+        needs("espeak-ng", "fewer than two espeak-ng voices")
     root = tmp_path_factory.mktemp("corpus")
     generate_corpus(root, CorpusSettings(minutes_per_voice=0.15, validation_minutes_per_voice=0.05,
                                          utterances_per_shard=6, voices=("espeak-en-us_m1", "espeak-en-us_f2"),

@@ -144,8 +144,6 @@ def test_an_empty_transcript_is_an_error() -> None:
 
 @pytest.mark.parametrize("engine", ["hama", "pocketsphinx"])
 def test_recognition_hears_the_bilabials_of_bobby(speech_dir: Path, engine: str) -> None:
-    if engine == "hama":
-        pytest.importorskip("hama")
     loaded = load_audio(speech_dir / "bobby.wav")
     al = recognize(y=loaded.samples, sr=loaded.sr, settings=RecognizeSettings(engine=engine))
     ref = read_textgrid(speech_dir / "bobby_phones.TextGrid")
@@ -168,7 +166,6 @@ def _at_16k(path: Path) -> np.ndarray:
 
 
 def test_phone_posteriors_are_distributions_that_peak_on_bobbys_bilabials(speech_dir: Path) -> None:
-    pytest.importorskip("hama")
     from emote.audio.recognize import phone_posteriors
     from emote.phonetics.labels import PHONE_CLASSES
 
@@ -186,7 +183,6 @@ def test_phone_posteriors_are_distributions_that_peak_on_bobbys_bilabials(speech
 
 
 def test_phone_posteriors_put_each_chunk_in_its_own_frames(speech_dir: Path) -> None:
-    pytest.importorskip("hama")
     from emote.audio.recognize import phone_posteriors
 
     y = _at_16k(speech_dir / "bobby.wav")
@@ -229,7 +225,6 @@ def test_the_same_audio_gives_the_same_phones_whatever_ran_before(speech_dir: Pa
 def test_our_hama_network_decodes_exactly_like_hamas_engine(speech_dir: Path) -> None:
     # recognize.py evaluates hama's network itself (numpy, ~10x faster than its engine):
     # the frame-wise tokens must be the engine's, on short and segment-long speech.
-    pytest.importorskip("hama")
     from emote.audio.recognize import _hama_model
 
     hama_ = _hama_model()

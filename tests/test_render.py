@@ -9,7 +9,7 @@ import math
 import numpy as np
 import pytest
 import torch
-from conftest import RIGS_DATA
+from conftest import RIGS_DATA, missing, needs
 
 from emote.errors import EmoteError
 from emote.render import (
@@ -87,7 +87,7 @@ def read_ict_head(path=ICT_NEUTRAL) -> tuple[np.ndarray, np.ndarray, np.ndarray]
 @pytest.fixture(scope="module")
 def ict_head() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     if not ICT_NEUTRAL.is_file():
-        pytest.skip(f"ICT-FaceKit test material not found at {ICT_NEUTRAL}")
+        needs("test-material", f"ICT-FaceKit not found at {ICT_NEUTRAL}")
     return read_ict_head()
 
 
@@ -95,7 +95,7 @@ def opengl_or_skip(scene: Scene, settings: RenderSettings):
     try:
         return get_renderer("opengl", scene=scene, settings=settings)
     except EmoteError as e:
-        pytest.skip(f"no headless OpenGL here: {e}")
+        needs("opengl", str(e))
 
 
 def silhouette(frame: np.ndarray, background: tuple[float, float, float]) -> np.ndarray:
@@ -284,14 +284,14 @@ def test_auto_renders_with_opengl_without_cuda_and_says_so(caplog, monkeypatch):
         try:
             r = get_renderer("auto", scene=Scene.for_mesh(v, f, None, settings), settings=settings)
         except EmoteError as e:
-            pytest.skip(f"no headless OpenGL here: {e}")
+            needs("opengl", str(e))
         r.close()
     assert r.name == "opengl"
     assert "OpenGL" in caplog.text and "no CUDA" in caplog.text
 
 
 def test_missing_egl_says_which_debian_packages_to_install(monkeypatch):
-    moderngl = pytest.importorskip("moderngl")
+    moderngl = pytest.importorskip("moderngl", reason=missing("render", "moderngl not installed"))
 
     def no_egl(**kwargs):
         raise Exception("eglGetDisplay failed")
@@ -308,10 +308,13 @@ def test_missing_egl_says_which_debian_packages_to_install(monkeypatch):
 
 
 def pytorch3d_or_skip() -> None:
+    # Only an absent PyTorch3D skips: a broken one (an ABI mismatch with torch) fails the test.
     try:
         import pytorch3d.renderer  # noqa: F401
-    except Exception as e:
-        pytest.skip(f"PyTorch3D not importable ({type(e).__name__}: {e})")
+    except ModuleNotFoundError as e:
+        if e.name != "pytorch3d":
+            raise
+        needs("pytorch3d", "not installed")
 
 
 def render_both(verts: np.ndarray, faces: np.ndarray, colors: np.ndarray | None, settings: RenderSettings):

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from conftest import needs
 
 from emote.animation.channels import INDEX
 from emote.animation.face_animation import FaceAnimation
@@ -121,13 +122,13 @@ def opengl():
     try:
         create_context().release()
     except EmoteError as e:
-        pytest.skip(f"no headless OpenGL here: {e}")
+        needs("opengl", str(e))
 
 
 @pytest.fixture(scope="module")
 def speech() -> Path:
     if not (SPEECH / "bobby.wav").is_file():
-        pytest.skip(f"test speech not found in {SPEECH}")
+        needs("test-material", f"test speech not found in {SPEECH}")
     return SPEECH
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pygltflib as g
 import pytest
-from conftest import RIGS_DATA
+from conftest import RIGS_DATA, needs
 from scipy.spatial.transform import Rotation
 
 from emote.animation.channels import ARKIT_NAMES
@@ -19,7 +19,7 @@ ROCKETBOX = RIGS_DATA / "rocketbox_male_adult_03.glb"
 @pytest.fixture(scope="module")
 def rocketbox():
     if not ROCKETBOX.is_file():
-        pytest.skip(f"test material not found at {ROCKETBOX}")
+        needs("test-material", f"not found at {ROCKETBOX}")
     return load_gltf_rig(ROCKETBOX)
 
 

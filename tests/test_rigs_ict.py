@@ -7,7 +7,7 @@ import time
 
 import numpy as np
 import pytest
-from conftest import RIGS_DATA
+from conftest import RIGS_DATA, needs
 
 from emote.animation.channels import ARKIT_NAMES
 from emote.errors import RigError
@@ -28,7 +28,7 @@ def cache(tmp_path_factory):
 def loads(cache):
     """(cold rig, warm rig, cold seconds, warm seconds) with a fresh cache folder."""
     if not (MODEL / "generic_neutral_mesh.obj").is_file():
-        pytest.skip(f"test material not found at {ICT}")
+        needs("test-material", f"not found at {ICT}")
     old = os.environ.get("EMOTE_CACHE_DIR")
     os.environ["EMOTE_CACHE_DIR"] = str(cache)
     try:
@@ -253,7 +253,7 @@ def test_a_frontal_render_shows_dark_pupils_in_light_sclera(rig):
     try:
         renderer = get_renderer("opengl", scene=scene, settings=settings)
     except EmoteError as e:
-        pytest.skip(f"no headless OpenGL here: {e}")
+        needs("opengl", str(e))
     with renderer:
         image = renderer.render(rig.neutral[None])[0].astype(int)
 

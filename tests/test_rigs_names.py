@@ -6,7 +6,7 @@ import json
 import struct
 
 import pytest
-from conftest import RIGS_DATA
+from conftest import RIGS_DATA, needs
 
 from emote.animation.channels import ARKIT_NAMES
 from emote.rigs.names import canonical_arkit_name, match_arkit_names, missing_arkit_names
@@ -17,7 +17,7 @@ ROCKETBOX = RIGS_DATA / "rocketbox_male_adult_03.glb"
 def rocketbox_target_names() -> list[str]:
     """The morph target names stored in the GLB's JSON chunk (read without any glTF library)."""
     if not ROCKETBOX.is_file():
-        pytest.skip(f"test material not found at {ROCKETBOX}")
+        needs("test-material", f"not found at {ROCKETBOX}")
     data = ROCKETBOX.read_bytes()
     length, kind = struct.unpack("<I4s", data[12:20])
     assert kind == b"JSON"

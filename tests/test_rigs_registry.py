@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import RIGS_DATA
+from conftest import RIGS_DATA, needs
 
 from emote.animation.channels import INDEX, N_ARKIT
 from emote.errors import RigError
@@ -35,7 +35,7 @@ def test_arkit_rig_passes_the_curves_through():
 def test_a_glb_path_loads_as_a_mesh_rig():
     path = RIGS_DATA / "rocketbox_male_adult_03.glb"
     if not path.is_file():
-        pytest.skip(f"test material not found at {path}")
+        needs("test-material", f"not found at {path}")
     rig = load_rig(str(path))
     assert isinstance(rig, MeshRig) and len(rig.shape_names) == N_ARKIT
 

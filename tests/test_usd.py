@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import missing
 
-pxr = pytest.importorskip("pxr")
+pxr = pytest.importorskip("pxr", reason=missing("render", "usd-core (pxr) not installed"))
 from pxr import Usd, UsdGeom, UsdSkel  # noqa: E402
 from test_glb import animation, small_rig  # noqa: E402
 

@@ -680,10 +680,8 @@ def _formats(value: Any) -> tuple[str, ...]:
 
 def _rig(value: Any, base: Path) -> str:
     text = _string(value, "a rig name or file")
-    try:
-        from emote.rigs.registry import RIG_NAMES
-    except ImportError:
-        RIG_NAMES = ("default", "ict-facekit", "flame", "metahuman", "arkit")
+    from emote.rigs.registry import RIG_NAMES
+
     if text.lower() in RIG_NAMES or text.lower() in ("ict", "mh"):
         return text.lower()
     path = Path(os.path.expanduser(text))
@@ -764,11 +762,24 @@ def _check_rigs(jobs: list[Job], problems: list[LineProblem]) -> None:
             problems.append(LineProblem(job.line, f"rig {job.rig!r}: {failed[job.rig]}"))
 
 
+_RENDER_EXTRAS = ("moderngl", "imageio_ffmpeg", "pygltflib", "pxr")
+"""Modules of ``pip install emote[render]``: only their absence means "cannot render"."""
+
+
 def _render_unavailable() -> str | None:
-    """Why this install cannot render (None when it can)."""
+    """Why this install cannot render (None when it can).
+
+    Only a missing render extra is a reason; any other import failure is a broken install and
+    propagates, so it is never reported as a missing feature.
+    """
     try:
+        import imageio_ffmpeg  # noqa: F401
+        import moderngl  # noqa: F401
+
         from emote.render import render_animation  # noqa: F401
         from emote.rigs.registry import load_rig  # noqa: F401
-    except Exception as err:  # an optional part of the install: any import failure means "cannot"
-        return f"rendering is not available in this install ({err.__class__.__name__}: {err})"
+    except ModuleNotFoundError as err:
+        if (err.name or "").split(".")[0] not in _RENDER_EXTRAS:
+            raise
+        return f"rendering needs the render extras (pip install emote[render]; {err.name} is missing)"
     return None
