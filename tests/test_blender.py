@@ -233,6 +233,8 @@ def test_audio_is_found_from_metadata_or_beside_the_file(tmp_path):
 
 # -- the emote job ------------------------------------------------------------------
 
+# The stand-in emote below: tests that use it say so in their names;
+# test_job_runs_the_real_emote_cli_with_the_panels_flags runs the real one.
 FAKE_EMOTE = """\
 #!{python}
 # A stand-in for the emote CLI: checks its arguments like `emote animate`, prints a tqdm-style bar, writes JSON.
@@ -301,7 +303,7 @@ def test_missing_emote_says_what_to_do(monkeypatch):
     assert jobmod.emote_command(python=sys.executable) == [sys.executable, "-m", "emote"]
 
 
-def test_job_reports_progress_then_hands_back_the_json(tmp_path):
+def test_job_reports_a_stand_in_emotes_progress_then_hands_back_the_json(tmp_path):
     from emote.export import read
 
     exe = fake_emote(tmp_path, delay=0.3)
@@ -320,6 +322,26 @@ def test_job_reports_progress_then_hands_back_the_json(tmp_path):
     out_dir = job.out_dir
     job.cleanup()
     assert not out_dir.exists()
+
+
+def test_job_runs_the_real_emote_cli_with_the_panels_flags(tmp_path):
+    """The add-on's job against the real `emote animate` (not the stand-in): every flag it passes
+    is one the CLI accepts, and the JSON it hands back is the animation asked for."""
+    from emote.export import read
+
+    audio = Path(__file__).resolve().parents[1] / "examples" / "hello.wav"
+    request = jobmod.AnimateRequest(audio, emotion="happy", intensity=0.6, engine="phonetic", fps=25, seed=3)
+    job = jobmod.AnimateJob.start([sys.executable, "-m", "emote"], request)
+    status = job.wait(300)
+    try:
+        assert status.state == "done", status.message
+        anim = read(status.result)
+    finally:
+        job.cleanup()
+    assert anim.fps == 25.0 and anim.n_frames > 25
+    assert anim.metadata["engine"] == "phonetic" and anim.metadata["seed"] == 3
+    assert anim.metadata["emotion_track"]["segments"][0]["emotion"] == "happy"
+    assert anim.channel("JawOpen").max() > 0.1  # it spoke
 
 
 def test_failed_job_reports_emotes_own_error_line(tmp_path):

@@ -386,7 +386,9 @@ def test_bad_file_is_one_line_error_and_keys_nothing(blender, tmp_path):
     assert not res["animated"] and res["actions"] == 0
 
 
-def test_animate_from_audio_runs_emote_and_keys_the_mesh(blender, tmp_path):
+def test_animate_from_audio_runs_a_stand_in_emote_and_keys_the_mesh(blender, tmp_path):
+    """The operator's side, inside Blender: a stand-in emote (tests/test_blender.py's fake_emote)
+    writes known curves fast; the real CLI behind the same job is tested in test_blender.py."""
     exe = fake_emote(tmp_path)
     audio = REPO / "examples" / "hello.wav"
     res, output = run_blender(
