@@ -344,7 +344,7 @@ def test_job_runs_the_real_emote_cli_with_the_panels_flags(tmp_path):
     assert anim.channel("JawOpen").max() > 0.1  # it spoke
 
 
-def test_failed_job_reports_emotes_own_error_line(tmp_path):
+def test_failed_job_reports_a_stand_in_emotes_own_error_line(tmp_path):
     exe = fake_emote(tmp_path)
     job = jobmod.AnimateJob.start([str(exe)], jobmod.AnimateRequest(Path("fail.wav")))
     status = job.wait(60)
@@ -353,7 +353,7 @@ def test_failed_job_reports_emotes_own_error_line(tmp_path):
     assert status.message == "emote failed: fail.wav: not an audio file"
 
 
-def test_cancelled_job_stops_the_process(tmp_path):
+def test_cancelled_job_stops_a_stand_in_emote_process(tmp_path):
     exe = fake_emote(tmp_path, delay=30)
     job = jobmod.AnimateJob.start([str(exe)], jobmod.AnimateRequest(Path("line.wav")))
     time.sleep(0.2)
