@@ -15,6 +15,7 @@ from emote.errors import EmoteError
 from emote.render import (
     Camera,
     Lighting,
+    Renderer,
     RenderSettings,
     Scene,
     frame_camera,
@@ -276,8 +277,12 @@ def test_unknown_renderer_name_lists_the_choices():
         get_renderer("vulkan", scene=Scene.for_mesh(v, f, None, settings), settings=settings)
 
 
-def test_auto_renders_with_opengl_without_cuda_and_says_so(caplog, monkeypatch):
-    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+@pytest.mark.parametrize("cuda", [False, True])
+def test_auto_renders_video_with_opengl_even_with_cuda_and_says_so(caplog, monkeypatch, cuda):
+    import emote.render.backends as backends
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: cuda)
+    monkeypatch.setattr(backends, "_pytorch3d_importable", lambda: True)
     v, f = icosphere(1)
     settings = RenderSettings(width=32, height=32)
     with caplog.at_level(logging.INFO, logger="emote.render"):
@@ -287,7 +292,41 @@ def test_auto_renders_with_opengl_without_cuda_and_says_so(caplog, monkeypatch):
             needs("opengl", str(e))
         r.close()
     assert r.name == "opengl"
-    assert "OpenGL" in caplog.text and "no CUDA" in caplog.text
+    assert "renderer auto: OpenGL (the faster backend for video)" in caplog.text
+
+
+def test_auto_falls_back_to_pytorch3d_on_cuda_only_when_opengl_cannot_start(monkeypatch):
+    import emote.render.backends as backends
+    import emote.render.opengl as opengl
+
+    def no_gl(*a, **k):
+        raise EmoteError("OpenGL: no EGL display")
+
+    made = []
+
+    class FakePyTorch3D(Renderer):
+        name = "pytorch3d"
+
+        def __init__(self, scene, settings, device=None):
+            super().__init__(scene, settings)
+            made.append(device)
+
+        def _draw(self, vertices, normals, out):
+            out[:] = 0
+
+    monkeypatch.setattr(opengl, "OpenGLRenderer", no_gl)
+    import emote.render.pytorch3d_backend as p3d
+
+    monkeypatch.setattr(p3d, "PyTorch3DRenderer", FakePyTorch3D)
+    monkeypatch.setattr(backends, "_pytorch3d_importable", lambda: True)
+    v, f = icosphere(1)
+    settings = RenderSettings(width=8, height=8)
+    scene = Scene.for_mesh(v, f, None, settings)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert get_renderer("auto", scene=scene, settings=settings).name == "pytorch3d" and made == [None]
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.raises(EmoteError, match="no EGL display"):
+        get_renderer("auto", scene=scene, settings=settings)
 
 
 def test_missing_egl_says_which_debian_packages_to_install(monkeypatch):
