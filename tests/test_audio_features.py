@@ -156,3 +156,46 @@ def test_pauses_respect_min_duration() -> None:
     energy[50:90] = 0  # 400 ms
     assert pauses(energy, fps=100, min_duration=0.3) == [(0.5, 0.9)]
     assert len(pauses(energy, fps=100, min_duration=0.03)) == 2
+
+
+# -- librosa as the oracle (the hand-written versions stay for measured reasons: see features.py) --
+
+
+def test_filterbank_matches_librosas_slaney_filters() -> None:
+    import librosa
+
+    ours = mel_filterbank(sr=16000, n_fft=400, n_mels=40, fmin=50.0, fmax=7600.0)
+    theirs = librosa.filters.mel(
+        sr=16000, n_fft=400, n_mels=40, fmin=50.0, fmax=7600.0, norm="slaney", htk=False
+    )
+    np.testing.assert_allclose(ours, theirs, rtol=0, atol=1e-8)
+
+
+def test_log_mel_matches_librosas_melspectrogram(speech_dir: Path) -> None:
+    import librosa
+
+    y = load_audio(speech_dir / "bobby.wav").samples
+    ours = log_mel(y=y, sr=16000, n_mels=40, hop_length=160, n_fft=400, fmin=50.0, fmax=7600.0)
+    power = librosa.feature.melspectrogram(
+        y=y, sr=16000, n_fft=400, hop_length=160, window="hann", center=True, pad_mode="reflect",
+        power=2.0, n_mels=40, fmin=50.0, fmax=7600.0, norm="slaney", htk=False,
+    )  # fmt: skip
+    theirs = np.log(np.maximum(power.T, 1e-10))
+    assert ours.shape == theirs.shape
+    np.testing.assert_allclose(ours, theirs, rtol=0, atol=1e-4)
+
+
+def test_yin_agrees_with_librosas_yin_on_voiced_frames(speech_dir: Path) -> None:
+    import librosa
+
+    y = load_audio(speech_dir / "bobby.wav").samples
+    # 25 fps at 8 kHz is a whole 320-sample hop, so both put frames at the same instants.
+    ours = pitch(y=y, sr=16000, fps=25)
+    x = librosa.resample(y, orig_sr=16000, target_sr=8000, res_type="soxr_lq")
+    theirs = librosa.yin(x, fmin=60.0, fmax=500.0, sr=8000, frame_length=2 * 134, hop_length=320,
+                         trough_threshold=0.15, center=True)  # fmt: skip
+    n = min(ours.size, theirs.size)
+    voiced = ours[:n] > 0
+    assert voiced.sum() > 10
+    cents = np.abs(1200 * np.log2(theirs[:n][voiced] / ours[:n][voiced]))
+    assert np.median(cents) < 20 and (cents < 50).mean() > 0.85

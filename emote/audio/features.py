@@ -209,6 +209,12 @@ def yin(
     (step 4) and parabolic interpolation of the dip (step 5). Steps 6 (best local
     estimate) is left out: animation only needs a stable contour.
 
+    Why not librosa (measured, benchmarks/results/field_libraries.json): ``librosa.yin``
+    gives f0 only, with no voicing decision, at a hop of whole samples (30 fps at 8 kHz is
+    266.67 samples, so its frames drift off the animation's instants); ``librosa.pyin`` decides
+    voicing but is about 100x slower. Where both estimate f0 they agree (median 4 cents on
+    voiced frames; tests/test_audio_features.py uses ``librosa.yin`` as the oracle).
+
     Returns
     -------
     f0 : np.ndarray [shape=(frames,), dtype=float32]
@@ -297,6 +303,13 @@ def voicing(
 
 
 # -- log-mel ------------------------------------------------------------------------------------
+# Hand-written, not librosa, for a measured reason (benchmarks/field_libraries.py, result file
+# benchmarks/results/field_libraries.json): this log-mel is the neural engine's front-end, and
+# the shipped checkpoint was trained on exactly these numbers. librosa's filterbank agrees to
+# 1e-9 and its melspectrogram to 1.5e-5 in log power (and runs 4x faster), but fed to the
+# shipped network those last bits move the curves by up to 0.09 (a lip closure flips at a
+# threshold). A retrained checkpoint could switch; tests/test_audio_features.py checks this code
+# against librosa as its oracle.
 
 
 def _hz_to_mel(f: np.ndarray) -> np.ndarray:
