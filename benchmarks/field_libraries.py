@@ -6,8 +6,10 @@ the same input (best of ``--repeat`` runs, one thread) and measures how far thei
 
 - ``mel_filterbank``: emote's Slaney filters vs ``librosa.filters.mel(norm="slaney")``.
 - ``log_mel``: emote's centred STFT + filters vs ``librosa.feature.melspectrogram`` (same window,
-  padding, filters) + log; and what swapping it would do to the shipped neural network's curves
-  (``emote.engines.neural.animate_neural`` on the same audio, features from each).
+  padding, filters) + log; what swapping it would do to the shipped neural network's curves
+  (``emote.engines.neural.animate_neural`` on the same audio, features from each, against the
+  engine's own run-to-run difference); and a fresh process's first call, imports included
+  (what ``emote animate --engine neural`` pays once per run).
 - ``yin``: emote's YIN (f0 + periodicity at the animation's frame instants, 0 where unvoiced) vs
   ``librosa.yin`` (f0 at a hop of whole samples, no voicing decision) and ``librosa.pyin``.
 - ``vertex_normals`` (GLB export, numpy, one mesh) vs ``trimesh.Trimesh.vertex_normals``.
@@ -26,6 +28,7 @@ import os
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
@@ -103,31 +106,77 @@ def bench_mel(y: np.ndarray, repeat: int) -> list[dict]:
         "library": "librosa.feature.melspectrogram + log", "library_s": t_lib,
         "max_abs_diff": float(diff.max()), "mean_abs_diff": float(diff.mean()), "bit_identical": bool(diff.max() == 0),
         "network_curves": network_effect(y, librosa_log_mel),
+        "fresh_process": cold_start(min(repeat, 3)),
     })  # fmt: skip
     return rows
 
 
+COLD = {
+    "emote": "from emote.audio.features import log_mel; log_mel(y=y, sr=16000, n_mels=40, fmin=50.0, fmax=7600.0)",
+    "librosa": "import librosa; librosa.feature.melspectrogram(y=y, sr=16000, n_fft=400, hop_length=160, "
+    "n_mels=40, fmin=50.0, fmax=7600.0, pad_mode='reflect')",
+}
+
+
+def cold_start(repeat: int) -> dict:
+    """Seconds of a fresh process's first log-mel of 1 s of audio (imports included), best of ``repeat``."""
+    import subprocess
+
+    out = {}
+    for name, call in COLD.items():
+        code = (
+            "import time, numpy as np; y = np.zeros(16000, np.float32); t = time.perf_counter(); "
+            f"{call}; print(time.perf_counter() - t)"
+        )
+        env = {**os.environ, "PYTHONPATH": str(REPO)}
+        cmd = [sys.executable, "-c", code]
+        runs = [
+            float(subprocess.run(cmd, capture_output=True, text=True, check=True, cwd=REPO, env=env).stdout)
+            for _ in range(repeat)
+        ]
+        out[f"{name}_first_call_s"] = min(runs)
+    return out
+
+
 def network_effect(y: np.ndarray, librosa_log_mel: Callable[..., np.ndarray]) -> dict:
-    """The shipped network's curves with each front-end's log-mel: how far they move."""
+    """The shipped network's curves with each front-end's log-mel: how far they move.
+
+    The phone-posterior columns are computed once and shared, so only the log-mel differs;
+    ``engine_rerun_max_abs_diff`` is the same engine run twice on the same audio (posteriors
+    recomputed), the noise any front-end change is judged against.
+    """
     import emote.audio.features as features
     import emote.engines.neural as neural
 
     seconds = min(len(y) / 16000, 20.0)
     y = y[: int(seconds * 16000)]
     n = int(seconds * 30) + 1
+    settings = neural.load().config.features
+    real_log_mel, real_features = features.log_mel, neural._features
+    ours = real_features(y, 16000, settings).copy()
+    features.log_mel = librosa_log_mel
+    try:
+        from emote.models.features import speech_features
+
+        theirs = ours.copy()
+        theirs[:, : settings.n_mels] = speech_features(y, sr=16000, settings=replace(settings, phones=False))
+    finally:
+        features.log_mel = real_log_mel
     curves = {}
-    real = features.log_mel
-    for name, fn in (("emote", real), ("librosa", librosa_log_mel)):
-        features.log_mel = fn
-        neural._FEATURES.clear()
+    for name, feats in (("emote", ours), ("librosa", theirs)):
+        neural._features = lambda *a, feats=feats: feats
         try:
             curves[name] = neural.animate_neural(y, 16000, fps=30, n_frames=n, track="neutral")
         finally:
-            features.log_mel = real
-            neural._FEATURES.clear()
+            neural._features = real_features
+    reruns = []
+    for _ in range(2):
+        neural._FEATURES.clear()
+        reruns.append(neural.animate_neural(y, 16000, fps=30, n_frames=n, track="neutral"))
     d = np.abs(curves["emote"] - curves["librosa"])
     return {"seconds": seconds, "max_abs_diff": float(d.max()), "mean_abs_diff": float(d.mean()),
-            "identical": bool(d.max() == 0)}  # fmt: skip
+            "identical": bool(d.max() == 0),
+            "engine_rerun_max_abs_diff": float(np.abs(reruns[0] - reruns[1]).max())}  # fmt: skip
 
 
 def bench_yin(y: np.ndarray, repeat: int) -> list[dict]:

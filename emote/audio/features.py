@@ -304,12 +304,13 @@ def voicing(
 
 # -- log-mel ------------------------------------------------------------------------------------
 # Hand-written, not librosa, for a measured reason (benchmarks/field_libraries.py, result file
-# benchmarks/results/field_libraries.json): this log-mel is the neural engine's front-end, and
-# the shipped checkpoint was trained on exactly these numbers. librosa's filterbank agrees to
-# 1e-9 and its melspectrogram to 1.5e-5 in log power (and runs 4x faster), but fed to the
-# shipped network those last bits move the curves by up to 0.09 (a lip closure flips at a
-# threshold). A retrained checkpoint could switch; tests/test_audio_features.py checks this code
-# against librosa as its oracle.
+# benchmarks/results/field_libraries.json): librosa's filterbank agrees to 1e-9 and its
+# melspectrogram to 4e-5 in log power, and the shipped network's curves move by under 1e-6 fed
+# either, so librosa does the same job, and its STFT is about 2x faster (20 vs 43 ms a minute
+# of audio). But its first call in a process costs about 5-7 s (numba, scikit-learn, scipy
+# imports) against 0.25 s here, and this log-mel runs once per `emote animate --engine neural`,
+# whose whole 60 s line takes 0.5 s. tests/test_audio_features.py checks this code against
+# librosa as its oracle.
 
 
 def _hz_to_mel(f: np.ndarray) -> np.ndarray:
