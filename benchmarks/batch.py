@@ -31,6 +31,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from _results import write_results
 from espeak_lines import SENTENCES, require_espeak, speak
 
 REPO = Path(__file__).resolve().parents[1]
@@ -218,6 +219,7 @@ def main() -> None:
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps(report, indent=2) + "\n")
+    print(f"wrote {write_results('batch_hour' if args.hour else 'batch', report)}")
 
 
 if __name__ == "__main__":

@@ -28,6 +28,9 @@ import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _results import write_results  # noqa: E402
 
 from emote.animation.channels import N_ARKIT, N_CHANNELS  # noqa: E402
 from emote.animation.face_animation import FaceAnimation  # noqa: E402
@@ -137,8 +140,9 @@ def main() -> None:
                     )
                 path.unlink()
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps({"fps": FPS, "channels": N_CHANNELS, "results": rows}, indent=2))
-    print(f"wrote {args.out}")
+    report = {"fps": FPS, "channels": N_CHANNELS, "results": rows}
+    args.out.write_text(json.dumps(report, indent=2))
+    print(f"wrote {args.out} and {write_results('blender_import', report)}")
 
 
 if __name__ == "__main__":

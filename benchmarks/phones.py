@@ -46,6 +46,9 @@ import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _results import write_results  # noqa: E402
 
 from emote.audio.align import align  # noqa: E402
 from emote.audio.io import load_audio  # noqa: E402
@@ -319,7 +322,8 @@ def main(argv: list[str] | None = None) -> int:
     print_table(results)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=2))
-    print(f"\nwrote {args.out}")
+    committed = write_results("phones_robust" if args.robust else "phones", results)
+    print(f"\nwrote {args.out} and {committed}")
     return 0
 
 

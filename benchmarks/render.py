@@ -55,6 +55,9 @@ import torch
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _results import write_results  # noqa: E402
 
 from emote.animation.channels import INDEX  # noqa: E402
 from emote.animation.face_animation import FaceAnimation  # noqa: E402
@@ -491,7 +494,10 @@ def main(argv: list[str] | None = None) -> int:
     meta["load_average_end"] = os.getloadavg()
     report = {"meta": meta, "results": results, "evidence": files, "moments": shown}
     args.out.write_text(json.dumps(report, indent=2))
-    print(f"\nload average {meta['load_average_start']} -> {meta['load_average_end']}; wrote {args.out}")
+    committed = write_results(f"render_{torch.device(args.device).type}", report)
+    print(
+        f"\nload average {meta['load_average_start']} -> {meta['load_average_end']}; wrote {args.out}, {committed}"
+    )
     return 0
 
 

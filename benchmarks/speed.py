@@ -21,6 +21,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+from _results import write_results
 from espeak_lines import SENTENCES, require_espeak, speak
 
 CHILD = r"""
@@ -109,7 +110,7 @@ def main() -> None:
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2))
-    print(f"wrote {args.out}")
+    print(f"wrote {args.out} and {write_results('speed', result)}")
 
 
 if __name__ == "__main__":
