@@ -31,11 +31,13 @@ Measured 2026-11-26, 512², 300 frames, end to end (best of repeats):
 
 - 2-core CPU, Mesa llvmpipe, load average ~2 (other work running): default head 58 fps,
   ICT 66 fps, Rocketbox 170 fps (at load 5–7 the same runs gave 15–27 and 20–60 fps).
-- NVIDIA H100 80GB HBM3 (the lent GPU box; PyTorch3D built there from ../shared/vendor):
-  emote's PyTorch3D backend at batch 32: ICT 133 fps, default 145 fps (render stage 7 ms a
-  frame; posing and normals 0.05 ms each); PyTorch3D as shipped: ICT 64 / 144 fps at batch
-  1 / 32, default 74 / 156; OpenGL through the NVIDIA EGL driver (MSAA 4x): ICT 315 fps,
-  default 296 fps. PyTorch3D and OpenGL frames of the same clip: silhouette IoU >= 0.993.
+- NVIDIA H100 80GB HBM3 (the lent GPU box; PyTorch3D built there from ../shared/vendor), after
+  the multi-light shader change (the README's table): emote's PyTorch3D backend at batch 32:
+  ICT 136 fps, default 144 fps (render stage 7 ms a frame; posing and normals 0.05 ms each);
+  PyTorch3D as shipped: ICT 69 / 146 fps at batch 1 / 32, default 76 / 151; OpenGL through the
+  NVIDIA EGL driver (MSAA 4x): ICT 315 fps, default 296 fps. PyTorch3D and OpenGL frames of the
+  same clip: silhouette IoU >= 0.993. These runs predate result files; the next run writes
+  ``benchmarks/results/render_cuda.json`` (``render_cpu.json`` on a CPU).
 """
 
 from __future__ import annotations
