@@ -194,6 +194,20 @@ def test_phone_posteriors_put_each_chunk_in_its_own_frames(speech_dir: Path) -> 
     assert np.abs(shifted[10:] - whole).mean() < 0.5  # 0.2 s later, 10 frames later
 
 
+def test_phone_posteriors_of_whole_chunks_fill_every_frame_the_same_each_run(speech_dir: Path) -> None:
+    """A signal of exactly whole chunks (here 2 x 0.5 s) has one frame past the network's last:
+    it holds that frame, and two runs agree row for row (it once was left uninitialised)."""
+    from emote.audio.recognize import phone_posteriors
+
+    y = _at_16k(speech_dir / "bobby.wav")[:16000]
+    runs = [phone_posteriors(y, chunk=0.5, context=0.5) for _ in range(3)]
+    assert runs[0].shape == (51, 41)
+    for other in runs[1:]:
+        np.testing.assert_array_equal(other, runs[0])
+    np.testing.assert_array_equal(runs[0][-1], runs[0][-2])
+    assert np.all(runs[0] <= 0) and np.all(runs[0] >= np.log(1e-6) - 1e-6)
+
+
 def test_recognition_tiles_long_audio_streamed_from_disk(speech_dir: Path) -> None:
     seen: list[float] = []
     al = recognize_file(speech_dir / "acoustic_corpus.wav", progress=seen.append)

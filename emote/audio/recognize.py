@@ -296,12 +296,17 @@ def _pooled_log_probs(y: np.ndarray, pool: np.ndarray, *, chunk: float, context:
     ctx = int(context * SAMPLE_RATE) // hop * hop
     n = y.size // hop + 1
     out = np.empty((n, pool.shape[1]), np.float32)
+    filled = 0
     for a in range(0, y.size, step):
         lo, hi = max(a - ctx, 0), min(a + step + ctx, y.size)
         k0, f0 = (a - lo) // hop, a // hop
         m = min(step // hop, n - f0)
         probs = np.exp(hama_.net.log_probs(y[lo:hi])[k0 : k0 + m]) @ pool
-        out[f0 : f0 + m] = np.log(np.maximum(probs, 1e-6))
+        out[f0 : f0 + len(probs)] = np.log(np.maximum(probs, 1e-6))
+        filled = f0 + len(probs)
+    # A signal of whole chunks (10 s, or the API's 60 s pieces) ends a frame past the network's
+    # last one: hold that frame rather than leave the row uninitialised.
+    out[filled:] = out[filled - 1]
     return out
 
 
