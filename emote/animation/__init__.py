@@ -7,7 +7,7 @@ resampler every stage uses are in :mod:`emote.animation.frames`.
 
 from emote.animation.channels import ARKIT_NAMES, CHANNELS, N_ARKIT, N_CHANNELS, POSE_NAMES, index
 from emote.animation.face_animation import FaceAnimation
-from emote.animation.frames import interpolate_frames, resample_curves
+from emote.animation.frames import interpolate_frames, n_frames_for, resample_curves
 
 __all__ = [
     "ARKIT_NAMES",
@@ -18,5 +18,6 @@ __all__ = [
     "FaceAnimation",
     "index",
     "interpolate_frames",
+    "n_frames_for",
     "resample_curves",
 ]

@@ -5,7 +5,8 @@ The convention
 Frame ``i`` of a curve at ``fps`` is the face at the instant ``i / fps``; frame 0 is at 0 s.
 
 - **A clip of** ``duration`` **seconds has** ``n_frames_for(duration=duration, fps=fps)``
-  ``= ceil(duration * fps) + 1`` frames (:func:`emote.audio.convert.n_frames_for`): both ends
+  ``= ceil(duration * fps) + 1`` frames (:func:`n_frames_for`, also in :mod:`emote.audio.convert`
+  with the other unit conversions): both ends
   included, the last frame at or just after the end, so the animation covers the whole clip.
   A 2 s clip has 61 frames at 30 fps and 121 at 60 fps. Every engine produces this many.
 - **An animation of** ``n`` **frames spans** ``(n - 1) / fps`` seconds (first to last frame);
@@ -36,6 +37,24 @@ from __future__ import annotations
 import math
 
 import numpy as np
+
+
+def n_frames_for(*, duration: float, fps: float) -> int:
+    """Number of frames that cover ``duration`` seconds at ``fps``, both ends included.
+
+    Frame 0 is at 0 s and the last frame at or just after ``duration``, so an
+    animation of this many frames spans the whole clip: ``ceil(duration * fps) + 1``
+    (``duration * fps + 1`` when the product is whole, within float error).
+
+    >>> n_frames_for(duration=2.0, fps=30), n_frames_for(duration=2.01, fps=30)
+    (61, 62)
+    """
+    if not (isinstance(fps, (int, float, np.integer, np.floating)) and math.isfinite(fps) and fps > 0):
+        raise ValueError(f"fps must be a positive number, got {fps!r}")
+    if not (math.isfinite(duration) and duration >= 0):
+        raise ValueError(f"duration must be a non-negative number of seconds, got {duration!r}")
+    # 1e-9 absorbs float noise such as 2.0 * 30 == 60.00000000001.
+    return math.ceil(duration * fps - 1e-9) + 1
 
 
 def interpolate_frames(curves: np.ndarray, *, fps: float, times: np.ndarray) -> np.ndarray:
@@ -81,8 +100,6 @@ def resample_curves(curves: np.ndarray, *, fps: float, to_fps: float) -> np.ndar
     np.ndarray [shape=(n_frames_for(duration=(n - 1) / fps, fps=to_fps), channels)]
         No frames for no frames.
     """
-    from emote.audio.convert import n_frames_for
-
     for name, rate in (("fps", fps), ("to_fps", to_fps)):
         if not (isinstance(rate, (int, float, np.integer, np.floating)) and math.isfinite(rate) and rate > 0):
             raise ValueError(f"{name} must be a positive number, got {rate!r}")
@@ -94,4 +111,4 @@ def resample_curves(curves: np.ndarray, *, fps: float, to_fps: float) -> np.ndar
     return interpolate_frames(curves, fps=fps, times=np.arange(n_new, dtype=np.float64) / to_fps)
 
 
-__all__ = ["interpolate_frames", "resample_curves"]
+__all__ = ["interpolate_frames", "n_frames_for", "resample_curves"]

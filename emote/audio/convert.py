@@ -25,6 +25,9 @@ from typing import overload
 
 import numpy as np
 
+# The frame convention lives with the animation (emote.animation.frames); re-exported here.
+from emote.animation.frames import n_frames_for as n_frames_for
+
 SAMPLE_RATE = 16000
 """The rate every audio stage works at, in Hz (the recognisers' and the neural engine's)."""
 
@@ -96,20 +99,6 @@ def frames_to_samples(frames: np.ndarray, *, sr: int, fps: float) -> np.ndarray:
 def frames_to_samples(frames, *, sr, fps):
     """Nearest sample index at ``sr`` of frame index(es) ``frames`` at ``fps``."""
     return time_to_samples(frames_to_time(frames, fps=fps), sr=sr)
-
-
-def n_frames_for(*, duration: float, fps: float) -> int:
-    """Number of frames that cover ``duration`` seconds at ``fps``, both ends included.
-
-    Frame 0 is at 0 s and the last frame at or just after ``duration``, so an
-    animation of this many frames spans the whole clip: ``floor(duration * fps) + 1``
-    (``ceil`` when the product is not whole, guarding float error).
-    """
-    _check_rate(fps, "fps")
-    if not (math.isfinite(duration) and duration >= 0):
-        raise ValueError(f"duration must be a non-negative number of seconds, got {duration!r}")
-    # 1e-9 absorbs float noise such as 2.0 * 30 == 60.00000000001.
-    return math.ceil(duration * fps - 1e-9) + 1
 
 
 def _check_rate(rate: float, name: str) -> None:
