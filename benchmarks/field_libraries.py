@@ -70,7 +70,7 @@ def bench_mel(y: np.ndarray, repeat: int) -> list[dict]:
     import librosa
 
     from emote.audio.features import log_mel, mel_filterbank
-    from emote.models.features import FeatureSettings
+    from emote.nn.features import FeatureSettings
 
     s = FeatureSettings()
     kw = dict(sr=s.sr, n_fft=s.n_fft, n_mels=s.n_mels, fmin=s.fmin, fmax=s.fmax)
@@ -156,7 +156,7 @@ def network_effect(y: np.ndarray, librosa_log_mel: Callable[..., np.ndarray]) ->
     ours = real_features(y, 16000, settings).copy()
     features.log_mel = librosa_log_mel
     try:
-        from emote.models.features import speech_features
+        from emote.nn.features import speech_features
 
         theirs = ours.copy()
         theirs[:, : settings.n_mels] = speech_features(y, sr=16000, settings=replace(settings, phones=False))
