@@ -69,6 +69,7 @@ CAPABILITIES: dict[str, str] = {
     "ffmpeg": "ffmpeg and ffprobe (apt: ffmpeg)",
     "ray": "Ray (pip install emote[cluster])",
     "render": "the render extras (pip install emote[render])",
+    "gltf-validator": "Node.js and the Khronos gltf-validator npm package (setup.sh)",
 }
 """What the tests may find missing, each a feature the project claims: under CI all are required."""
 
