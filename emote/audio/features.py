@@ -212,8 +212,9 @@ def yin(
     Why not librosa (measured, benchmarks/results/field_libraries.json): ``librosa.yin``
     gives f0 only, with no voicing decision, at a hop of whole samples (30 fps at 8 kHz is
     266.67 samples, so its frames drift off the animation's instants); ``librosa.pyin`` decides
-    voicing but is about 100x slower. Where both estimate f0 they agree (median 4 cents on
-    voiced frames; tests/test_audio_features.py uses ``librosa.yin`` as the oracle).
+    voicing but is 84x slower. Where both estimate f0 they agree (median 9 cents on a minute of
+    voiced frames, 85% within 50 cents; tests/test_audio_features.py uses ``librosa.yin`` as
+    the oracle).
 
     Returns
     -------
@@ -306,9 +307,8 @@ def voicing(
 # Hand-written, not librosa, for a measured reason (benchmarks/field_libraries.py, result file
 # benchmarks/results/field_libraries.json): librosa's filterbank agrees to 1e-9 and its
 # melspectrogram to 4e-5 in log power, and the shipped network's curves move by under 1e-6 fed
-# either, so librosa does the same job, and its STFT is about 2x faster (20 vs 43 ms a minute
-# of audio). But its first call in a process costs about 5-7 s (numba, scikit-learn, scipy
-# imports) against 0.25 s here, and this log-mel runs once per `emote animate --engine neural`,
+# either, so librosa does the same job, and its STFT runs 2-3x faster. But its first call in a
+# process costs 5.4 s (numba, scikit-learn, scipy imports) against 0.22 s here, and this log-mel runs once per `emote animate --engine neural`,
 # whose whole 60 s line takes 0.5 s. tests/test_audio_features.py checks this code against
 # librosa as its oracle.
 

@@ -27,8 +27,8 @@ from emote.io.atomic import atomic_write
 FORMATS = ("obj", "ply")
 _CHUNK = 64
 # The frame files are written here rather than by trimesh for a measured reason
-# (benchmarks/results/field_libraries.json): on the default head trimesh's export takes 3.7x
-# as long for OBJ and 17x for PLY, per frame of a clip. trimesh reads these files back in the
+# (benchmarks/results/field_libraries.json): on the default head trimesh's export takes 3.8x
+# as long for OBJ and 11x for PLY, per frame of a clip. trimesh reads these files back in the
 # tests (tests/test_rigs_meshseq.py), as an independent reader.
 
 
