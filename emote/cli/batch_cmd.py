@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from emote.batch.manifest import CURVE_FORMATS
 from emote.batch.run import RUNNERS
 from emote.engines import ENGINES as ANIMATION_ENGINES
 
@@ -13,7 +14,7 @@ EPILOG = """\
 manifest: CSV with a header line, or JSONL (one object a line). Columns:
   audio (required), text | text_file | timings, emotion + intensity | emotion_track,
   output (base name in OUTDIR, default the audio's name; may hold sub-folders),
-  fps, formats (csv|json|npz|metahuman), render (true/false), rig, seed, engine,
+  fps, formats ({formats}), render (true/false), rig, seed, engine,
   blinks, gaze, head_motion. Empty cells take the options below. Relative paths
   are relative to the manifest's folder.
 
@@ -41,7 +42,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "batch",
         help="animate every line of a manifest (CSV/JSONL), in parallel, resumable",
         description="Animate a manifest of voice lines in parallel: locally or on a Ray cluster.",
-        epilog=EPILOG,
+        epilog=EPILOG.format(formats="|".join(CURVE_FORMATS)),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("manifest", type=Path, help="CSV or JSONL manifest, one job a line")
