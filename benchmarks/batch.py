@@ -70,13 +70,13 @@ def make_lines(folder: Path, n_lines: int, seed: int = 0) -> Path:
     return manifest
 
 
-def run_once(manifest: Path, out: Path, *, engine: str, workers: int) -> dict:
+def run_once(manifest: Path, out: Path, *, runner: str, workers: int) -> dict:
     from emote.batch import BatchSettings, run_batch
 
-    summary = run_batch(manifest, out, settings=BatchSettings(engine=engine, workers=workers))
+    summary = run_batch(manifest, out, settings=BatchSettings(runner=runner, workers=workers))
     assert summary.failed == 0, [f.error for f in summary.failures]
     return {
-        "engine": engine,
+        "runner": runner,
         "workers": workers,
         "jobs": summary.total,
         "done": summary.done,
@@ -95,10 +95,10 @@ def throughput(args: argparse.Namespace) -> dict:
         manifest = make_lines(work, args.lines)
         runs = []
         for workers in (1, 2):
-            runs.append(run_once(manifest, work / f"local{workers}", engine="local", workers=workers))
+            runs.append(run_once(manifest, work / f"local{workers}", runner="local", workers=workers))
             print(runs[-1], file=sys.stderr)
-        resume = run_once(manifest, work / "local2", engine="local", workers=2)
-        resume["engine"] = "local (re-run, all up to date)"
+        resume = run_once(manifest, work / "local2", runner="local", workers=2)
+        resume["runner"] = "local (re-run, all up to date)"
         runs.append(resume)
         try:
             import ray
@@ -113,7 +113,7 @@ def throughput(args: argparse.Namespace) -> dict:
                 )
                 init_s = time.perf_counter() - t
                 try:
-                    result = run_once(manifest, work / f"ray{workers}", engine="ray", workers=workers)
+                    result = run_once(manifest, work / f"ray{workers}", runner="ray", workers=workers)
                 finally:
                     ray.shutdown()
                 result["ray_init_s"] = round(init_s, 2)
@@ -194,12 +194,12 @@ def table(report: dict) -> str:
                          f"{r['error'] or str(r['frames']) + ' frames'} |")  # fmt: skip
         return "\n".join(lines)
     lines = [
-        "| engine | workers | jobs | s | jobs/s | × real time | peak MiB per worker |",
+        "| runner | workers | jobs | s | jobs/s | × real time | peak MiB per worker |",
         "|---|---|---|---|---|---|---|",
     ]
     for r in report["runs"]:
-        engine = r["engine"] + (f" (+{r['ray_init_s']} s start)" if "ray_init_s" in r else "")
-        lines.append(f"| {engine} | {r['workers']} | {r['jobs']} | {r['seconds']} | {r['jobs_per_s']} | "
+        runner = r["runner"] + (f" (+{r['ray_init_s']} s start)" if "ray_init_s" in r else "")
+        lines.append(f"| {runner} | {r['workers']} | {r['jobs']} | {r['seconds']} | {r['jobs_per_s']} | "
                      f"{r['x_realtime']} | {', '.join(map(str, r['peak_rss_mb_per_worker']))} |")  # fmt: skip
     return "\n".join(lines)
 
