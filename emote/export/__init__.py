@@ -13,9 +13,10 @@ format          extension             module
 
 :data:`REGISTRY` lists every format emote writes (the table above, plus ``flame``
 parameters and ``obj``/``ply`` frame folders, which have no reader); ``emote animate``,
-``emote batch`` and this module all read it. Every module above has the same two functions, ``write(anim, path) -> None`` and
-``read(path) -> FaceAnimation`` (both may take keyword options: ``fps=`` for the
-CSV readers, ``rig=`` for the mesh formats, whose default is the default head).
+``emote batch`` and this module all read it. Every module above has the same two
+functions, ``write(anim, path) -> None`` and ``read(path) -> FaceAnimation`` (both may
+take keyword options: ``fps=`` for the CSV readers, ``rig=`` for the mesh formats, whose
+default is the default head).
 Writes are atomic (:mod:`emote.io.atomic`). ``_metahuman.csv`` also means
 MetaHuman, and a ``.csv`` whose header names ``CTRL_expressions_*`` curves is
 read as MetaHuman.
