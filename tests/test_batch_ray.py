@@ -1,4 +1,4 @@
-"""The same manifest on Ray (a local instance the test starts) gives the local engine's bytes."""
+"""The same manifest on Ray (a local instance the test starts) gives the local runner's bytes."""
 
 from __future__ import annotations
 

@@ -10,11 +10,13 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
+from conftest import missing
 
 from emote.animation.channels import index
 from emote.engines.phonetic import animate_phones
 from emote.engines.phonetic.visemes import PHONE_VISEMES, VISEMES, ipa_viseme, ipa_visemes
 from emote.eval import evaluate
+from emote.performance import PerformanceSettings
 from emote.phonetics.features import CONSONANTS, VOWELS, parse_ipa, phone_features
 from emote.phonetics.ipa import IPA_TO_ARPABET, ipa_to_arpabet
 from emote.phonetics.labels import ARPABET, ipa_label, normalize_label
@@ -127,7 +129,9 @@ LINES = {  # one line per language, each with /p b m/ (benchmarks/languages.py s
     "sv": "Min bror bakade ett stort bröd på måndag.",
 }
 
-needs_espeak = pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="espeak-ng not installed")
+needs_espeak = pytest.mark.skipif(
+    shutil.which("espeak-ng") is None, reason=missing("espeak-ng", "not installed")
+)
 
 
 @needs_espeak
@@ -224,7 +228,9 @@ def test_animate_in_spanish_with_its_transcript(speech_dir, tmp_path):
 
     clip = speech_dir / "13697_11991_000000.opus"
     text = (speech_dir / "13697_11991_000000.lab").read_text()
-    anim = emote.animate(clip, text=text, language="es", blinks=False, gaze=False, head_motion=False)
+    anim = emote.animate(
+        clip, text=text, language="es", performance=PerformanceSettings(blinks=False, gaze=False, head=False)
+    )
     assert anim.metadata["phones_source"] == "alignment" and anim.metadata["language"] == "es"
     assert anim.metadata["n_phones"] > 150
     jaw = anim.curves[:, index("JawOpen")]

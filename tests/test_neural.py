@@ -23,6 +23,7 @@ from emote.engines.neural import (
 )
 from emote.errors import EmoteError
 from emote.eval import evaluate, lip_gap_proxy
+from emote.performance import PerformanceSettings
 from emote.performance.compose import articulation_lock, close_lips
 
 SHIPPED = Path(__file__).resolve().parents[1] / "checkpoints" / "emote_tts.pt"
@@ -110,7 +111,9 @@ def test_neural_engine_closes_the_lips_on_the_users_phone_timings(speech_dir, tm
     csv = tmp_path / "bobby.csv"
     csv.write_text("start,end,phone\n" + "".join(
         f"{p.start},{p.end},{'M' if p is vowel else p.label}\n" for p in phones))  # fmt: skip
-    options = dict(engine="neural", fps=30, blinks=False, gaze=False, head_motion=False)
+    options = dict(
+        engine="neural", fps=30, performance=PerformanceSettings(blinks=False, gaze=False, head=False)
+    )
     told = lip_gap_proxy(emote.animate(speech_dir / "bobby.wav", timings=csv, **options).curves)
     heard = lip_gap_proxy(emote.animate(speech_dir / "bobby.wav", **options).curves)
     frames = np.arange(int(np.ceil(vowel.start * 30)), int(vowel.end * 30) + 1)

@@ -77,7 +77,7 @@ def run_ray(
     try:
         import ray
     except ImportError:
-        raise EmoteError("--engine ray needs Ray: pip install 'ray>=2.9' (or use the local engine)") from None
+        raise EmoteError("--runner ray needs Ray: pip install 'ray>=2.9' (or use the local runner)") from None
     owned = not ray.is_initialized()
     if owned:
         options: dict[str, Any] = {
