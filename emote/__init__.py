@@ -17,4 +17,13 @@ def animate(*args, **kwargs):
     return _animate(*args, **kwargs)
 
 
-__all__ = ["EmoteError", "FaceAnimation", "__version__", "animate"]
+def __getattr__(name: str):
+    # emote.Stream without importing the live machinery on ``import emote``.
+    if name == "Stream":
+        from emote.stream import Stream
+
+        return Stream
+    raise AttributeError(f"module 'emote' has no attribute {name!r}")
+
+
+__all__ = ["EmoteError", "FaceAnimation", "Stream", "__version__", "animate"]

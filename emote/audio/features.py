@@ -133,6 +133,29 @@ def frame_energy(
     if db.size == 0:
         return np.zeros(0, np.float32)
     reference, noise = np.percentile(db, [95, 10])
+    return levels_to_energy(db, reference=float(reference), noise=float(noise), floor_db=floor_db)
+
+
+def levels_to_energy(
+    db: np.ndarray, *, reference: float, noise: float, floor_db: float = ENERGY_FLOOR_DB
+) -> np.ndarray:
+    """Frame levels (dBFS) to loudness in [0, 1] against a speech level and a noise level.
+
+    The mapping of :func:`frame_energy`, for callers that know the levels from
+    elsewhere (a stream keeps them over the speech heard so far).
+
+    Parameters
+    ----------
+    db : np.ndarray [shape=(frames,)]
+        :func:`frame_db` levels.
+    reference, noise : float
+        Speech level (maps to 1) and background level, dBFS.
+
+    Returns
+    -------
+    np.ndarray [shape=(frames,), dtype=float32]
+    """
+    db = np.asarray(db, np.float64)
     if reference < _SILENT_DBFS:
         return np.zeros(db.size, np.float32)
     floor = np.clip(noise + _NOISE_MARGIN_DB, reference + floor_db, reference - _MIN_RANGE_DB)

@@ -109,6 +109,7 @@ def head_angles(
     speaking: np.ndarray | None = None,
     emotion_weights: np.ndarray | None = None,
     settings: HeadSettings | None = None,
+    t0: float = 0.0,
 ) -> np.ndarray:
     """Head yaw, pitch and roll per frame, in radians.
 
@@ -125,6 +126,10 @@ def head_angles(
         1 while speaking.
     emotion_weights : np.ndarray [shape=(frames, 8)], optional
     settings : HeadSettings, optional
+    t0 : float
+        Time of frame 0 (s). The noise is a function of absolute time, so a stream
+        that calls this over successive windows with equally seeded ``rng`` gets
+        one continuous motion (:mod:`emote.stream`).
 
     Returns
     -------
@@ -132,7 +137,7 @@ def head_angles(
         ``HeadYaw``, ``HeadPitch``, ``HeadRoll`` in radians.
     """
     s = settings or HeadSettings()
-    times = np.arange(n_frames) / fps
+    times = t0 + np.arange(n_frames) / fps
     noises = [smooth_noise(times, rng, band=s.band) for _ in range(3)]  # always drawn: stable streams
     act = np.ones(n_frames) if speaking is None else np.asarray(speaking, np.float64)
     act = smooth(act, fps=fps, seconds=0.3) if n_frames else act

@@ -157,19 +157,55 @@ def perform(
     rng_blink, rng_gaze, rng_head = (
         np.random.default_rng(x) for x in np.random.SeedSequence(s.seed).spawn(3)
     )
+    blink = gaze = head = None
     if s.blinks and n:
-        b = blink_curve(n, fps=fps, rng=rng_blink, speaking=speaking, pauses=pauses,
-                        emotion_weights=weights, settings=s.blink_settings).astype(np.float64)  # fmt: skip
+        blink = blink_curve(n, fps=fps, rng=rng_blink, speaking=speaking, pauses=pauses,
+                            emotion_weights=weights, settings=s.blink_settings)  # fmt: skip
+    if s.gaze and n:
+        gaze = gaze_angles(n, fps=fps, rng=rng_gaze, settings=s.gaze_settings)
+    if s.head and n:
+        head = head_angles(n, fps=fps, rng=rng_head, energy=e, pitch=pitch, speaking=speaking,
+                           emotion_weights=weights, settings=s.head_settings)  # fmt: skip
+    return add_motion(curves, blink=blink, gaze=gaze, head=head, gaze_settings=s.gaze_settings)
+
+
+def add_motion(
+    curves: np.ndarray,
+    *,
+    blink: np.ndarray | None = None,
+    gaze: np.ndarray | None = None,
+    head: np.ndarray | None = None,
+    gaze_settings: GazeSettings | None = None,
+) -> np.ndarray:
+    """Put blinks, gaze and head motion on expressive curves (the last step of :func:`perform`).
+
+    Parameters
+    ----------
+    curves : np.ndarray [shape=(frames, 61)]
+        Speech with the emotion's expression.
+    blink : np.ndarray [shape=(frames,)], optional
+        Lid closure in [0, 1] (:func:`~emote.performance.blinks.blink_curve`).
+    gaze : np.ndarray [shape=(frames, 2)], optional
+        Gaze yaw and pitch in degrees (:func:`~emote.performance.gaze.gaze_angles`).
+    head : np.ndarray [shape=(frames, 3)], optional
+        Head yaw, pitch, roll in radians (:func:`~emote.performance.head.head_angles`).
+
+    Returns
+    -------
+    np.ndarray [shape=(frames, 61), dtype=float32]
+        Blendshapes clipped to [0, 1].
+    """
+    curves = np.array(curves, np.float64)
+    if blink is not None:
+        b = np.asarray(blink, np.float64)
         curves[:, _BLINK] = np.maximum(curves[:, _BLINK], b[:, None])
         curves[:, _WIDE] *= (1.0 - b)[:, None]  # a shut lid cannot be wide open
-    if s.gaze and n:
-        eye_channels(gaze_angles(n, fps=fps, rng=rng_gaze, settings=s.gaze_settings), curves,
-                     settings=s.gaze_settings)  # fmt: skip
-    if s.head and n:
-        curves[:, _HEAD] += head_angles(n, fps=fps, rng=rng_head, energy=e, pitch=pitch, speaking=speaking,
-                                        emotion_weights=weights, settings=s.head_settings)  # fmt: skip
+    if gaze is not None:
+        eye_channels(np.asarray(gaze, np.float64), curves, settings=gaze_settings)
+    if head is not None:
+        curves[:, _HEAD] += head
     curves[:, :N_ARKIT] = np.clip(curves[:, :N_ARKIT], 0.0, 1.0)
     return curves.astype(np.float32)
 
 
-__all__ = ["PerformanceSettings", "pauses_from_energy", "perform", "speaking_mask"]
+__all__ = ["PerformanceSettings", "add_motion", "pauses_from_energy", "perform", "speaking_mask"]

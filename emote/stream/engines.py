@@ -1,0 +1,116 @@
+"""The engines over one window of a stream: the offline calls, on the window's audio.
+
+A window is the audio from ``context`` seconds before the first frame not yet
+sent up to the newest sample. Each engine is run exactly as :func:`emote.animate`
+runs it, on that audio:
+
+- ``phonetic``: the phone recogniser (:func:`emote.audio.recognize.recognize`)
+  or the phones of a pushed transcript, then
+  :func:`emote.engines.phonetic.animate_phones` with the window's loudness;
+- ``neural``: :func:`emote.engines.neural.animate_neural` with the live emotion
+  track read at the window's own time.
+
+Frames near the newest sample are provisional: the recogniser has not heard what
+follows them (a CTC spike comes ~60 ms after its phone begins) and the network
+reads a few frames ahead. The stream sends only frames at least its look-ahead old.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from emote.audio.convert import SAMPLE_RATE
+from emote.audio.features import frame_db, levels_to_energy, pitch
+from emote.audio.phones import Phone
+from emote.engines.phonetic import PhoneticSettings, animate_phones
+from emote.performance import EmotionTrack
+
+
+@dataclass
+class Window:
+    """One stretch of a stream's audio, aligned to its animation frames.
+
+    Attributes
+    ----------
+    first : int
+        Stream frame index of the window's frame 0 (at ``first / fps`` s).
+    n_frames : int
+        Frames the window covers.
+    fps : float
+    y : np.ndarray [shape=(samples,), dtype=float32]
+        16 kHz audio from ``first / fps`` s.
+    phones : list of Phone
+        Phones known from a transcript in the window, in window time (s); empty
+        when none was pushed for this stretch.
+    """
+
+    first: int
+    n_frames: int
+    fps: float
+    y: np.ndarray
+    phones: list[Phone]
+
+    @property
+    def t0(self) -> float:
+        return self.first / self.fps
+
+    def levels(self) -> np.ndarray:
+        """Frame levels in dBFS (:func:`emote.audio.features.frame_db`)."""
+        return frame_db(y=self._padded(), sr=SAMPLE_RATE, fps=self.fps, n_frames=self.n_frames)
+
+    def pitch(self) -> np.ndarray:
+        return pitch(y=self._padded(), sr=SAMPLE_RATE, fps=self.fps, n_frames=self.n_frames)
+
+    def _padded(self) -> np.ndarray:
+        # As api._analyse: the last frame may sit just past the audio's end.
+        needed = round((self.n_frames - 1) * SAMPLE_RATE / self.fps) + 1
+        return np.pad(self.y, (0, max(needed - self.y.size, 0)))
+
+
+class Loudness:
+    """Loudness in [0, 1] against the speech level of everything heard in the last ``seconds``.
+
+    Offline, :func:`emote.audio.features.frame_energy` maps each frame's level
+    between the clip's noise (10th percentile) and speech level (95th); a window of a
+    second or two would put its own quietest speech at full loudness. A stream keeps
+    its frames' levels (a bounded ring) and maps every window against those.
+    """
+
+    def __init__(self, fps: float, seconds: float = 30.0) -> None:
+        self._db: deque[float] = deque(maxlen=max(round(seconds * fps), 1))
+        self._upto = 0  # frames recorded so far
+
+    def energy(self, window: Window) -> np.ndarray:
+        db = window.levels()
+        # Record the window's frames not seen before; its last frame's audio is not all in yet.
+        new = db[max(self._upto - window.first, 0) : max(window.n_frames - 1, 0)]
+        self._db.extend(new.tolist())
+        self._upto = max(self._upto, window.first + window.n_frames - 1)
+        heard = np.fromiter(self._db, np.float64) if self._db else db.astype(np.float64)
+        reference, noise = np.percentile(heard, [95, 10])
+        return levels_to_energy(db, reference=float(reference), noise=float(noise))
+
+
+def phonetic_window(window: Window, energy: np.ndarray, settings: PhoneticSettings | None) -> np.ndarray:
+    """Mouth and jaw curves (n_frames, 61) for a window: recognised or given phones, then the engine."""
+    from emote.audio.recognize import recognize
+
+    phones: Sequence[Phone] = window.phones
+    if not phones and float(energy.max(initial=0.0)) > 0.0:
+        phones = recognize(y=window.y, sr=SAMPLE_RATE).phones
+    return animate_phones(phones, n_frames=window.n_frames, fps=window.fps, energy=energy, settings=settings)
+
+
+def neural_window(window: Window, track: EmotionTrack, checkpoint=None) -> np.ndarray:
+    """Curves (n_frames, 61), mouth and expression, for a window: the network on its audio."""
+    from emote.engines.neural import animate_neural
+
+    return animate_neural(
+        window.y, SAMPLE_RATE, fps=window.fps, n_frames=window.n_frames, track=track, t0=window.t0,
+        checkpoint=checkpoint, phones=[Phone(p.start + window.t0, p.end + window.t0, p.label)
+                                       for p in window.phones] or None,
+    )  # fmt: skip
