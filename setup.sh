@@ -27,7 +27,9 @@ say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 # -- system packages: audio decoding/encoding, headless OpenGL (Mesa EGL), and the TTS voices
 # the data engine speaks with (espeak-ng, flite, festival) ---------------------------------------
 APT_PACKAGES=(ffmpeg libsndfile1 libegl1 libegl-mesa0 libgl1-mesa-dri espeak-ng
-              flite festival festvox-kallpc16k festvox-kdlpc16k festvox-us-slt-hts)
+              flite festival festvox-kallpc16k festvox-kdlpc16k festvox-us-slt-hts
+              libportaudio2 chromium nodejs)
+# libportaudio2: `emote stream mic`; chromium: the browser test of `emote serve`; nodejs (+ npm): three.js
 missing=()
 for p in "${APT_PACKAGES[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [[ ${#missing[@]} -gt 0 && "${EMOTE_SKIP_APT:-0}" != 1 ]]; then
@@ -35,6 +37,11 @@ if [[ ${#missing[@]} -gt 0 && "${EMOTE_SKIP_APT:-0}" != 1 ]]; then
   SUDO=""; [[ $(id -u) -ne 0 ]] && SUDO=sudo
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+if ! command -v npm >/dev/null 2>&1 && [[ "${EMOTE_SKIP_APT:-0}" != 1 ]]; then
+  # Debian's nodejs comes without npm; NodeSource's includes it (and conflicts with Debian's npm).
+  SUDO=""; [[ $(id -u) -ne 0 ]] && SUDO=sudo
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq npm >/dev/null
 fi
 
 # -- Node.js and the Khronos glTF validator (npm gltf-validator): the tests check every GLB emote
@@ -64,7 +71,15 @@ PIP=(.venv/bin/python -m pip -q --disable-pip-version-check)
 say "installing torch 2.13.0"
 "${PIP[@]}" install "torch==2.13.0"
 say "installing emote"
-"${PIP[@]}" install -e ".[render,dev]"
+"${PIP[@]}" install -e ".[render,dev,live]"
+
+# -- three.js for `emote serve`'s page, from the npm registry into an ignored folder, served locally
+# (the page never loads anything from a CDN).
+THREE_VERSION=0.170.0
+if [[ ! -f emote/stream/web/node_modules/three/build/three.module.js ]]; then
+  say "installing three.js $THREE_VERSION for emote serve"
+  npm install --silent --no-audit --no-fund --no-save --prefix emote/stream/web "three@$THREE_VERSION"
+fi
 
 # -- PyTorch3D (the CUDA/differentiable renderer): no Linux package in the registry, so build it once
 # against the installed torch and keep the wheel in $CACHE/wheels (about 30 CPU-minutes the first time).

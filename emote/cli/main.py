@@ -28,6 +28,8 @@ examples:
   emote emotions                                      # what --emotion accepts
   emote convert take.csv take.json                    # between curve formats
   emote blender build-addon -o dist/                  # the Blender add-on
+  emote stream line.wav --realtime --livelink         # live: frames to Unreal as the line plays
+  emote serve                                         # live in the browser: http://127.0.0.1:8765
 
 Run `emote COMMAND --help` for each command's options.
 """
@@ -52,7 +54,7 @@ def _add_optional(sub: argparse._SubParsersAction) -> None:
     """Subcommands whose modules may not exist yet in a partial install."""
     import importlib
 
-    for name in ("eval", "rigs", "render", "blender", "batch", "train", "data"):
+    for name in ("eval", "rigs", "render", "blender", "batch", "train", "data", "stream", "serve"):
         try:
             module = importlib.import_module(f"emote.cli.{name}_cmd")
         except ModuleNotFoundError as e:

@@ -119,9 +119,9 @@ class Frame:
     values: np.ndarray
 
     def to_dict(self, digits: int = 4) -> dict:
-        """``{"frame", "time", "curves": {name: value}}``, values rounded (JSON frames, JSON lines)."""
+        """``{"frame", "time", "curves": {name: value}}``, values rounded (JSON frames, JSON lines; no -0.0)."""
         return {"frame": self.index, "time": round(self.time, 6),
-                "curves": {n: round(float(v), digits) for n, v in zip(CHANNELS, self.values, strict=True)}}  # fmt: skip
+                "curves": {n: round(float(v), digits) + 0.0 for n, v in zip(CHANNELS, self.values, strict=True)}}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -266,6 +266,16 @@ class Stream:
             self._audio.append(y)
             return self._advance(final=False)
 
+    def expect(self, phones) -> None:
+        """Phones known in advance (an aligned transcript, timings), in stream seconds.
+
+        They replace recognition wherever they lie (the phonetic engine animates
+        them; the neural engine closes the lips on their /p b m/).
+        """
+        with self._lock:
+            self._known.extend(Phone(float(p.start), float(p.end), str(p.label)) for p in phones)
+            self._known.sort(key=lambda p: p.start)
+
     def flush(self) -> Frames:
         """End of speech: send every remaining frame (to the end of the audio) and close."""
         with self._lock:
@@ -351,6 +361,7 @@ class Stream:
         except EmoteError as exc:
             raise EmoteError(f"text pushed at {t0:.2f} s does not fit its audio: {exc}") from None
         self._known.extend(Phone(p.start + t0, p.end + t0, p.label) for p in result.phones)
+        self._known.sort(key=lambda p: p.start)
 
     def _advance(self, *, final: bool) -> Frames:
         s = self.settings

@@ -100,8 +100,14 @@ def phonetic_window(window: Window, energy: np.ndarray, settings: PhoneticSettin
     from emote.audio.recognize import recognize
 
     phones: Sequence[Phone] = window.phones
-    if not phones and float(energy.max(initial=0.0)) > 0.0:
-        phones = recognize(y=window.y, sr=SAMPLE_RATE).phones
+    start = min((p.start for p in phones), default=np.inf)
+    end = max((p.end for p in phones), default=-np.inf)
+    covered = start <= 0.0 and end >= window.n_frames / window.fps
+    if not covered and float(energy.max(initial=0.0)) > 0.0:
+        # Recognised phones fill what the known ones leave (a line with its text, then speech without).
+        heard = recognize(y=window.y, sr=SAMPLE_RATE).phones
+        phones = sorted([*phones, *(p for p in heard if not start <= (p.start + p.end) / 2 <= end)],
+                        key=lambda p: p.start)  # fmt: skip
     return animate_phones(phones, n_frames=window.n_frames, fps=window.fps, energy=energy, settings=settings)
 
 
