@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from emote.animation.channels import INDEX
 from emote.audio.convert import n_frames_for
 from emote.audio.io import audio_info, load_audio
 from emote.stream.outputs import osc
@@ -103,7 +104,7 @@ def test_livelink_and_vmc_receivers_get_every_frame(bobby):
     packets = [decode(p) for p in ll_packets]
     assert [p.frame for p in packets] == list(range(n))
     assert {p.subject for p in packets} == {"Hero"}
-    assert max(float(p.values[24]) for p in packets) > 0.2  # JawOpen (index 24 in Live Link order)
+    assert max(float(p.values[INDEX["JawOpen"]]) for p in packets) > 0.2
     bundles = [osc.decode(p) for p in vmc_packets]
     assert len(bundles) == n
     assert all(b[-1][0] == "/VMC/Ext/Blend/Apply" and len(b) == 53 for b in bundles)
