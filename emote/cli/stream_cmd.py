@@ -28,7 +28,7 @@ neural 0.1 s by default), plus the next analysis hop and its compute; benchmarks
 
 examples:
   emote stream line.wav --realtime --livelink 192.168.1.20      # a MetaHuman speaks the line in Unreal
-  piper --output_file - < line.txt | emote stream - --vmc       # a TTS voice drives a VTuber model
+  espeak-ng --stdout "Hello there" | emote stream - --vmc      # a TTS voice drives a VTuber model
   emote stream mic --emotion happy --livelink                   # puppeteer from the microphone
   emote stream line.wav --jsonl | jq .curves.JawOpen            # frames for your own tool
 """
