@@ -23,8 +23,10 @@ outputs (any together; --jsonl when none is given):
                            ARKit-named blend shapes ("perfect sync")
   --jsonl                  one JSON object per frame on stdout: {"frame", "time", "curves": {name: value}}
 
-latency: a frame leaves once --latency seconds of audio after it have been heard (phonetic 0.06 s,
-neural 0.1 s by default), plus the next analysis hop and its compute; benchmarks/stream.py measures it.
+latency: a frame leaves once --latency seconds of audio after it have been heard (phonetic 0.1 s,
+neural 0.2 s by default: the least that keeps lip closures as offline), plus the wait for the next
+analysis (--hop) and its compute. --latency 0.06 --hop 0.05 is the low-latency setting (about 0.1 s
+end to end, some /p b m/ closures missed); benchmarks/stream.py measures both.
 
 examples:
   emote stream line.wav --realtime --livelink 192.168.1.20      # a MetaHuman speaks the line in Unreal
@@ -60,6 +62,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--latency", type=float, metavar="SECONDS",
                    help="look-ahead: audio heard after a frame before it is sent (default per engine)")  # fmt: skip
+    p.add_argument("--hop", type=float, default=0.1, metavar="SECONDS",
+                   help="new audio that triggers the next analysis (default 0.1; smaller: less latency, more CPU)")  # fmt: skip
     p.add_argument("--seed", type=int, default=0, help="seed of blinks, gaze and head motion")
     p.add_argument("--no-blinks", action="store_true", help="no blinks")
     p.add_argument("--no-gaze", action="store_true", help="no gaze saccades")
@@ -87,7 +91,7 @@ def run(args: argparse.Namespace) -> int:
         if args.jsonl or not sinks:
             sinks.append(JsonLines(sys.stdout))
         stream = Stream(fps=args.fps, engine=args.engine, emotion=args.emotion, intensity=args.intensity,
-                        latency=args.latency, seed=args.seed, blinks=not args.no_blinks, gaze=not args.no_gaze,
+                        latency=args.latency, hop=args.hop, seed=args.seed, blinks=not args.no_blinks, gaze=not args.no_gaze,
                         head_motion=not args.no_head)  # fmt: skip
         blocks = _source(args, stream)
         start = time.perf_counter()

@@ -42,8 +42,9 @@ from emote.stream.audio import AudioInput, AudioWindow
 from emote.stream.engines import Loudness, Window, neural_window, phonetic_window
 from emote.stream.performance import LiveEmotion, MotionPlans, Switch
 
-LOOKAHEAD: dict[str, float] = {"phonetic": 0.06, "neural": 0.1}
-"""Default look-ahead per engine, seconds (``benchmarks/stream.py`` has closure against it)."""
+LOOKAHEAD: dict[str, float] = {"phonetic": 0.1, "neural": 0.2}
+"""Default look-ahead per engine, seconds: the least that keeps bilabial closure at the offline
+level on the real test clips (``benchmarks/stream.py`` has closure against look-ahead)."""
 
 
 @dataclass
