@@ -54,6 +54,25 @@ def test_a_wav_stream_on_stdin_gives_the_same_frames_as_the_file(bobby):
     assert len(piped.stdout.splitlines()) == len(from_file.stdout.splitlines()) == _expected_frames(bobby, 30)
 
 
+def test_a_files_transcript_closes_the_lips_on_its_bilabials(bobby):
+    run = _emote(
+        str(bobby),
+        "--fps",
+        "30",
+        "--no-blinks",
+        "--no-gaze",
+        "--no-head",
+        "--text",
+        "Bobby ripped the ledger",
+    )
+    assert run.returncode == 0, run.stderr.decode()
+    rows = [json.loads(line)["curves"] for line in run.stdout.decode().splitlines()]
+    gap = [r["JawOpen"] - r["MouthClose"] for r in rows]
+    # The aligned /b/ of "Bobby" (~0.1 s) and /p/ of "ripped" (~0.5 s) shut the lips.
+    assert min(gap[1:6]) < 0.05 and min(gap[12:19]) < 0.05
+    assert max(gap) > 0.15
+
+
 def test_raw_pcm_on_stdin(bobby):
     y = load_audio(bobby).samples
     pcm = (y * 32767).astype("<i2").tobytes()
