@@ -169,6 +169,7 @@ def quality(engines: list[str], lookaheads: list[float], clips: dict[str, str], 
     from emote.audio.io import load_audio
     from emote.audio.timings import read_timings
     from emote.eval.metrics import bilabial_closure, lip_gap_proxy
+    from emote.performance import PerformanceSettings
 
     mouth = indices(list(MOUTH_NAMES))
     out: dict = {}
@@ -180,7 +181,7 @@ def quality(engines: list[str], lookaheads: list[float], clips: dict[str, str], 
             ref = read_timings(SPEECH / grid).phones
             y = load_audio(path).samples
             offline = emote.animate(path, engine=engine, use_transcript_file=False, fps=fps,
-                                    blinks=False, gaze=False, head_motion=False).curves  # fmt: skip
+                                    performance=PerformanceSettings(blinks=False, gaze=False, head=False)).curves  # fmt: skip
             n_bilabial = sum(p.label in ("P", "B", "M") for p in ref)
             if n_bilabial:
                 offline_closed += bilabial_closure(lip_gap_proxy(offline), fps=fps, phones=ref) * n_bilabial

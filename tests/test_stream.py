@@ -13,9 +13,11 @@ from emote.animation.channels import INDEX, MOUTH_NAMES
 from emote.audio.convert import n_frames_for
 from emote.audio.io import load_audio
 from emote.errors import EmoteError
+from emote.performance import PerformanceSettings
 from emote.stream import Stream
 
 MOUTH = [INDEX[n] for n in MOUTH_NAMES]
+STILL = PerformanceSettings(blinks=False, gaze=False, head=False)  # offline: speech and emotion only
 
 
 def _streamed(stream: Stream, y: np.ndarray, sr: int, chunk: int) -> np.ndarray:
@@ -42,7 +44,7 @@ def corpus(speech_dir, tmp_path_factory):
 
 def test_streamed_phonetic_curves_follow_the_offline_ones(corpus):
     path, y = corpus
-    offline = emote.animate(path, use_transcript_file=False, blinks=False, gaze=False, head_motion=False)
+    offline = emote.animate(path, use_transcript_file=False, performance=STILL)
     live = _streamed(Stream(fps=30, blinks=False, gaze=False, head_motion=False), y, 16000, 320)
     assert live.shape == offline.curves.shape
     assert np.abs(live[:, MOUTH] - offline.curves[:, MOUTH]).mean() < 0.03
@@ -153,7 +155,7 @@ def test_text_pushed_beside_the_audio_closes_the_lips_on_its_bilabials(speech_di
     text = "Bobby ripped the ledger"
     stream = Stream(fps=30, blinks=False, gaze=False, head_motion=False)
     curves = np.concatenate([stream.push(y, 16000, text=text).curves, stream.flush().curves])
-    offline = emote.animate(speech_dir / "bobby.wav", text=text, blinks=False, gaze=False, head_motion=False)
+    offline = emote.animate(speech_dir / "bobby.wav", text=text, performance=STILL)
     assert np.abs(curves[:, MOUTH] - offline.curves[:, MOUTH]).mean() < 0.02
     ref = read_timings(speech_dir / "bobby_phones.TextGrid")
     close = INDEX["MouthClose"]
@@ -166,9 +168,7 @@ def test_text_pushed_beside_the_audio_closes_the_lips_on_its_bilabials(speech_di
 
 def test_neural_engine_streams_in_windows(bobby):
     path, y = bobby
-    offline = emote.animate(
-        path, engine="neural", emotion="happy", blinks=False, gaze=False, head_motion=False
-    )
+    offline = emote.animate(path, engine="neural", emotion="happy", performance=STILL)
     live = _streamed(Stream(fps=30, engine="neural", emotion="happy", blinks=False, gaze=False, head_motion=False),
                      y, 16000, 1600)  # fmt: skip
     assert live.shape == offline.curves.shape
