@@ -52,8 +52,21 @@ import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _results import write_results  # noqa: E402
 
 FPS = 30.0
+# Whether each method ends with a closure pass (lips closed on /p b m/ the phones it was given or the
+# recogniser is sure of): every figure is reported with it, the network's own figures first.
+CLOSURE_PASS = {
+    "neural_network_only": False,
+    "neural_closure_pass": True,
+    "neural_aligned_closure_pass": True,
+    "phonetic_recognised": True,
+    "phonetic_aligned": True,
+    "phonetic_true": True,
+}
 TEXT_SEED = (
     987654  # the corpus draws its text seeds from SeedSequence([0, voice, shard]); this is another stream
 )
@@ -68,8 +81,29 @@ def _phonetic(phones, y, sr, n, weights):
     return apply_emotion(speech, weights)
 
 
+JUDGES: dict = {}
+"""Mesh judges by short name (``emote.eval.mesh.MeshJudge``), set up by :func:`setup_judges`."""
+
+
+def setup_judges(ict: Path | None) -> list[str]:
+    """The default head's judge, and ICT-FaceKit's when its model folder exists; their names."""
+    from emote.eval.mesh import MeshJudge
+    from emote.rigs.registry import load_rig
+
+    JUDGES["default"] = MeshJudge(load_rig("default"))
+    if ict is not None and (ict / "FaceXModel").is_dir():
+        JUDGES["ict"] = MeshJudge(load_rig("ict-facekit", rig_path=ict))
+    return list(JUDGES)
+
+
 def _pooled(clips: list[tuple[np.ndarray, list]]) -> dict[str, float]:
-    """Metrics over clips laid end to end (each clip's phones shifted), so intervals pool."""
+    """Metrics over clips laid end to end (each clip's phones shifted), so intervals pool.
+
+    The lip figures are measured on the posed mesh of each judge rig (gap between the lip
+    midpoints in mm): ``bilabial_closure``, ``open_closed_contrast``, ``rounding_ratio`` and
+    ``rest_gap_mm`` on the default head, ``..._ict`` on ICT-FaceKit, and ``..._proxy`` by
+    the curve formula that is also a training loss (for comparison with earlier runs only).
+    """
     from emote.audio.phones import Phone
     from emote.eval import evaluate
 
@@ -78,9 +112,17 @@ def _pooled(clips: list[tuple[np.ndarray, list]]) -> dict[str, float]:
         curves.append(c)
         phones += [Phone(p.start + t0, p.end + t0, p.label) for p in ph]
         t0 += c.shape[0] / FPS
-    m = evaluate(np.concatenate(curves), FPS, phones)
+    curves = np.concatenate(curves)
     keys = ("bilabial_closure", "open_closed_contrast", "rounding_ratio", "labiodental_gap_mm", "rest_gap_mm")
-    return {k: m[k] for k in keys}
+    out: dict[str, float] = {}
+    for name, judge in [*JUDGES.items(), ("proxy", None)]:
+        if judge is None:
+            m = evaluate(curves, FPS, phones)
+        else:
+            m = evaluate(curves, FPS, phones, gap_fn=judge.lip_gap, width_fn=judge.mouth_width)
+        suffix = "" if name == "default" else f"_{name}"
+        out.update({k + suffix: m[k] for k in keys})
+    return out
 
 
 def heldout_set(n_per_voice: int) -> list[dict]:
@@ -126,8 +168,8 @@ def evaluate_heldout(items: list[dict], checkpoint: str, *, recognise: bool = Tr
     result: dict = {}
     for cond in ("clean", "noisy"):
         per: dict[str, list] = {
-            "neural": [],
             "neural_network_only": [],
+            "neural_closure_pass": [],
             "phonetic_recognised": [],
             "phonetic_true": [],
         }
@@ -136,11 +178,11 @@ def evaluate_heldout(items: list[dict], checkpoint: str, *, recognise: bool = Tr
         for it in items:
             y, sr, n = it[cond], it["sr"], it["n"]
             outs = {
-                "neural": animate_neural(
-                    y, sr, fps=FPS, n_frames=n, track=it["track"], checkpoint=checkpoint
-                ),
                 "neural_network_only": animate_neural(
                     y, sr, fps=FPS, n_frames=n, track=it["track"], checkpoint=checkpoint, closures=None
+                ),
+                "neural_closure_pass": animate_neural(
+                    y, sr, fps=FPS, n_frames=n, track=it["track"], checkpoint=checkpoint
                 ),
                 "phonetic_true": _phonetic(it["phones"], y, sr, n, it["weights"]),
             }
@@ -158,42 +200,70 @@ def evaluate_heldout(items: list[dict], checkpoint: str, *, recognise: bool = Tr
 
 
 def emotion_tests(items: list[dict], real: list[dict], checkpoint: str) -> dict:
-    """Closure per emotion at intensity 1 (disentanglement) and upper-face emotion recognition."""
+    """Each emotion at intensity 1 on every clip: closure vs neutral (disentanglement, mesh judge) and
+    emotion legibility by the FACS rule judge (``emote.eval.facs``, independent of training) and, for
+    comparison only, by the shipped emotion classifier the network was trained against.
+
+    Run for the network alone and with the closure pass; the phonetic engine on the reference phones
+    + the same emotion (the teacher) gives the judge's reading of the targets.
+    """
     import torch
 
     from emote.animation.channels import indices
     from emote.engines.neural import animate_neural, load
+    from emote.eval.facs import judge_emotion
     from emote.performance.emotions import EMOTIONS
 
     model = load(checkpoint)
     cls_cols = indices(list(model.config.classifier_channels))
-    out: dict = {"closure_by_emotion": {}, "recognition": {}}
+    methods = ("neural_network_only", "neural_closure_pass", "phonetic_true")
+    out: dict = {"closure_by_emotion": {}, "facs_judge": {}, "training_classifier": {}}
     for name, clips in (("heldout_tts", [(it["clean"], it["sr"], it["n"], it["phones"]) for it in items]),
                         ("real", [(c["y"], c["sr"], c["n"], c["phones"]) for c in real])):  # fmt: skip
-        closure, correct8, correct7, total = {}, 0, 0, 0
-        confusion = np.zeros((8, 8), int)
+        if not clips:
+            continue
+        closure = {m: {} for m in methods}
+        facs = {m: np.zeros((8, 8), int) for m in methods}
+        cls = np.zeros((8, 8), int)
         for k, emo in enumerate(EMOTIONS):
-            curves = []
+            curves: dict[str, list] = {m: [] for m in methods}
             for y, sr, n, phones in clips:
-                c = animate_neural(y, sr, fps=FPS, n_frames=n, track=emo, checkpoint=checkpoint)
-                curves.append((c, phones))
+                weights = np.zeros((n, 8), np.float32)
+                weights[:, k] = 1.0
+                outs = {
+                    "neural_network_only": animate_neural(y, sr, fps=FPS, n_frames=n, track=emo,
+                                                          checkpoint=checkpoint, closures=None),
+                    "neural_closure_pass": animate_neural(y, sr, fps=FPS, n_frames=n, track=emo,
+                                                          checkpoint=checkpoint),
+                    "phonetic_true": _phonetic(phones, y, sr, n, weights),
+                }  # fmt: skip
+                for m, c in outs.items():
+                    curves[m].append((c, phones))
+                    facs[m][k, EMOTIONS.index(judge_emotion(c).label)] += 1
                 with torch.inference_mode():
+                    c = outs["neural_closure_pass"]
                     logits = model.classifier(torch.from_numpy(c[:, cls_cols])[None])[0].numpy()
-                pred = int(np.argmax(logits))
-                confusion[k, pred] += 1
-                total += 1
-                correct8 += pred == k
-                if k > 0:
-                    correct7 += int(np.argmax(logits[1:])) + 1 == k
-            closure[emo] = _pooled(curves)["bilabial_closure"]
-        base = closure["neutral"]
+                cls[k, int(np.argmax(logits))] += 1
+            for m in methods:
+                closure[m][emo] = _pooled(curves[m])
         out["closure_by_emotion"][name] = {
-            e: {"closure": v, "points_vs_neutral": 100 * (v - base)} for e, v in closure.items()
-        }
-        out["recognition"][name] = {
-            "accuracy_8": correct8 / total,
-            "accuracy_7_non_neutral": correct7 / (total - len(clips)),
-            "confusion": confusion.tolist(),
+            m: {e: {"closure": v["bilabial_closure"], "points_vs_neutral": 100 * (v["bilabial_closure"] -
+                    per["neutral"]["bilabial_closure"]), "closure_ict": v.get("bilabial_closure_ict"),
+                    "contrast": v["open_closed_contrast"]} for e, v in per.items()}
+            for m, per in closure.items()
+        }  # fmt: skip
+        out["facs_judge"][name] = {
+            m: {"accuracy_8": float(np.trace(c) / c.sum()),
+                "accuracy_7_non_neutral": float(np.trace(c[1:, 1:]) / c[1:].sum()),
+                "per_emotion": {e: float(c[i, i] / c[i].sum()) for i, e in enumerate(EMOTIONS)},
+                "confusion": c.tolist()}
+            for m, c in facs.items()
+        }  # fmt: skip
+        out["training_classifier"][name] = {
+            "method": "neural_closure_pass",
+            "accuracy_8": float(np.trace(cls) / cls.sum()),
+            "confusion": cls.tolist(),
+            "note": "the classifier whose loss trained the network: not an independent judge",
         }
     return out
 
@@ -246,14 +316,14 @@ def evaluate_real(clips: list[dict], checkpoint: str) -> tuple[dict, dict[str, l
         neutral = np.tile(np.eye(8, dtype=np.float32)[:1], (n, 1))
         aligned = align(y=y, sr=sr, text=c["text"]).phones if c["text"] else None
         outs = {
-            "neural": animate_neural(y, sr, fps=FPS, n_frames=n, checkpoint=checkpoint),
             "neural_network_only": animate_neural(
                 y, sr, fps=FPS, n_frames=n, checkpoint=checkpoint, closures=None
             ),
+            "neural_closure_pass": animate_neural(y, sr, fps=FPS, n_frames=n, checkpoint=checkpoint),
             "phonetic_recognised": _phonetic(recognize(y=y, sr=sr).phones, y, sr, n, neutral),
         }
         if aligned is not None:
-            outs["neural_aligned"] = animate_neural(
+            outs["neural_aligned_closure_pass"] = animate_neural(
                 y, sr, fps=FPS, n_frames=n, checkpoint=checkpoint, phones=aligned
             )
             outs["phonetic_aligned"] = _phonetic(aligned, y, sr, n, neutral)
@@ -328,18 +398,37 @@ def main() -> int:
     ap.add_argument("--checkpoint", default=str(REPO / "checkpoints" / "emote_tts.pt"))
     ap.add_argument("--speech", type=Path, default=REPO.parent / "shared" / "data" / "speech")
     ap.add_argument("--utterances", type=int, default=12, help="lines per held-out voice")
-    ap.add_argument("--out", type=Path, default=REPO / "bench_out" / "quality.json")
+    ap.add_argument(
+        "--ict",
+        type=Path,
+        default=REPO.parent / "shared" / "data" / "rigs" / "ict-facekit",
+        help="ICT-FaceKit model folder for the second mesh judge (skipped when absent)",
+    )
+    ap.add_argument("--name", default="quality", help="result file: benchmarks/results/NAME.json")
     ap.add_argument(
         "--select", nargs="+", metavar="MODEL", help="only compare these models on held-out voices"
     )
     ap.add_argument("--skip-speed", action="store_true")
+    ap.add_argument(
+        "--threads",
+        type=int,
+        default=0,
+        help="torch threads (0: torch's default; 1 on a busy shared machine, where threads spin)",
+    )
     args = ap.parse_args()
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
 
     t0 = time.perf_counter()
+    judges = setup_judges(args.ict)
     items = heldout_set(args.utterances)
     keys = [
         "bilabial_closure",
         "open_closed_contrast",
+        *(["bilabial_closure_ict", "open_closed_contrast_ict"] if "ict" in judges else []),
+        "bilabial_closure_proxy",
         "rounding_ratio",
         "rest_gap_mm",
         "curve_mae",
@@ -349,13 +438,17 @@ def main() -> int:
         table = {}
         for ck in args.select:
             r = evaluate_heldout(items, ck, recognise=False)
-            table[f"{Path(ck).parent.name}/{Path(ck).name}"] = {f"{cond}_{k}": r[cond]["neural"][k] for cond in ("clean", "noisy") for k in
+            table[f"{Path(ck).parent.name}/{Path(ck).name}"] = {f"{cond}_{k}": r[cond]["neural_network_only"][k] for cond in ("clean", "noisy") for k in
                                     ("bilabial_closure", "open_closed_contrast", "curve_mae", "lip_mae")}  # fmt: skip
         print_table(f"held-out voices, neural, {len(items)} lines", table, list(next(iter(table.values()))))
         return 0
 
     report: dict = {"checkpoint": args.checkpoint, "fps": FPS, "heldout_lines": len(items),
-                    "heldout_voices": sorted({it["voice"] for it in items})}  # fmt: skip
+                    "heldout_voices": sorted({it["voice"] for it in items}), "mesh_judges": judges,
+                    "closure_pass": CLOSURE_PASS,
+                    "metric_note": "bilabial_closure/open_closed_contrast/rounding/rest: lip gap (mm) between the lip "
+                                   "midpoints of the posed default head; *_ict: on ICT-FaceKit; *_proxy: the curve "
+                                   "formula that is also a training loss"}  # fmt: skip
     report["heldout"] = evaluate_heldout(items, args.checkpoint)
     clips = real_clips(args.speech) if args.speech.is_dir() else []
     report["real"], references = evaluate_real(clips, args.checkpoint) if clips else ({}, {})
@@ -365,25 +458,36 @@ def main() -> int:
         report["speed"] = speed(items, args.checkpoint)
     report["seconds"] = time.perf_counter() - t0
 
+    def marked(rows: dict) -> dict:
+        return {f"{k} [{'pass on' if CLOSURE_PASS.get(k) else 'pass off'}]": v for k, v in rows.items()}
+
     for cond in ("clean", "noisy"):
-        print_table(f"held-out TTS voices ({cond} audio, {len(items)} lines; reference: synthesiser phones)",
-                    report["heldout"][cond], keys)  # fmt: skip
+        print_table(f"held-out TTS voices ({cond} audio, {len(items)} lines; reference: synthesiser phones; "
+                    "lip gap on the posed mesh)", marked(report["heldout"][cond]), keys)  # fmt: skip
     for ref, rows in report.get("real", {}).get("pooled", {}).items():
-        print_table(f"real speech, reference = {ref} ({len(report['real']['clips'])} clips)", rows, keys[:4])
-    for name, rows in report["emotion"]["closure_by_emotion"].items():
-        print(f"\nneural closure by emotion at intensity 1 ({name}): " +
-              ", ".join(f"{e} {v['closure']:.2f} ({v['points_vs_neutral']:+.0f})" for e, v in rows.items()))  # fmt: skip
-    for name, r in report["emotion"]["recognition"].items():
-        print(f"upper-face emotion recognition of neural output ({name}): "
-              f"8-class {r['accuracy_8']:.2%}, 7 non-neutral {r['accuracy_7_non_neutral']:.2%}")  # fmt: skip
+        print_table(f"real speech, reference = {ref} ({len(report['real']['clips'])} clips)", marked(rows),
+                    keys[: len(keys) - 4])  # fmt: skip
+    for name, per_method in report["emotion"]["closure_by_emotion"].items():
+        for method, rows in per_method.items():
+            print(f"\nclosure by emotion at intensity 1, default-head mesh ({name}, {method}, closure pass "
+                  f"{'on' if CLOSURE_PASS[method] else 'off'}): " +
+                  ", ".join(f"{e} {v['closure']:.2f} ({v['points_vs_neutral']:+.0f})" for e, v in rows.items()))  # fmt: skip
+    for name, per_method in report["emotion"]["facs_judge"].items():
+        for method, r in per_method.items():
+            print(f"FACS rule judge ({name}, {method}): 8-class {r['accuracy_8']:.1%}, "
+                  f"7 non-neutral {r['accuracy_7_non_neutral']:.1%}; per emotion " +
+                  " ".join(f"{e[:4]} {v:.2f}" for e, v in r["per_emotion"].items()))  # fmt: skip
+    for name, r in report["emotion"]["training_classifier"].items():
+        print(
+            f"training classifier ({name}, neural_closure_pass; not independent): 8-class {r['accuracy_8']:.1%}"
+        )
     if "speed" in report:
         s = report["speed"]
         print(f"\nspeed, 60 s clip, one thread on one core: {s['x_realtime_median']:.0f}x real time (median), "
               f"{s['x_realtime_best']:.0f}x (best); peak RSS {s['peak_rss_mb']:.0f} MB "
               f"({s['peak_rss_mb'] - s['rss_before_mb']:.0f} MB for inference)")  # fmt: skip
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report, indent=1, default=float))
-    print(f"\nwrote {args.out} ({report['seconds']:.0f} s)")
+    path = write_results(args.name, report)
+    print(f"\nwrote {path.relative_to(REPO)} ({report['seconds']:.0f} s)")
     return 0
 
 

@@ -204,6 +204,14 @@ class TrainConfig:
     snapshots : int
         Also write ``model_<k>of<n>.pt`` at each ``k/n`` of the main stage (for
         choosing among them on held-out data); 0: only the final ``model.pt``.
+    motion_prior : str
+        A motion prior file (``python -m emote.models.train_prior``, a temporal
+        β-VAE: :mod:`emote.models.prior`) whose decoder the main stage freezes
+        under the speech network instead of training stage 1's prior (which is
+        then skipped); ``model.latent_dim``, ``prior_widths`` and ``prior_blocks``
+        are taken from the file, whose channels must be this run's. Empty: stage 1
+        trains the prior with ``losses.kl`` (1e-4 by default: an autoencoder, as
+        the shipped ``emote_tts.pt`` was made).
     """
 
     data: str = "data"
@@ -221,6 +229,7 @@ class TrainConfig:
     variants: int = 8
     init: str = ""
     snapshots: int = 0
+    motion_prior: str = ""
     model: ModelConfig = field(default_factory=ModelConfig)
     prior: StageConfig = field(default_factory=lambda: StageConfig(steps=2000, lr=2e-3))
     classifier: StageConfig = field(default_factory=lambda: StageConfig(steps=500, lr=2e-3))
@@ -280,4 +289,6 @@ def load_config(path: str | PathLike[str]) -> TrainConfig:
     cfg.out = str((base / cfg.out).resolve())
     if cfg.init:
         cfg.init = str((base / cfg.init).resolve())
+    if cfg.motion_prior:
+        cfg.motion_prior = str((base / cfg.motion_prior).resolve())
     return cfg

@@ -332,7 +332,10 @@ class Trainer:
             else None
         )
         n = len(self.channels)
-        self.prior = MotionPrior(self.model_cfg, n).to(self.device)
+        self.prior = (
+            self._motion_prior(cfg.motion_prior) if cfg.motion_prior else MotionPrior(self.model_cfg, n)
+        )
+        self.prior.to(self.device)
         self.classifier = EmotionClassifier(len(cls_channels), self.model_cfg.classifier_width).to(
             self.device
         )
@@ -345,6 +348,21 @@ class Trainer:
         if cfg.init and not (self.out / STATE).exists():
             self._initialise(Path(cfg.init))
         self._resume()
+
+    def _motion_prior(self, path: str) -> MotionPrior:
+        """A pre-trained temporal VAE (``TrainConfig.motion_prior``); the model's latent shape follows it."""
+        from emote.models.prior import load_prior
+
+        loaded = load_prior(path)
+        if loaded.channels != self.channels:
+            raise EmoteError(
+                f"{path}: motion prior models other channels than this run's ({', '.join(self.channels)})"
+            )
+        pc = loaded.config
+        self.model_cfg = replace(self.model_cfg, latent_dim=pc.latent_dim, prior_widths=pc.prior_widths,
+                                 prior_blocks=pc.prior_blocks)  # fmt: skip
+        log.info("motion prior from %s (latent %d at 1/4 rate)", path, pc.latent_dim)
+        return loaded.prior
 
     # -- state ---------------------------------------------------------------------------------
     def _initialise(self, path: Path) -> None:
@@ -550,8 +568,8 @@ class Trainer:
 
     def run_stage(self, stage: str) -> None:
         sc: StageConfig = getattr(self.cfg, stage)
-        if sc.steps <= 0:
-            log.info("stage %s: skipped (steps = 0)", stage)
+        if sc.steps <= 0 or (stage == "prior" and self.cfg.motion_prior):
+            log.info("stage %s: skipped (%s)", stage, "motion prior given" if sc.steps > 0 else "steps = 0")
             self.stage_index += 1
             self.step = 0
             return
