@@ -3,8 +3,9 @@
 Every figure in the README or a model card comes from one of these files. Each
 records what produced it, so anyone can re-run it and compare::
 
-    {"name": ..., "date": ISO-8601 UTC, "commit": git HEAD, "dirty": uncommitted changes?,
-     "command": argv, "machine": {cpu, cores, platform, python, torch, gpu}, "results": {...}}
+    {"name": ..., "date": start, ISO-8601 UTC, "commit": git HEAD at the start, "dirty": uncommitted
+     changes at the start?, "command": argv, "machine": {cpu, cores, platform, python, torch, gpu},
+     "finished": ISO-8601 UTC, "results": {...}}
 
 Usage in a benchmark::
 
@@ -28,7 +29,7 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "benchmarks" / "results"
 
-__all__ = ["RESULTS", "machine", "provenance", "write_results"]
+__all__ = ["RESULTS", "STARTED", "machine", "provenance", "write_results"]
 
 
 def _git(*args: str) -> str:
@@ -94,12 +95,18 @@ def _clean(x: Any) -> Any:
     return x
 
 
+# Taken when a benchmark imports this module, i.e. when it starts: a long run must record the code it
+# ran, not whatever the checkout holds when it ends.
+STARTED = provenance()
+
+
 def write_results(name: str, results: dict[str, Any], *, folder: Path | None = None) -> Path:
-    """Write ``results`` with their provenance to ``folder/NAME.json`` atomically; return the path."""
+    """Write ``results`` with the provenance of this run's start to ``folder/NAME.json`` atomically."""
     folder = folder or RESULTS
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{name}.json"
-    blob = {"name": name, **provenance(), "results": _clean(results)}
+    blob = {"name": name, **STARTED, "finished": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+            "results": _clean(results)}  # fmt: skip
     fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:

@@ -10,7 +10,9 @@ from latents drawn from the prior (the learned AR(1) of :class:`emote.models.pri
 N(0, I) for the shipped decoder) and compared with teacher motion of the corpus' held-out
 voices (:func:`emote.models.train_prior.teacher_split`, never seen by the priors):
 
-- **range**: share of blendshape values outside [-0.02, 1.02] (the curves' range is [0, 1]);
+- **range**: share of the decoder's raw blendshape values outside [-0.02, 1.02] (the curves' range
+  is [0, 1]); the other measures take the samples clipped to [0, 1], as the neural engine delivers
+  its curves;
 - **spectra**: Welch power spectra of the mouth/jaw channels; share of power in 0–2,
   2–8 (syllables and phones) and 8–25 Hz, and the log-spectral distance (dB) to the teacher;
 - **jitter**: RMS jerk of the mouth/jaw channels (weight/s³), as a ratio to the teacher's;
@@ -140,6 +142,10 @@ def measure_samples(name: str, samples: np.ndarray, real_tr: np.ndarray, real_te
     """Range, spectra, jerk and the real-vs-sample classifiers; ``samples`` has as many windows as
     ``real_tr`` and ``real_te`` together (the classes are balanced: chance is 50 %)."""
     real = np.concatenate([real_tr, real_te])
+    raw = samples
+    # The neural engine clips its output to [0, 1] (emote.engines.neural); samples are judged as it would
+    # deliver them, after the share outside the range is counted on the raw decoder output.
+    samples = np.clip(raw, 0.0, 1.0)
     cols = [channels.index(c) for c in MOUTH_JAW if c in channels]
     f, p_real = spectra(real, cols)
     _, p_fake = spectra(samples, cols)
@@ -147,9 +153,9 @@ def measure_samples(name: str, samples: np.ndarray, real_tr: np.ndarray, real_te
         np.sqrt(np.mean((10 * np.log10(p_fake[1:] + 1e-12) - 10 * np.log10(p_real[1:] + 1e-12)) ** 2))
     )
     out = {
-        "out_of_range_share": float(((samples < -0.02) | (samples > 1.02)).mean()),
-        "min": float(samples.min()),
-        "max": float(samples.max()),
+        "out_of_range_share": float(((raw < -0.02) | (raw > 1.02)).mean()),
+        "raw_min": float(raw.min()),
+        "raw_max": float(raw.max()),
         **{f"sample_{k}": v for k, v in band_shares(f, p_fake).items()},
         "log_spectral_distance_db": lsd,
         "jerk_ratio_to_teacher": rms_jerk(samples, cols) / rms_jerk(real, cols),

@@ -3,16 +3,19 @@
 Usage::
 
     python benchmarks/quality.py [--checkpoint checkpoints/emote_tts.pt] [--speech ../shared/data/speech]
-                                 [--utterances 12] [--out bench_out/quality.json]
+                                 [--ict ../shared/data/rigs/ict-facekit] [--utterances 12] [--threads 1]
     python benchmarks/quality.py --select run1.pt run2.pt ...   # compare models on held-out voices only
 
-Methods, all at 30 fps without blinks, gaze or head motion:
+Writes ``benchmarks/results/quality.json`` (``--name``) with the commit and machine it ran on.
 
-- ``neural``: the shipped model from the audio alone (emotion from the track), as
-  ``emote animate --engine neural`` runs it: the network, then the closure pass where the
-  recogniser is sure of a /p b m/;
-- ``neural_network_only``: the network's output without the closure pass;
-- ``neural_aligned``: the neural engine given the transcript (real clips with a .lab), as
+Methods, all at 30 fps without blinks, gaze or head motion; each says whether a closure pass
+ends it (``CLOSURE_PASS``), and the network's own figures come first:
+
+- ``neural_network_only``: the shipped model from the audio alone (emotion from the track), the
+  network's output as it is (closure pass **off**);
+- ``neural_closure_pass``: the same, then the closure pass where the recogniser is sure of a
+  /p b m/, as ``emote animate --engine neural`` runs it (closure pass **on**);
+- ``neural_aligned_closure_pass``: the neural engine given the transcript (real clips with a .lab), as
   ``emote animate --engine neural --text ...`` runs it: the /p b m/ of the forced alignment
   close the lips too;
 - ``phonetic_recognised``: the phonetic engine on phones recognised from the audio;
@@ -28,12 +31,20 @@ Material:
 - **real speech** in ``shared/data/speech``: clips with a phone TextGrid (reference = the
   TextGrid) and clips with a ``.lab`` transcript (reference = forced alignment).
 
-Metrics (``emote.eval``): bilabial closure, open/closed contrast, rounding, rest; curve MAE
-over the model's channels and its lip part (mouth channels); disentanglement (closure per
-emotion at intensity 1 vs neutral; on real speech against each clip's TextGrid, else its
-aligned transcript); emotion recognition of the neural output by the shipped emotion
-classifier from the upper face (8 classes, and the 7 non-neutral ones); speed (features +
-network + resampling, one thread, one core) and peak memory for a 60 s clip.
+Judges (none of them trained or tuned on the engines' output):
+
+- **lips on the posed mesh** (``emote.eval.mesh.MeshJudge``): the gap in mm between the upper
+  and lower lip midpoints of the default head and of ICT-FaceKit posed by the curves;
+  ``bilabial_closure`` (share of /p b m/ intervals whose smallest gap is under 1.5 mm),
+  ``open_closed_contrast`` (mean gap on open vowels over mean gap on bilabials), rounding and
+  rest on the default head, ``*_ict`` on ICT-FaceKit; ``*_proxy`` is the old curve formula, which
+  is also a training loss, kept only for comparison with earlier runs;
+- **emotion legibility** by the FACS rule judge (``emote.eval.facs``: each emotion's EMFACS
+  action units read from the curves), with the shipped emotion classifier's reading beside it
+  for comparison only (the network was trained against it);
+- curve MAE over the model's channels and its lip part (mouth channels); disentanglement
+  (closure per emotion at intensity 1 vs neutral, on the mesh); speed (features + network +
+  resampling, one thread, one core) and peak memory for a 60 s clip.
 """
 
 from __future__ import annotations

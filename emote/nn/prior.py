@@ -126,13 +126,28 @@ class LatentAR1(nn.Module):
     """A stationary Gaussian AR(1) prior per latent channel: ``z_0 ~ N(0, 1)``, ``z_t | z_{t−1} ~ N(ρ z_{t−1}, 1 − ρ²)``.
 
     ``ρ = RHO_MAX · sigmoid(a)`` is learned per channel; ``learn = False`` fixes ``ρ = 0`` (i.i.d. N(0, 1)).
+    The channels start on time constants spread log-evenly over ``timescales`` seconds
+    (``ρ = exp(−Δt / τ)`` at the latent rate): motion has fast parts (articulation, tenths of a
+    second) and slow ones (an emotion held for seconds), and a channel whose prior is already slow
+    costs less KL for slow content, so the encoder learns to put each where it belongs.
     """
 
     RHO_MAX = 0.995
 
-    def __init__(self, dim: int, *, learn: bool = True) -> None:
+    def __init__(
+        self,
+        dim: int,
+        *,
+        learn: bool = True,
+        timescales: tuple[float, float] = (0.15, 8.0),
+        rate: float = 12.5,
+    ) -> None:
         super().__init__()
-        self.logit_rho = nn.Parameter(torch.zeros(dim), requires_grad=learn)
+        tau = np.geomspace(*timescales, dim) if dim > 1 else np.array([timescales[0]])
+        rho = np.minimum(np.exp(-1.0 / (rate * tau)) / self.RHO_MAX, 0.99)
+        self.logit_rho = nn.Parameter(
+            torch.tensor(np.log(rho / (1 - rho)), dtype=torch.float32), requires_grad=learn
+        )
         self.learn = learn
 
     @property
