@@ -6,9 +6,9 @@ Usage::
 
 For each prior file (and, for comparison, the shipped model's frozen decoder, trained as
 stage 1 of ``emote train`` with a KL weight of 1e-4), 4-second sequences are decoded
-from latents drawn from the prior (the learned AR(1) of :class:`emote.models.prior.LatentAR1`,
+from latents drawn from the prior (the learned AR(1) of :class:`emote.nn.prior.LatentAR1`,
 N(0, I) for the shipped decoder) and compared with teacher motion of the corpus' held-out
-voices (:func:`emote.models.train_prior.teacher_split`, never seen by the priors):
+voices (:func:`emote.training.train_prior.teacher_split`, never seen by the priors):
 
 - **range**: share of the decoder's raw blendshape values outside [-0.02, 1.02] (the curves' range
   is [0, 1]); the other measures take the samples clipped to [0, 1], as the neural engine delivers
@@ -182,9 +182,10 @@ def main() -> int:
 
     import torch
 
-    from emote.models.checkpoint import load_model
-    from emote.models.prior import load_prior, sample_prior, validate, windows
-    from emote.models.train_prior import teacher_split
+    from emote.nn.checkpoint import load_model
+    from emote.nn.prior import load_prior, sample_prior
+    from emote.training.prior import validate, windows
+    from emote.training.train_prior import teacher_split
 
     torch.set_num_threads(1)
     t0 = time.perf_counter()

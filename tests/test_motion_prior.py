@@ -11,19 +11,8 @@ import pytest
 import torch
 
 from emote.errors import EmoteError
-from emote.models.prior import (
-    LatentAR1,
-    PriorSettings,
-    TemporalVAE,
-    kl_per_element,
-    load_prior,
-    sample_prior,
-    save_prior,
-    teacher_motion,
-    train_prior,
-    validate,
-    windows,
-)
+from emote.nn.prior import LatentAR1, TemporalVAE, kl_per_element, load_prior, sample_prior, save_prior
+from emote.training.prior import PriorSettings, teacher_motion, train_prior, validate, windows
 
 CHANNELS = ("JawOpen", "MouthClose", "MouthFunnel", "BrowInnerUp")
 TINY = PriorSettings(latent_dim=4, widths=(8, 8, 8), blocks=(0, 0, 1), steps=150, batch=8, window=32, lr=3e-3,
@@ -130,7 +119,7 @@ def test_prior_file_round_trips_and_a_foreign_file_is_named_in_the_error(tmp_pat
 
 
 def test_teacher_motion_is_the_phonetic_engine_with_emotion_in_range():
-    from emote.data.tts import available_voices
+    from emote.training.data.tts import available_voices
 
     voices = [v.id for v in available_voices() if v.id.startswith("espeak-")][:1]
     if not voices:
@@ -156,12 +145,12 @@ def test_result_files_carry_commit_dirty_flag_and_machine(tmp_path):
 
 def test_a_training_run_freezes_a_given_motion_prior_under_the_speech_network(tmp_path):
     """``TrainConfig.motion_prior``: stage 1 is skipped, the model takes the prior's latent shape and decoder."""
-    from emote.data.corpus import CorpusSettings, generate_corpus
-    from emote.data.tts import available_voices
-    from emote.models.checkpoint import load_model
-    from emote.models.config import ModelConfig, StageConfig, TrainConfig
-    from emote.models.features import FeatureSettings
-    from emote.models.train import train
+    from emote.nn.checkpoint import load_model
+    from emote.nn.config import ModelConfig, StageConfig, TrainConfig
+    from emote.nn.features import FeatureSettings
+    from emote.training.data.corpus import CorpusSettings, generate_corpus
+    from emote.training.data.tts import available_voices
+    from emote.training.train import train
 
     if len([v for v in available_voices() if v.engine == "espeak"]) < 2:
         pytest.skip("espeak-ng library not available")

@@ -28,12 +28,25 @@ Use as ``gap_fn`` / ``width_fn`` of :func:`emote.eval.evaluate`::
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from typing import Protocol
+
 import numpy as np
 
 from emote.animation.channels import INDEX, N_CHANNELS
-from emote.rigs.base import MeshRig
 
 __all__ = ["MeshJudge"]
+
+
+class BlendshapeMesh(Protocol):
+    """What the judge reads of a rig (:class:`emote.rigs.base.MeshRig` has it; ``eval`` sits below ``rigs``)."""
+
+    name: str
+    neutral: np.ndarray
+    deltas: np.ndarray
+    shape_names: Sequence[str]
+    probes: Mapping[str, int]
+
 
 PROBES = ("upper_lip", "lower_lip", "mouth_left", "mouth_right")
 
@@ -41,7 +54,7 @@ PROBES = ("upper_lip", "lower_lip", "mouth_left", "mouth_right")
 class MeshJudge:
     """Lip gap and mouth width (mm) of canonical curves on one rig's mesh."""
 
-    def __init__(self, rig: MeshRig) -> None:
+    def __init__(self, rig: BlendshapeMesh) -> None:
         missing = [p for p in PROBES if p not in rig.probes]
         if missing:
             raise ValueError(

@@ -205,8 +205,8 @@ class TrainConfig:
         Also write ``model_<k>of<n>.pt`` at each ``k/n`` of the main stage (for
         choosing among them on held-out data); 0: only the final ``model.pt``.
     motion_prior : str
-        A motion prior file (``python -m emote.models.train_prior``, a temporal
-        β-VAE: :mod:`emote.models.prior`) whose decoder the main stage freezes
+        A motion prior file (``python -m emote.training.train_prior``, a temporal
+        β-VAE: :mod:`emote.nn.prior`) whose decoder the main stage freezes
         under the speech network instead of training stage 1's prior (which is
         then skipped); ``model.latent_dim``, ``prior_widths`` and ``prior_blocks``
         are taken from the file, whose channels must be this run's. Empty: stage 1

@@ -351,7 +351,7 @@ class Trainer:
 
     def _motion_prior(self, path: str) -> MotionPrior:
         """A pre-trained temporal VAE (``TrainConfig.motion_prior``); the model's latent shape follows it."""
-        from emote.models.prior import load_prior
+        from emote.nn.prior import load_prior
 
         loaded = load_prior(path)
         if loaded.channels != self.channels:

@@ -1,6 +1,6 @@
-"""Train the motion prior (a temporal β-VAE, :mod:`emote.models.prior`) on teacher motion, on CPU.
+"""Train the motion prior (a temporal β-VAE, :mod:`emote.nn.prior`, :mod:`emote.training.prior`) on teacher motion, on CPU.
 
-    python -m emote.models.train_prior [--out checkpoints/motion_prior.pt] [--minutes-per-voice 5]
+    python -m emote.training.train_prior [--out checkpoints/motion_prior.pt] [--minutes-per-voice 5]
                                        [--beta 0.01] [--free-bits 0.05] [--max-seconds 600]
 
 Teacher motion comes from the offline TTS voices (the corpus' training voices;
@@ -26,7 +26,7 @@ DEFAULT_CHANNELS_FROM = Path(__file__).resolve().parents[2] / "checkpoints" / "e
 
 
 def _channels(checkpoint: Path) -> tuple[str, ...]:
-    from emote.models.checkpoint import load_model
+    from emote.nn.checkpoint import load_model
 
     return load_model(checkpoint).config.channels
 
@@ -35,8 +35,8 @@ def load_or_make_teacher(
     cache: Path, voices: list[str], seconds: float, channels, seed: int
 ) -> list[np.ndarray]:
     """Teacher clips from ``cache`` when it was made with the same voices/seconds/channels/seed, else made anew."""
-    from emote.export.atomic import atomic_path
-    from emote.models.prior import teacher_motion
+    from emote.io.atomic import atomic_path
+    from emote.training.prior import teacher_motion
 
     key = json.dumps({"voices": voices, "seconds": seconds, "channels": list(channels), "seed": seed})
     if cache.is_file():
@@ -52,22 +52,21 @@ def load_or_make_teacher(
 
 def teacher_split(cache_dir: Path, channels, *, minutes_per_voice: float, seed: int = 0):
     """(train clips, held-out-voice clips) of teacher motion, cached under ``cache_dir``."""
-    from emote.data.corpus import CorpusSettings
-    from emote.data.tts import available_voices
+    from emote.training.data.corpus import CorpusSettings
+    from emote.training.data.tts import available_voices
 
     held = list(CorpusSettings().validation_voices)
     train_voices = [v.id for v in available_voices() if v.id not in held]
     train = load_or_make_teacher(
         cache_dir / "train.npz", train_voices, 60 * minutes_per_voice, channels, seed
     )
-    valid = load_or_make_teacher(
-        cache_dir / "valid.npz", held, 60 * minutes_per_voice, channels, seed + 1
-    )
+    valid = load_or_make_teacher(cache_dir / "valid.npz", held, 60 * minutes_per_voice, channels, seed + 1)
     return train, valid, train_voices, held
 
 
 def main(argv: list[str] | None = None) -> int:
-    from emote.models.prior import PriorSettings, save_prior, train_prior
+    from emote.nn.prior import save_prior
+    from emote.training.prior import PriorSettings, train_prior
 
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", type=Path, default=Path("checkpoints/motion_prior.pt"))
