@@ -112,6 +112,7 @@ def write_results(name: str, results: dict[str, Any], *, folder: Path | None = N
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             json.dump(blob, f, indent=1)
             f.write("\n")
+        os.chmod(tmp, 0o644)  # mkstemp makes it private; a result file is for everyone
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
