@@ -232,6 +232,6 @@ def test_config_files_resolve_paths_and_reject_unknown_keys(tmp_path):
 
 def test_shipped_configs_load():
     repo = Path(__file__).resolve().parents[1]
-    for name in ("tiny.toml", "emote_tts.toml", "emote_tts_finetune.toml"):
+    for name in ("tiny.toml", "emote_tts.toml", "emote_tts_finetune.toml", "emote_tts_motion_prior.toml"):
         cfg = load_config(repo / "configs" / name)
         assert replace(cfg.model, channels=()).features == FeatureSettings()
