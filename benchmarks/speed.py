@@ -33,7 +33,8 @@ from emote.export import write
 audio, text, out = sys.argv[1], sys.argv[2] or None, Path(sys.argv[3])
 import_s = time.perf_counter() - t0
 t = time.perf_counter()
-anim = emote.animate(audio, text=text, use_transcript_file=False, emotion="happy", intensity=0.8)
+anim = emote.animate(audio, text=text, use_transcript_file=False, emotion="happy", intensity=0.8,
+                     stage_timings=True)
 total = time.perf_counter() - t
 stages = dict(anim.metadata["timings"])
 t = time.perf_counter()

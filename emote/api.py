@@ -1,6 +1,7 @@
 """The tool as one call: :func:`animate` turns an audio file into a `FaceAnimation`.
 
-Stages (each a library call, timed into ``metadata["timings"]``):
+Stages (each a library call, timed; logged at INFO and, with ``stage_timings=True``,
+kept in ``metadata["timings"]``):
 
 1. *load*: decode to mono float32 at 16 kHz; long files go chunk by chunk.
 2. *features*: loudness envelope, pitch and pauses per animation frame.
@@ -13,7 +14,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import math
 import sys
 import time
 import warnings
@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from emote import limits
 from emote.animation import N_CHANNELS, FaceAnimation
 from emote.engines import ENGINES
 from emote.errors import AudioError, EmoteError, file_error
@@ -43,8 +44,8 @@ LONG_AUDIO_SECONDS = 600.0
 CHUNK_SECONDS = 60.0
 """Chunk length for long files (frame-aligned; phones are found per chunk)."""
 
-MIN_FPS, MAX_FPS = 1.0, 1000.0
-"""Frame rates accepted (animation curves are sampled at 24–60 fps in practice)."""
+MIN_FPS, MAX_FPS = limits.MIN_FPS, limits.MAX_FPS
+"""Frame rates accepted (animation curves are sampled at 24–60 fps in practice); see :mod:`emote.limits`."""
 
 
 @dataclass
@@ -118,6 +119,7 @@ def animate(
     fps: float = 30.0,
     engine: str = "phonetic",
     performance: PerformanceSettings | None = None,
+    stage_timings: bool = False,
     progress: Progress | None = None,
     **deprecated: Any,
 ) -> FaceAnimation:
@@ -155,6 +157,10 @@ def animate(
     performance : emote.performance.PerformanceSettings, optional
         Blinks, gaze and head motion (each on or off, and their details) and the ``seed`` of
         their randomness: the same seed gives the same animation. Default: all on, seed 0.
+    stage_timings : bool
+        Keep the wall seconds of each stage in ``metadata["timings"]``. Off by
+        default: they differ run to run, and files written from the result would
+        then never be byte-identical.
     progress : callable, optional
         Called as ``progress(fraction, stage)`` while working.
     **deprecated
@@ -165,8 +171,8 @@ def animate(
     -------
     FaceAnimation
         ``curves`` [shape=(n_frames_for(duration, fps), 61)], metadata with the
-        engine, emotion track, audio path and duration, seed, phone source and
-        per-stage timings.
+        engine, emotion track, audio path and duration, seed, phone source (and
+        per-stage timings with ``stage_timings=True``).
 
     Raises
     ------
@@ -193,7 +199,9 @@ def animate(
         audio, text=text, timings=timings, use_transcript_file=use_transcript_file, fps=fps,
         recognise=engine != "neural", language=language, progress=lambda f, stage: report(0.85 * f, stage),
     )  # fmt: skip
-    anim = perform_speech(speech, emotion_track=track, engine=engine, performance=performance)
+    anim = perform_speech(
+        speech, emotion_track=track, engine=engine, performance=performance, stage_timings=stage_timings
+    )
     report(1.0, "done")
     return anim
 
@@ -224,24 +232,30 @@ def analyse(
     path = Path(audio)
     english = language.strip().lower() in ENGLISH
     voice = language if english else check_language(language)  # an unknown language fails before decoding
-    if not (isinstance(fps, (int, float)) and math.isfinite(fps) and MIN_FPS <= fps <= MAX_FPS):
-        raise EmoteError(f"fps must be a number in [{MIN_FPS:g}, {MAX_FPS:g}], got {fps!r}")
+    # Every limit (emote.limits) is checked from headers and sizes before any decoding.
+    limits.check_fps(fps)
+    text_from = "text"
     if text is None and timings is None and use_transcript_file:
         text = _transcript_beside(path)
+        text_from = f"{path.with_suffix('')}.txt/.lab"
     timer = _Timer()
 
     with timer("load"):
         info = audio_info(path)
     n_frames = n_frames_for(duration=info.duration, fps=fps)
+    limits.check_frames(n_frames, what=f"{path} at {fps:g} fps")
+    if text:
+        limits.check_transcript(text, duration=info.duration, where=f"{path}: transcript ({text_from})")
     report(0.02, "load")
 
     alignment = None
     source = "alignment" if text else ("recognition" if recognise else "none")
     if timings is not None:
-        from emote.audio.timings import read_timings
+        from emote.audio.timings import check_timings_fit, read_timings
 
         with timer("phones"):
             alignment = read_timings(timings)
+        check_timings_fit(alignment, timings, duration=info.duration)
         source = f"timings:{Path(timings).name}"
 
     parts = []
@@ -298,6 +312,7 @@ def perform_speech(
     emotion_track=None,
     engine: str = "phonetic",
     performance: PerformanceSettings | None = None,
+    stage_timings: bool = False,
     **deprecated: Any,
 ) -> FaceAnimation:
     """The animation half of :func:`animate`: engine and performance layer over analysed speech."""
@@ -338,8 +353,11 @@ def perform_speech(
         "language": speech.language,
         "n_phones": len(speech.phones),
         "settings": {"blinks": performance.blinks, "gaze": performance.gaze, "head_motion": performance.head},
-        "timings": {**speech.timings, **timer.seconds},
     }
+    seconds = {**speech.timings, **timer.seconds}
+    log.info("%s: stage seconds %s", speech.audio, ", ".join(f"{k} {v:.3f}" for k, v in seconds.items()))
+    if stage_timings:  # wall-clock: kept out of the files unless asked for (reproducible outputs)
+        metadata["timings"] = seconds
     if speech.words:
         metadata["transcript_words"] = len(speech.words)
     return FaceAnimation(speech.fps, curves, metadata)

@@ -130,7 +130,7 @@ def test_constant_refuses_out_of_range_intensity():
 
 def test_bad_files_name_the_file(tmp_path):
     missing = tmp_path / "nope.json"
-    with pytest.raises(EmotionError, match=r"nope\.json: file not found"):
+    with pytest.raises(EmotionError, match=r"nope\.json: no such file"):
         EmotionTrack.from_json(missing)
     broken = tmp_path / "broken.json"
     broken.write_text('{"segments": [')

@@ -58,7 +58,9 @@ def test_temp_file_is_hidden_and_beside_the_target_while_writing(tmp_path):
     target = tmp_path / "take.json"
     with atomic_write(target) as f:
         temps = leftovers(tmp_path)
-        assert len(temps) == 1 and temps[0].startswith(".take.json.")
+        # Hidden, short (fits wherever the final name fits), carrying the writer's pid.
+        assert len(temps) == 1 and temps[0].startswith(f".emote-{os.getpid()}-")
+        assert temps[0].endswith(".json") and len(temps[0]) <= 40
         assert Path(f.name).parent == tmp_path
         assert not target.exists()
 

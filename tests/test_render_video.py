@@ -216,7 +216,7 @@ def test_unreadable_audio_is_an_audio_error_naming_the_file(tmp_path, opengl):
         render_animation(BallRig(), talking(10), out, settings=SMALL, renderer="opengl", audio=bad)
     assert "\n" not in str(e.value)
     assert not out.exists() and no_leftovers(tmp_path)
-    with pytest.raises(AudioError, match=r"missing\.wav: audio file not found"):
+    with pytest.raises(AudioError, match=r"missing\.wav: no such file"):
         render_animation(
             BallRig(), talking(10), out, settings=SMALL, renderer="opengl", audio=tmp_path / "missing.wav"
         )

@@ -34,6 +34,7 @@ import soxr
 
 from emote.audio.convert import SAMPLE_RATE
 from emote.errors import AudioError, file_error
+from emote.limits import check_audio_info, check_regular_file
 
 __all__ = [
     "SILENCE_DB",
@@ -157,6 +158,7 @@ def audio_info(path: str | PathLike[str]) -> AudioInfo:
         info = _ffprobe_info(path, reason=str(exc))
     if info.frames <= 0 or info.duration <= 0:
         raise file_error(AudioError, path, "holds no audio samples (zero-length audio)")
+    check_audio_info(info)
     return info
 
 
@@ -261,11 +263,8 @@ def check_not_silent(audio: Audio, *, threshold_db: float = SILENCE_DB) -> Audio
 
 def _check_file(path: str | PathLike[str]) -> Path:
     p = Path(path)
-    if not p.exists():
-        raise file_error(AudioError, p, "no such file")
-    if p.is_dir():
-        raise file_error(AudioError, p, "is a folder, not an audio file")
-    if p.stat().st_size == 0:
+    # A FIFO, /dev/zero or a pipe is refused by what it is, not reported as "empty".
+    if check_regular_file(p, AudioError, "audio file").st_size == 0:
         raise file_error(AudioError, p, "is empty (0 bytes)")
     return p
 
@@ -307,11 +306,15 @@ def _iter_blocks(info: AudioInfo, *, sr: int, block_seconds: float) -> Iterator[
         return
     resampler = None if info.sr == sr else soxr.ResampleStream(info.sr, sr, 1, dtype="float32")
     blocksize = max(1, round(block_seconds * info.sr))
+    decoded = 0
     try:
         with sf.SoundFile(info.path) as f:
             while True:
                 block = f.read(blocksize, dtype="float32", always_2d=True)
+                decoded += block.shape[0]
                 last = block.shape[0] < blocksize
+                if last:
+                    _check_complete(info, decoded)
                 mono = _checked_mono(block, info.path)
                 if resampler is not None:
                     mono = resampler.resample_chunk(mono, last=last)
@@ -323,12 +326,42 @@ def _iter_blocks(info: AudioInfo, *, sr: int, block_seconds: float) -> Iterator[
         raise _undecodable(Path(info.path), str(exc)) from None
 
 
+def _check_complete(info: AudioInfo, decoded: int) -> None:
+    """Refuse a file that decodes to much less than its header promised (a cut MP3).
+
+    Padding the missing part with silence would animate a clip of the header's
+    length in which most of the speech is absent: a silent wrong result. A few
+    frames short (encoder delay, a last partial MP3 frame) is normal.
+    """
+    tolerance = max(0.05 * info.sr, 0.01 * info.frames)
+    if info.frames - decoded > tolerance:
+        raise file_error(
+            AudioError,
+            info.path,
+            f"truncated audio (the header promises {info.duration:.2f} s, only "
+            f"{decoded / info.sr:.2f} s decodes)",
+        )
+
+
+MAX_SAMPLE_MAGNITUDE = 1000.0
+"""Largest sample accepted (full scale is 1): 60 dB over full scale is a damaged float file,
+and squaring 1e30 for a spectrum overflows float32 into NaN curves."""
+
+
 def _checked_mono(block: np.ndarray, path: str) -> np.ndarray:
-    """Average channels ``block`` [shape=(n, channels)] to (n,) and reject NaN/Inf."""
-    mono = block[:, 0] if block.shape[1] == 1 else block.mean(axis=1, dtype=np.float32)
-    if not np.isfinite(mono).all():
-        bad = int(np.count_nonzero(~np.isfinite(mono)))
+    """Average channels ``block`` [shape=(n, channels)] to (n,); reject NaN/Inf and absurd samples."""
+    if not np.isfinite(block).all():
+        bad = int(np.count_nonzero(~np.isfinite(block)))
         raise file_error(AudioError, path, f"holds {bad} NaN/Inf samples (damaged float audio)")
+    peak = float(np.abs(block).max(initial=0.0))
+    if peak > MAX_SAMPLE_MAGNITUDE:
+        raise file_error(
+            AudioError,
+            path,
+            f"holds samples of magnitude {peak:.3g}, far beyond full scale 1.0 "
+            f"(damaged float audio; at most {MAX_SAMPLE_MAGNITUDE:g} is accepted)",
+        )
+    mono = block[:, 0] if block.shape[1] == 1 else block.mean(axis=1, dtype=np.float32)
     return np.ascontiguousarray(mono, dtype=np.float32)
 
 

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import csv
 import io
+import logging
 import math
 import re
 from os import PathLike
@@ -39,11 +40,16 @@ from pathlib import Path
 from emote.audio.phones import Alignment, Phone, Word
 from emote.errors import TranscriptError, file_error
 from emote.io.atomic import atomic_write
+from emote.limits import check_file_size, read_bounded
 from emote.phonetics.labels import SIL, normalize_label
 
+log = logging.getLogger("emote")
+
 __all__ = [
+    "check_timings_fit",
     "find_transcript",
     "read_phone_csv",
+    "read_text_file",
     "read_textgrid",
     "read_timings",
     "write_phone_csv",
@@ -104,6 +110,7 @@ def read_textgrid(path: str | PathLike[str], tier: str | None = None) -> Alignme
     from praatio.data_classes.interval_tier import IntervalTier
 
     p = _check_file(path)
+    _check_textgrid_times(p)
     try:
         tg = textgrid.openTextgrid(str(p), includeEmptyIntervals=True, reportingMode="silence")
     except Exception as exc:  # praatio raises many types (ValueError, IndexError, its own)
@@ -145,7 +152,7 @@ def read_phone_csv(path: str | PathLike[str]) -> Alignment:
     """
     p = _check_file(path)
     try:
-        text = p.read_text(encoding="utf-8-sig")
+        text = read_bounded(p, "timings_bytes", TranscriptError, "timings file").decode("utf-8-sig")
     except UnicodeDecodeError:
         raise file_error(TranscriptError, p, "not a text file (not UTF-8)") from None
     rows: list[tuple[float, float, str]] = []
@@ -186,14 +193,55 @@ def find_transcript(audio_path: str | PathLike[str]) -> str | None:
     audio = Path(audio_path)
     for suffix in TRANSCRIPT_SUFFIXES:
         candidate = audio.with_suffix(suffix)
-        if candidate.is_file() and candidate != audio:
-            try:
-                text = " ".join(candidate.read_text(encoding="utf-8-sig").split())
-            except UnicodeDecodeError:
-                raise file_error(TranscriptError, candidate, "not a text file (not UTF-8)") from None
+        if candidate.exists() and candidate != audio:
+            text = " ".join(read_text_file(candidate).split())
             if text:
                 return text
     return None
+
+
+def read_text_file(path: str | PathLike[str], *, what: str = "transcript file") -> str:
+    """The UTF-8 text of a transcript-sized file, read in bounded memory.
+
+    Raises
+    ------
+    TranscriptError
+        Missing, not a regular file (a FIFO, ``/dev/zero``), over the text size limit
+        (:mod:`emote.limits`, ``EMOTE_MAX_TEXT_BYTES``), or not UTF-8.
+    """
+    data = read_bounded(path, "text_bytes", TranscriptError, what)
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise file_error(TranscriptError, path, "not a text file (not UTF-8)") from None
+
+
+def check_timings_fit(alignment: Alignment, path: str | PathLike[str], *, duration: float) -> None:
+    """Refuse phone timings that do not belong to audio of ``duration`` seconds.
+
+    Timings in milliseconds (or for another file) put the phones after the end of
+    the clip, and the mouth would silently stay at rest. When most of the spoken
+    phones start after the audio ends this is an error; a few phones past the end
+    are dropped by the engine, and a warning says so.
+    """
+    spoken = [ph for ph in alignment.phones if ph.label != SIL]
+    if not spoken:
+        return
+    late = [ph for ph in spoken if ph.start >= duration]
+    last = max(ph.end for ph in spoken)
+    if len(late) * 2 > len(spoken):
+        hint = " (are they in milliseconds? times must be seconds)" if last > 100 * duration else ""
+        raise file_error(
+            TranscriptError,
+            path,
+            f"{len(late)} of {len(spoken)} phones start after the audio ends "
+            f"({duration:.2f} s; the timings run to {last:g} s){hint}",
+        )
+    if last > duration + 0.5:
+        log.warning(
+            "%s: %d phone(s) lie past the end of the audio (%.2f s; the timings run to %g s) and are ignored",
+            path, len(late), duration, last,
+        )  # fmt: skip
 
 
 # -- writers ----------------------------------------------------------------------------------
@@ -239,11 +287,43 @@ def write_textgrid(alignment: Alignment, path: str | PathLike[str], *, duration:
 
 def _check_file(path: str | PathLike[str]) -> Path:
     p = Path(path)
-    if not p.is_file():
-        raise file_error(TranscriptError, p, "no such file")
+    check_file_size(p, "timings_bytes", TranscriptError, "timings file")
     if p.stat().st_size == 0:
         raise file_error(TranscriptError, p, "is empty (0 bytes)")
     return p
+
+
+_TIME_FIELD = re.compile(r"^\s*(xmin|xmax)\s*=\s*(\S+)\s*$")
+
+
+def _check_textgrid_times(path: Path) -> None:
+    """Name the first time that is not a finite number ≥ 0 (praatio only says a field is missing)."""
+    data = read_bounded(path, "timings_bytes", TranscriptError, "timings file")
+    encoding = "utf-16" if data[:2] in (b"\xff\xfe", b"\xfe\xff") else "utf-8-sig"
+    lines = data.decode(encoding, errors="replace").splitlines()
+    long_format = any(_TIME_FIELD.match(line) for line in lines[:40])
+    for number, line in enumerate(lines, start=1):
+        if long_format:
+            m = _TIME_FIELD.match(line)
+            if m is None:
+                continue
+            field, token = m.group(1), m.group(2)
+        else:  # short format: times are bare numbers on their own lines
+            token, field = line.strip(), "time"
+            if not token or token.startswith('"') or token.startswith("<"):
+                continue
+        try:
+            value = float(token)
+        except ValueError:
+            if long_format:
+                raise file_error(
+                    TranscriptError, path, f"not a readable TextGrid (line {number}: {field} = {token} is not a number)"
+                ) from None
+            continue
+        if not (math.isfinite(value) and value >= 0):
+            raise file_error(
+                TranscriptError, path, f"not a readable TextGrid (line {number}: {field} = {token} is not a time ≥ 0)"
+            )
 
 
 def _phone_share(labels: list[str]) -> float:

@@ -335,6 +335,7 @@ def _animate_and_write(job: Job, out: Path, result: JobResult) -> None:
         performance=PerformanceSettings(
             seed=job.seed, blinks=job.blinks, gaze=job.gaze, head=job.head_motion
         ),
+        stage_timings=True,
     )
     result.audio_seconds = float(anim.metadata.get("audio_duration", anim.duration))
     result.stages = {k: round(v, 4) for k, v in anim.metadata.get("timings", {}).items()}

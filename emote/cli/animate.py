@@ -9,7 +9,7 @@ from pathlib import Path
 
 from emote.cli.rig_options import add_render_options, add_rig_options, load_rig_from_args, render_outputs
 from emote.engines import ENGINES
-from emote.errors import EmoteError, TranscriptError, file_error
+from emote.errors import AudioError, EmoteError, TranscriptError, file_error
 from emote.export import REGISTRY, get_format
 
 log = logging.getLogger("emote.cli")
@@ -99,6 +99,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--no-blinks", action="store_true", help="no blinks")
     p.add_argument("--no-gaze", action="store_true", help="no gaze saccades")
     p.add_argument("--no-head", action="store_true", help="no head motion")
+    p.add_argument(
+        "--stage-timings", action="store_true",
+        help="keep each stage's wall seconds in the JSON/NPZ metadata (off: two runs write identical files)",
+    )  # fmt: skip
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     add_rig_options(p)
     add_render_options(p, optional=True)
@@ -122,16 +126,29 @@ def parse_formats(spec: str) -> list[str]:
 
 
 def run(args: argparse.Namespace) -> int:
+    from emote import limits
     from emote.api import analyse, emotion_track_for, perform_speech
     from emote.cli.progress import ProgressBar
+    from emote.cli.rig_options import render_settings
+    from emote.io.atomic import sweep_stale_temporaries
     from emote.performance import PerformanceSettings
 
+    # Every setting, input and output is checked before the audio is decoded.
     formats = parse_formats(args.format)
+    limits.check_fps(args.fps, what="--fps")
     text = read_transcript(args.text_file) if args.text_file is not None else args.text
     track = emotion_track_for(
         args.emotion if args.emotion_track is None else None, args.intensity, args.emotion_track
     )
     grid = _grid_emotions(args.grid)
+    rendering = bool(args.render or args.preview_png or grid)
+    if rendering:
+        render_settings(args)  # --size / --background
+    name = args.name or args.audio.name.split(".")[0]
+    suffixes = [SUFFIX[f] for f in formats] + ([".mp4", ".grid.mp4", ".png"] if rendering else [])
+    limits.check_output_name(name, suffixes)
+    limits.check_output_folder(args.out)
+    limits.check_regular_file(args.audio, AudioError, "audio file")
     # The rig is loaded before the audio is analysed: a bad rig fails fast.
     needs_mesh = args.render or args.preview_png or grid or any(f in MESH_FORMATS for f in formats)
     rig = (
@@ -150,8 +167,10 @@ def run(args: argparse.Namespace) -> int:
             args.audio, text=text, timings=args.timings, use_transcript_file=not args.no_text, fps=args.fps,
             recognise=args.engine != "neural", language=args.language, progress=bar.update,
         )  # fmt: skip
-        anim = perform_speech(speech, emotion_track=track, **performance)
-    name = args.name or args.audio.name.split(".")[0]
+        anim = perform_speech(speech, emotion_track=track, stage_timings=args.stage_timings, **performance)
+    # Leftovers of an earlier run that was killed (its process is gone); a live run's are kept.
+    for stale in sweep_stale_temporaries(args.out):
+        log.info("removed %s, left by a run that was killed", stale)
     written = [write_output(anim, args.out / f"{name}{SUFFIX[f]}", f, rig) for f in formats]
     if args.render or args.preview_png or grid:
         variants = [
@@ -179,13 +198,10 @@ def _grid_emotions(spec: str | None) -> list[str]:
 
 
 def read_transcript(path: Path) -> str:
-    """The text of a transcript file, or a one-line error naming it."""
-    try:
-        text = path.read_text(encoding="utf-8").strip()
-    except FileNotFoundError:
-        raise file_error(TranscriptError, path, "no such transcript file") from None
-    except (OSError, UnicodeDecodeError) as e:
-        raise file_error(TranscriptError, path, f"cannot read transcript ({e.__class__.__name__})") from None
+    """The text of a transcript file (bounded: ``EMOTE_MAX_TEXT_BYTES``), or a one-line error naming it."""
+    from emote.audio.timings import read_text_file
+
+    text = read_text_file(path).strip()
     if not text:
         raise file_error(TranscriptError, path, "transcript is empty")
     return text

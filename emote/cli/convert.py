@@ -16,15 +16,50 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("src", type=Path, help="input animation file")
     p.add_argument("dst", type=Path, help="output file; its extension picks the format")
     p.add_argument("--fps", type=float, help="resample to this frame rate")
+    p.add_argument(
+        "--rows-fps", type=float, metavar="FPS",
+        help="read a CSV's rows as consecutive frames at this rate, ignoring its timecodes/times "
+        "(for takes whose timecodes do not advance)",
+    )  # fmt: skip
     p.set_defaults(run=run)
 
 
-def run(args: argparse.Namespace) -> int:
-    from emote.animation import FaceAnimation
+def load_animation(path: Path, *, fps: float | None = None, rows_fps: float | None = None):
+    """Read an animation file for a CLI command, within the limits, resampled to ``fps`` if given.
 
-    anim = FaceAnimation.load(args.src)
-    if args.fps:
-        anim = anim.resample(args.fps)
+    Refused before reading: a file over ``EMOTE_MAX_ANIMATION_BYTES``, a FIFO or a
+    device; after reading: no frames at all; before resampling: more frames than
+    ``EMOTE_MAX_FRAMES``.
+    """
+    from emote import limits
+    from emote.animation import FaceAnimation
+    from emote.errors import EmoteError, FormatError, file_error
+    from emote.export import format_for_path
+
+    limits.check_file_size(path, "animation_bytes", FormatError, "animation file")
+    options = {}
+    if rows_fps is not None:
+        if format_for_path(path) not in ("livelink", "metahuman"):
+            raise EmoteError(f"--rows-fps: {path} has no rows to re-time (CSV takes only)")
+        options["fps"] = limits.check_fps(rows_fps, what="--rows-fps")
+    anim = FaceAnimation.load(path, **options)
+    if anim.n_frames == 0:
+        raise file_error(FormatError, path, "holds no frames (a header without rows?); nothing to do")
+    if fps is not None and fps != anim.fps:
+        limits.check_frames(round(anim.duration * fps), what=f"{path} at {fps:g} fps")
+        anim = anim.resample(fps)
+    return anim
+
+
+def run(args: argparse.Namespace) -> int:
+    from emote import limits
+    from emote.export import format_for_path
+
+    if args.fps is not None:
+        limits.check_fps(args.fps, what="--fps")
+    format_for_path(args.dst)  # an unknown extension fails before the source is read
+    limits.check_output_folder(args.dst.parent)
+    anim = load_animation(args.src, fps=args.fps, rows_fps=args.rows_fps)
     anim.save(args.dst)
     print(args.dst)
     return 0

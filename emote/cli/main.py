@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import argparse
 import logging
+import signal
 import sys
 from collections.abc import Sequence
 
 from emote import __version__
-from emote.errors import EmoteError
+from emote.errors import EmoteError, describe_os_error
 
 DESCRIPTION = """\
 emote turns speech into emotional 3D facial animation.
@@ -64,7 +65,20 @@ def _add_optional(sub: argparse._SubParsersAction) -> None:
         module.add_parser(sub)
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (``kill``, ``timeout``, ``docker stop``), unwound like Ctrl-C so temporaries are removed."""
+
+
+def _terminate(signum: int, frame: object) -> None:
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second TERM must not interrupt the clean-up
+    raise Terminated
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    # File names that are not UTF-8 are printed as the bytes they are, not as a traceback.
+    for stream in (sys.stdout, sys.stderr):
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="surrogateescape")
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(
@@ -73,14 +87,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "run", None):
         parser.print_help()
         return 2
+    previous = signal.signal(signal.SIGTERM, _terminate)
     try:
         return int(args.run(args) or 0)
     except EmoteError as e:
         print(f"emote: error: {e}", file=sys.stderr)
         return 1
+    except OSError as e:  # the one place an ordinary OS error becomes one line naming the file
+        print(f"emote: error: {describe_os_error(e)}", file=sys.stderr)
+        return 1
+    except MemoryError:
+        print("emote: error: out of memory (see the limits in `emote --help` / README)", file=sys.stderr)
+        return 1
+    except Terminated:
+        print("emote: terminated", file=sys.stderr)
+        return 128 + signal.SIGTERM
     except KeyboardInterrupt:
         print("emote: interrupted", file=sys.stderr)
         return 130
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 if __name__ == "__main__":

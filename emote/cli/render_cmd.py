@@ -28,21 +28,30 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--fps", type=float, help="resample to this frame rate first")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     add_rig_options(p)
-    add_render_options(p, optional=False)
+    add_render_options(p, optional=False, grid=False)
     p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from emote.animation import FaceAnimation
+    from emote import limits
+    from emote.audio.io import audio_info
+    from emote.cli.convert import load_animation
+    from emote.cli.rig_options import render_settings
 
-    anim = FaceAnimation.load(args.animation)
-    if args.fps:
-        anim = anim.resample(args.fps)
+    # Settings, audio and output folder are checked before the take is read or a frame drawn.
+    render_settings(args)
+    if args.fps is not None:
+        limits.check_fps(args.fps, what="--fps")
+    if args.audio is not None:
+        audio_info(args.audio)  # missing, not audio (x.png), damaged: said now
+    name = args.animation.name.split(".")[0]
+    limits.check_output_name(name, (".mp4", ".png"))
+    limits.check_output_folder(args.out)
+    anim = load_animation(args.animation, fps=args.fps)
     if args.audio is not None:
         anim.metadata["audio"] = str(args.audio)
     args.grid = None
     rig = load_rig_from_args(args, for_render=True)
-    name = args.animation.name.split(".")[0]
     for path in render_outputs(rig, anim, args.out, name, args):
         print(path)
     return 0

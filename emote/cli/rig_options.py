@@ -7,6 +7,7 @@ import logging
 from pathlib import Path
 
 from emote.errors import EmoteError
+from emote.limits import check_render_size
 
 log = logging.getLogger("emote.cli")
 
@@ -31,7 +32,7 @@ def add_rig_options(p: argparse.ArgumentParser) -> None:
     )
 
 
-def add_render_options(p: argparse.ArgumentParser, *, optional: bool) -> None:
+def add_render_options(p: argparse.ArgumentParser, *, optional: bool, grid: bool = True) -> None:
     g = p.add_argument_group("video")
     if optional:
         g.add_argument("--render", action="store_true", help="also render NAME.mp4 with the audio")
@@ -41,7 +42,8 @@ def add_render_options(p: argparse.ArgumentParser, *, optional: bool) -> None:
     g.add_argument("--size", default="512x512", metavar="WxH", help="video size (default 512x512)")
     g.add_argument("--background", default="0.16,0.17,0.19", metavar="R,G,B", help="background colour 0..1")
     g.add_argument("--view", choices=("front", "three-quarter"), default="front", help="camera view")
-    g.add_argument("--grid", metavar="E1,E2,...", help="render the line once per emotion, side by side")
+    if grid:  # a finished take cannot be re-performed in other emotions: `emote render` has no --grid
+        g.add_argument("--grid", metavar="E1,E2,...", help="render the line once per emotion, side by side")
     g.add_argument("--preview-png", action="store_true", help="also write a contact sheet NAME.png")
 
 
@@ -69,6 +71,9 @@ def render_settings(args: argparse.Namespace):
         raise EmoteError(
             f"--size {args.size!r} / --background {args.background!r}: expected WxH and R,G,B"
         ) from None
+    if len(background) != 3 or not all(0.0 <= c <= 1.0 for c in background):
+        raise EmoteError(f"--background {args.background!r}: expected R,G,B, each 0..1")
+    check_render_size(width, height)
     view = (0.0, 0.0, 1.0) if args.view == "front" else (0.55, 0.12, 1.0)
     return RenderSettings(width=width, height=height, background=background, view_direction=view)
 

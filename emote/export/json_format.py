@@ -94,11 +94,14 @@ def write(anim: FaceAnimation, path: str | PathLike[str]) -> None:
         f'  "metadata": {dump_metadata(anim.metadata, path)},\n'
         '  "curves": [\n'
     )
-    text = float32_text(anim.curves.T)
+    block = 1 << 16  # frames formatted at a time: memory stays bounded whatever the length
     with atomic_write(path, "w", newline="\n") as f:
         f.write(head)
         for c in range(N_CHANNELS):
-            f.write("    [" + ",".join(text[c].tolist()) + ("]\n" if c == N_CHANNELS - 1 else "],\n"))
+            f.write("    [")
+            for i in range(0, anim.n_frames, block):
+                f.write(("," if i else "") + ",".join(float32_text(anim.curves[i : i + block, c]).tolist()))
+            f.write("]\n" if c == N_CHANNELS - 1 else "],\n")
         f.write("  ]\n}\n")
 
 

@@ -92,16 +92,28 @@ def write(anim: FaceAnimation, path: str | PathLike[str]) -> None:
     """
     mapping = load_mapping()
     pose_cols = [N_ARKIT + POSE_NAMES.index(p) for p in mapping.pose]
-    # + 0.0: a clipped or copied -0.0 is written as 0.0.
-    values = (
-        np.hstack([mapping.to_curves(anim.blendshapes), anim.curves[:, pose_cols]]).astype(np.float32) + 0.0
-    )
-    text = float32_text(values.T)
-    times = np.arange(anim.n_frames, dtype=np.float64) / anim.fps
+    # float32 values, 4 bytes a cell; their text is made a block of frames at a time, so memory
+    # stays bounded whatever the length (all of it as text at once is ~18 KB a frame).
+    values = np.empty((anim.n_frames, len(mapping.curves) + len(pose_cols)), np.float32)
+    for i in range(0, anim.n_frames, _WRITE_BLOCK):
+        block = anim.curves[i : i + _WRITE_BLOCK]
+        values[i : i + len(block)] = np.hstack([mapping.to_curves(block[:, :N_ARKIT]), block[:, pose_cols]])
+    values += 0.0  # a clipped or copied -0.0 is written as 0.0
     with atomic_write(path, "w", newline="") as f:
-        f.write(",".join([TABLE_LABEL, *(f"{t:.{TIME_DECIMALS}f}" for t in times.tolist())]) + "\n")
-        for name, row in zip((*mapping.curves, *mapping.pose), text.tolist(), strict=True):
-            f.write(",".join([name, *row]) + "\n")
+        f.write(TABLE_LABEL)
+        for i in range(0, anim.n_frames, _WRITE_BLOCK):
+            times = np.arange(i, min(i + _WRITE_BLOCK, anim.n_frames), dtype=np.float64) / anim.fps
+            f.write("".join(f",{t:.{TIME_DECIMALS}f}" for t in times.tolist()))
+        f.write("\n")
+        for k, name in enumerate((*mapping.curves, *mapping.pose)):
+            f.write(name)
+            for i in range(0, anim.n_frames, _WRITE_BLOCK):
+                f.write("," + ",".join(float32_text(values[i : i + _WRITE_BLOCK, k]).tolist()))
+            f.write("\n")
+
+
+_WRITE_BLOCK = 4096
+"""Frames formatted at a time by :func:`write`."""
 
 
 def _curve_table(path: Path, rows: list[tuple[int, list[str]]]) -> tuple[list[str], np.ndarray]:

@@ -65,7 +65,24 @@ def write(anim: FaceAnimation, path: str | PathLike[str]) -> None:
         "metadata": np.array(dump_metadata(anim.metadata, path)),
     }
     with atomic_write(path, "wb") as f:
-        np.savez_compressed(f, **arrays)
+        _savez_reproducible(f, arrays)
+
+
+_ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
+
+
+def _savez_reproducible(f: Any, arrays: dict[str, np.ndarray]) -> None:
+    """``numpy.savez_compressed``, but every member dated 1980-01-01 (zip's epoch).
+
+    numpy stamps each member with the wall clock, so two writes of one animation
+    would differ in a few bytes; fixed dates make the same animation the same file.
+    """
+    with zipfile.ZipFile(f, mode="w", compression=zipfile.ZIP_DEFLATED) as zf:
+        for key, value in arrays.items():
+            info = zipfile.ZipInfo(f"{key}.npy", date_time=_ZIP_EPOCH)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            with zf.open(info, "w", force_zip64=True) as member:
+                np.lib.format.write_array(member, np.asanyarray(value), allow_pickle=False)
 
 
 def _scalar(path: Path, arrays: Any, key: str, kind: str) -> Any:

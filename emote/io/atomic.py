@@ -8,7 +8,11 @@ Everything emote writes goes through one of two context managers:
   opening the file themselves (``numpy.savez``, ``pygltflib``, ffmpeg, USD).
 
 Both write to a hidden temporary file in the destination folder (same file
-system, so the final step is a rename, never a copy), flush it to disk with
+system, so the final step is a rename, never a copy), named
+``.emote-<pid>-<random>.tmp<suffix>``: short, so that it fits wherever the final
+name fits (a 250-byte final name must not fail for its temporary's sake), and
+carrying the writer's process id, so :func:`sweep_stale_temporaries` removes only
+the leftovers of processes that are gone, never a live run's file. Each is flushed to disk with
 ``fsync`` and move it over the final name with :func:`os.replace`, which is
 atomic on POSIX and Windows. If the block raises, the temporary file is removed
 and the final path is left exactly as it was (absent, or the previous version).
@@ -26,7 +30,9 @@ Examples
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
+import re
 import secrets
 import stat
 from collections.abc import Iterator
@@ -37,17 +43,70 @@ from typing import IO, Any
 _MODES = {"w": "w", "wt": "w", "wb": "wb"}  # accepted mode → text or binary
 
 
+TEMP_PREFIX = ".emote-"
+_TEMP_NAME = re.compile(r"^\.emote-(\d+)-[0-9a-f]{8}\.tmp")
+_MAX_SUFFIX = 16
+
+
 def _temp_name(path: Path) -> Path:
-    """A hidden sibling of ``path`` that keeps its suffix (libraries pick formats by it)."""
-    return path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp{path.suffix}")
+    """A short hidden sibling of ``path`` that keeps its suffix (libraries pick formats by it)."""
+    suffix = path.suffix if len(path.suffix) <= _MAX_SUFFIX else ""
+    return path.with_name(f"{TEMP_PREFIX}{os.getpid()}-{secrets.token_hex(4)}.tmp{suffix}")
 
 
 def _prepare(path: str | PathLike[str]) -> Path:
     final = Path(path)
     if final.is_dir():
-        raise IsADirectoryError(f"{final}: is a directory, expected a file path")
+        raise IsADirectoryError(errno.EISDIR, "is a folder, expected a file path", str(final))
     final.parent.mkdir(parents=True, exist_ok=True)
     return final
+
+
+def _naming_final(exc: BaseException, tmp: Path, final: Path) -> BaseException:
+    """``exc`` re-aimed at the final name when it names the temporary (or nothing).
+
+    A user asked for ``out/take.csv``; "``.emote-123-ab12cd34.tmp.csv``: No space
+    left on device" would name a file they never heard of.
+    """
+    if isinstance(exc, OSError) and exc.errno is not None and exc.filename in (None, str(tmp), tmp):
+        return type(exc)(exc.errno, exc.strerror or os.strerror(exc.errno), str(final))
+    return exc
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # EPERM: someone else's live process
+        return True
+    return True
+
+
+def sweep_stale_temporaries(folder: str | PathLike[str]) -> list[Path]:
+    """Remove the temporary files that writers which are gone left in ``folder``; return them.
+
+    Only names of the shape ``.emote-<pid>-<hex>.tmp*`` whose process no longer
+    exists are removed: a temporary of a live process (another ``emote`` writing
+    into the same folder right now) is never touched. A folder that does not
+    exist or cannot be listed is left alone.
+    """
+    removed: list[Path] = []
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return removed
+    for entry in entries:
+        m = _TEMP_NAME.match(entry.name)
+        if m is None or _alive(int(m.group(1))):
+            continue
+        with contextlib.suppress(OSError):
+            if entry.is_file(follow_symlinks=False) or entry.is_symlink():
+                os.unlink(entry.path)
+                removed.append(Path(entry.path))
+    return removed
 
 
 def _fsync_dir(folder: Path) -> None:
@@ -121,6 +180,8 @@ def atomic_write(
             break
         except FileExistsError:
             continue
+        except OSError as e:
+            raise _naming_final(e, tmp, final) from None
     try:
         with f:
             yield f
@@ -128,9 +189,13 @@ def atomic_write(
             if fsync:
                 os.fsync(f.fileno())
         _commit(tmp, final, fsync=fsync)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    except BaseException as e:
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
+        renamed = _naming_final(e, tmp, final)
+        if renamed is e:
+            raise
+        raise renamed from None
 
 
 @contextlib.contextmanager
@@ -159,10 +224,13 @@ def atomic_path(path: str | PathLike[str], *, fsync: bool = True) -> Iterator[Pa
             with open(tmp, "rb+") as f:
                 os.fsync(f.fileno())
         _commit(tmp, final, fsync=fsync)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError, IsADirectoryError, PermissionError):
+    except BaseException as e:
+        with contextlib.suppress(OSError):
             tmp.unlink()
-        raise
+        renamed = _naming_final(e, tmp, final)
+        if renamed is e:
+            raise
+        raise renamed from None
 
 
-__all__ = ["atomic_path", "atomic_write"]
+__all__ = ["TEMP_PREFIX", "atomic_path", "atomic_write", "sweep_stale_temporaries"]

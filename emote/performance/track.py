@@ -38,7 +38,6 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from os import PathLike
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -238,12 +237,12 @@ class EmotionTrack:
     @classmethod
     def from_json(cls, path: str | PathLike[str]) -> EmotionTrack:
         """Read a track file; every problem is an :class:`EmotionError` naming the file."""
-        p = Path(path)
+        from emote.limits import read_bounded
+
+        data_bytes = read_bounded(path, "text_bytes", EmotionError, "emotion track file")
         try:
-            text = p.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            raise file_error(EmotionError, path, "file not found") from None
-        except (OSError, UnicodeDecodeError) as err:
+            text = data_bytes.decode("utf-8")
+        except UnicodeDecodeError as err:
             raise file_error(
                 EmotionError, path, f"cannot read emotion track ({err.__class__.__name__})"
             ) from None

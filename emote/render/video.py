@@ -9,6 +9,7 @@ complete: an error or a kill never leaves a half file at the final path.
 from __future__ import annotations
 
 import contextlib
+import logging
 import math
 import os
 import shutil
@@ -32,6 +33,8 @@ from emote.render.files import write_png
 from emote.render.font import draw_label
 from emote.render.scene import Frames, RenderSettings, Scene
 from emote.rigs.posing import vertex_normals
+
+log = logging.getLogger("emote.render")
 
 ProgressFn = Callable[[float, float], None]
 """``progress(fraction, fps)``: fraction of frames done in [0, 1], frames per second so far."""
@@ -134,8 +137,10 @@ class VideoEncoder:
             raise EmoteError(f"{path}: video size {width}x{height} must be even for H.264 yuv420p")
         if not 0 <= crf <= 51:
             raise EmoteError(f"crf {crf}: must be between 0 and 51")
-        if audio is not None and not Path(audio).is_file():
-            raise file_error(AudioError, audio, "audio file not found")
+        if audio is not None:
+            from emote.audio.io import audio_info
+
+            audio_info(audio)  # missing, not audio, damaged: said now, not after every frame is drawn
         self.path, self.width, self.height, self.fps = Path(path), width, height, float(fps)
         self.frames_written = 0
         self.seconds_writing = 0.0
@@ -241,7 +246,11 @@ def _audio_of(anim: FaceAnimation, audio: str | os.PathLike[str] | None) -> Path
     if audio is not None:
         return Path(audio)
     meta = anim.metadata.get("audio")
-    return Path(meta) if isinstance(meta, str) and Path(meta).is_file() else None
+    if isinstance(meta, str) and Path(meta).is_file():
+        return Path(meta)
+    if isinstance(meta, str) and meta:
+        log.warning("%s: the animation's audio is missing; the video has no sound (give --audio)", meta)
+    return None
 
 
 def _renderer_for(
