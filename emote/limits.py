@@ -164,11 +164,13 @@ def check_transcript(text: str, *, duration: float, where: str) -> None:
     words a second, so more is the wrong file, and aligning it would cost memory in
     proportion to words × audio.
     """
+    from emote.errors import TranscriptError
+
     words = len(text.split())
     rate = limit("words_per_second")
     most = rate * duration + WORDS_SLACK
     if words > most:
-        raise EmoteError(
+        raise TranscriptError(
             f"{where}: {words} words for {duration:.2f} s of audio, more than the limit of {most:.0f} "
             f"({rate:g} words a second + {WORDS_SLACK}; {_raise_hint('words_per_second')})"
         )

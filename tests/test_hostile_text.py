@@ -141,11 +141,19 @@ def test_absurd_phone_times_give_an_emote_error(tmp_path):
         emote.animate(HELLO, timings=path)
 
 
-def test_phones_past_the_end_of_the_audio_are_ignored(tmp_path):
-    # Documented: timings are used as they are; what lies beyond the audio is simply not animated.
+def test_timings_that_lie_past_the_end_of_the_audio_are_refused(tmp_path):
+    # Every phone after the clip would leave the mouth at rest: a silent wrong result (issue 14).
     path = write(tmp_path, "late.csv", "100,101,AA\n")
+    with pytest.raises(TranscriptError) as info:
+        emote.animate(HELLO, timings=path)
+    one_line_error(info, "start after the audio ends")
+
+
+def test_a_few_phones_past_the_end_are_ignored_with_a_warning(tmp_path, caplog):
+    path = write(tmp_path, "tail.csv", "0.5,0.6,B\n0.6,0.8,AA\n0.8,0.9,M\n7.0,7.5,AA\n")
     anim = emote.animate(HELLO, timings=path)
     assert anim.duration == pytest.approx(6.76, abs=0.05) and np.isfinite(anim.curves).all()
+    assert any("past the end of the audio" in r.getMessage() for r in caplog.records)
 
 
 # -- transcripts through the API ------------------------------------------------------------------------------
@@ -164,8 +172,18 @@ def test_transcripts_without_words_are_refused_in_one_line(text):
     one_line_error(info, "no words")
 
 
-def test_a_transcript_far_longer_than_the_audio_does_not_hang():
-    # 2000 words for 6.8 s of speech: aligned in time linear in the words (about 1.4 ms a word here).
+def test_a_transcript_far_longer_than_the_audio_is_refused_before_aligning():
+    # 2000 words for 6.8 s of speech is the wrong transcript: refused by the words-per-second limit.
+    start = time.monotonic()
+    with pytest.raises(TranscriptError) as info:
+        emote.animate(HELLO, text="hello " * 2000)
+    one_line_error(info, "2000 words", "EMOTE_MAX_WORDS_PER_SECOND")
+    assert time.monotonic() - start < 5
+
+
+def test_a_raised_word_limit_still_aligns_a_long_transcript_in_time(monkeypatch):
+    # Raised, the limit lets it through; alignment is linear in the words (about 1.4 ms a word here).
+    monkeypatch.setenv("EMOTE_MAX_WORDS_PER_SECOND", "1000")
     start = time.monotonic()
     anim = emote.animate(HELLO, text="hello " * 2000)
     assert np.isfinite(anim.curves).all()

@@ -11,17 +11,16 @@ Idempotence rests on two things:
 
 A job whose stamp has the same key and whose outputs all exist with the stamped
 hashes is skipped. Outputs are written atomically (temporary file + rename), so
-a killed worker leaves at most a hidden ``.<name>.<tag>.tmp<suffix>`` file, which
-the job's next run removes; nothing under a final name is ever half-written. The
+a killed worker leaves at most a hidden ``.emote-<pid>-<tag>.tmp<suffix>`` file, which
+the job's next run removes once that pid is gone; nothing under a final name is ever
+half-written. A symbolic link inside OUTDIR is never written through. The
 outputs themselves are deterministic: the wall-clock stage timings go to the
 results manifest, not into the files, so a re-run rewrites identical bytes.
 """
 
 from __future__ import annotations
 
-import contextlib
 import functools
-import glob
 import hashlib
 import json
 import os
@@ -113,7 +112,9 @@ def _transcript(job: Job) -> str | None:
     if job.text is not None:
         return job.text
     if job.text_file is not None:
-        return " ".join(job.text_file.read_text(encoding="utf-8-sig").split())
+        from emote.audio.timings import read_text_file
+
+        return " ".join(read_text_file(job.text_file).split())
     if job.timings is None and job.use_transcript_file:
         from emote.audio.timings import find_transcript
 
@@ -202,12 +203,31 @@ def _write_stamp(job: Job, outdir: Path, key: str, files: dict[str, Path]) -> No
 
 
 def _remove_stale_temporaries(files: list[Path]) -> None:
-    """Delete hidden temp files an earlier, killed run left beside these outputs."""
+    """Delete the temporary files that killed runs left in these outputs' folders.
+
+    Only temporaries whose writing process is gone (the pid in their name) are
+    removed; the output folder's lock (:func:`emote.batch.run.run_batch`) keeps a
+    second batch out of the folder as well.
+    """
+    from emote.export.atomic import sweep_stale_temporaries
+
+    for folder in {final.parent for final in files}:
+        sweep_stale_temporaries(folder)
+
+
+def _check_inside(files: list[Path], out: Path) -> None:
+    """Refuse to write through a symbolic link inside OUTDIR: it would redirect outputs elsewhere."""
     for final in files:
-        pattern = os.path.join(glob.escape(str(final.parent)), f".{glob.escape(final.name)}.*.tmp*")
-        for stale in glob.glob(pattern):
-            with contextlib.suppress(OSError):
-                os.unlink(stale)
+        folder = final.parent
+        while folder != out and out in folder.parents:
+            if folder.is_symlink():
+                raise EmoteError(
+                    f"{folder}: is a symbolic link inside the output folder; refusing to write through it "
+                    f"(it could point anywhere; make it a real folder)"
+                )
+            folder = folder.parent
+        if final.is_symlink():
+            raise EmoteError(f"{final}: is a symbolic link; refusing to replace it")
 
 
 # -- models, loaded once per worker process -----------------------------------------------------------
@@ -289,7 +309,11 @@ def run_job(job: Job, outdir: str | PathLike[str], *, force: bool = False) -> Jo
             result.status = "done"
     except EmoteError as err:
         result.error = str(err)
-    except (OSError, ValueError, RuntimeError) as err:
+    except OSError as err:
+        from emote.errors import describe_os_error
+
+        result.error = describe_os_error(err)
+    except (ValueError, RuntimeError) as err:
         result.error = f"{job.audio.name}: {err.__class__.__name__}: {err}"
     except MemoryError:
         result.error = f"{job.audio.name}: out of memory"
@@ -319,6 +343,7 @@ def _animate_and_write(job: Job, out: Path, result: JobResult) -> None:
 
     files = output_files(job, out)
     stamp = stamp_path(job, out)
+    _check_inside([*files.values(), stamp], out)
     _remove_stale_temporaries([*files.values(), stamp])
     # A stale stamp must not vouch for outputs this run is about to replace.
     stamp.unlink(missing_ok=True)

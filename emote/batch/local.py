@@ -6,8 +6,14 @@ own pipe. Because the parent knows which job each worker holds, a worker that di
 (a crashing decoder, the OOM killer, a ``kill -9``) or outlives ``timeout`` costs only
 that job, recorded as failed with the reason, and is replaced; the other workers go on.
 
-On Linux each worker asks the kernel to kill it when its parent dies
-(``PR_SET_PDEATHSIG``), so killing the batch never leaves orphans writing on.
+Workers die with the batch: on Linux each asks the kernel for a signal when its
+parent dies (``PR_SET_PDEATHSIG``), and because with ``forkserver`` that parent is
+the fork server, not the batch, each also runs a watchdog thread that sees the batch
+process go (``kill -9`` included) within a fraction of a second and stops the worker
+the way ``SIGTERM`` does: the job in hand unwinds, its temporary files are removed,
+no output or done-stamp is written after the batch is gone. A batch stopped by
+Ctrl-C or ``SIGTERM`` stops its busy workers the same way (``SIGKILL`` only for one
+that does not stop within a few seconds).
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ import multiprocessing as mp
 import os
 import signal
 import sys
+import threading
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
@@ -47,32 +54,62 @@ def _die_with_parent() -> None:
 
 
 def _raise_exit(signum: int, frame: object) -> None:
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # one unwinding is enough
     raise SystemExit(128 + signum)  # unwinds: atomic writes remove their temporary files
 
 
-def _worker_main(conn: Connection, outdir: str, force: bool, warm: bool) -> None:
+WATCH_SECONDS = 0.2
+"""How often a worker checks that the batch process is still there."""
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True
+    return True
+
+
+def _watch_parent(batch_pid: int) -> None:
+    """Stop this worker (as SIGTERM does) once the batch process ``batch_pid`` is gone."""
+    while _alive(batch_pid) and os.getppid() != 1:
+        time.sleep(WATCH_SECONDS)
+    os.kill(os.getpid(), signal.SIGTERM)
+    time.sleep(10.0)  # the main thread is stuck in native code: do not outlive the batch by more
+    os._exit(128 + signal.SIGTERM)
+
+
+def _worker_main(conn: Connection, outdir: str, force: bool, warm: bool, batch_pid: int) -> None:
     _die_with_parent()
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     signal.signal(signal.SIGTERM, _raise_exit)
+    threading.Thread(target=_watch_parent, args=(batch_pid,), daemon=True, name="watch-batch").start()
     if warm:
         from emote.batch.job import warm_up
 
         warm_up()
-    while True:
-        try:
-            job = conn.recv()
-        except (EOFError, OSError):
-            return
-        if job is None:
-            return
-        conn.send(("started", None))
-        conn.send(("result", run_job(job, outdir, force=force)))
+    try:
+        while True:
+            try:
+                job = conn.recv()
+            except (EOFError, OSError):
+                return
+            if job is None:
+                return
+            conn.send(("started", None))
+            conn.send(("result", run_job(job, outdir, force=force)))
+    except (BrokenPipeError, ConnectionResetError):
+        return  # the batch is gone: nobody to report to, and nothing to print
 
 
 class _Worker:
     def __init__(self, ctx, outdir: Path, force: bool, warm: bool) -> None:
         self.conn, child = ctx.Pipe()
-        self.proc = ctx.Process(target=_worker_main, args=(child, str(outdir), force, warm), daemon=True)
+        self.proc = ctx.Process(
+            target=_worker_main, args=(child, str(outdir), force, warm, os.getpid()), daemon=True
+        )
         self.proc.start()
         child.close()
         self.job: Job | None = None
@@ -82,10 +119,14 @@ class _Worker:
         self.job, self.started = job, None
         self.conn.send(job)
 
-    def stop(self, *, kill: bool = False) -> None:
+    def stop(self, *, kill: bool = False, interrupt: bool = False) -> None:
+        """End the worker: idle ones by asking; ``interrupt`` (busy, batch stopping): SIGTERM,
+        so the job unwinds and removes its temporaries; ``kill`` (dead or timed out): SIGKILL."""
         if self.proc.is_alive():
             if kill:
                 self.proc.kill()
+            elif interrupt:
+                self.proc.terminate()
             else:
                 with contextlib.suppress(OSError):
                     self.conn.send(None)
@@ -165,7 +206,7 @@ def run_local(
                     pool[k] = _Worker(ctx, outdir, force, warm)
     finally:
         for w in pool:
-            w.stop(kill=w.job is not None)
+            w.stop(interrupt=w.job is not None)
 
 
 def _wait_time(busy: list[_Worker], timeout: float | None) -> float | None:

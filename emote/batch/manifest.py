@@ -54,6 +54,7 @@ from typing import Any
 
 from emote.errors import EmoteError
 from emote.export import REGISTRY, get_format
+from emote.limits import MAX_FPS, MIN_FPS
 
 __all__ = [
     "COLUMNS",
@@ -79,7 +80,6 @@ COLUMNS: tuple[str, ...] = (
 _ALIASES = {"name": "output", "format": "formats", "transcript": "text", "transcript_file": "text_file",
             "track": "emotion_track"}  # fmt: skip
 
-MAX_FPS = 1000.0
 MAX_SEED = 2**63 - 1
 MAX_NAME_BYTES = 200
 """Longest output name component in UTF-8 bytes: room for the longest suffix and a temp-file tag
@@ -541,7 +541,11 @@ def _input_file(value: Any, base: Path, what: str) -> Path:
     if not path.exists():
         raise _Bad(f"{text}: no such {what}")
     if not path.is_file():
-        raise _Bad(f"{text}: is a folder, not an {what}" if path.is_dir() else f"{text}: is not a file")
+        raise _Bad(
+            f"{text}: is a folder, not an {what}"
+            if path.is_dir()
+            else f"{text}: is not a regular file (a FIFO, device or pipe)"
+        )
     if path.stat().st_size == 0:
         raise _Bad(f"{text}: is empty (0 bytes)")
     return path
@@ -555,11 +559,13 @@ def _text(value: Any) -> str:
 
 
 def _transcript_file(value: Any, base: Path) -> Path:
+    from emote.audio.timings import read_text_file
+
     path = _input_file(value, base, "transcript file")
     try:
-        content = path.read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError:
-        raise _Bad(f"{value}: not a UTF-8 text file") from None
+        content = read_text_file(path)  # bounded: EMOTE_MAX_TEXT_BYTES
+    except EmoteError as err:
+        raise _Bad(str(err).replace(str(path), str(value), 1)) from None
     if not content.strip():
         raise _Bad(f"{value}: holds no text")
     return path
@@ -613,9 +619,9 @@ def _intensity(value: Any) -> float:
 
 
 def _fps(value: Any) -> float:
-    x = _number(value, f"frames per second in (0, {MAX_FPS:g}]")
-    if not 0.0 < x <= MAX_FPS:
-        raise _Bad(f"{x:g} is outside (0, {MAX_FPS:g}]")
+    x = _number(value, f"frames per second in [{MIN_FPS:g}, {MAX_FPS:g}]")
+    if not MIN_FPS <= x <= MAX_FPS:
+        raise _Bad(f"{x:g} is outside [{MIN_FPS:g}, {MAX_FPS:g}]")
     return x
 
 

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
+import os
 import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import InitVar, dataclass, field
 from os import PathLike
 from pathlib import Path
@@ -14,9 +17,10 @@ from emote.batch.job import JobResult
 from emote.batch.local import default_workers, run_local
 from emote.batch.manifest import Job, JobDefaults, Manifest, read_manifest
 from emote.batch.results import ResultsLog
-from emote.errors import EmoteError
+from emote.errors import EmoteError, file_error
+from emote.limits import check_output_folder
 
-__all__ = ["RUNNERS", "BatchSettings", "BatchSummary", "run_batch"]
+__all__ = ["RUNNERS", "BatchSettings", "BatchSummary", "folder_lock", "run_batch"]
 
 RUNNERS = ("local", "ray")
 """Where a batch's jobs run: worker processes on this machine, or Ray tasks. (The *engine* is
@@ -179,13 +183,15 @@ def run_batch(
     settings = settings or BatchSettings()
     if not isinstance(manifest, Manifest):
         manifest = read_manifest(manifest, defaults=defaults)
+    check_output_folder(outdir)
     out = Path(outdir).resolve()
     out.mkdir(parents=True, exist_ok=True)
     results = Path(settings.results) if settings.results is not None else out / "results.jsonl"
+    _check_results_path(results)
     summary = BatchSummary(total=len(manifest.jobs), results=results)
     jobs_by_line = {job.line: job for job in manifest.jobs}
     start = time.perf_counter()
-    with ResultsLog(results) as log:
+    with folder_lock(out), ResultsLog(results) as log:
 
         def record(result: JobResult) -> None:
             job: Job = jobs_by_line[result.line]
@@ -204,3 +210,50 @@ def run_batch(
                       force=settings.force, timeout=settings.timeout, warm=settings.warm)  # fmt: skip
     summary.seconds = time.perf_counter() - start
     return summary
+
+
+LOCK_NAME = "lock"
+"""``OUTDIR/.emote-batch/lock``: held (``flock``) by the batch writing into OUTDIR."""
+
+
+@contextlib.contextmanager
+def folder_lock(out: Path) -> Iterator[None]:
+    """Hold an exclusive lock on the output folder for the whole batch.
+
+    Two batches writing into one folder would overwrite each other's outputs and
+    stamps; the second one is refused at once, naming the first one's pid. The lock
+    is the kernel's (``flock``): a killed batch never leaves it held.
+    """
+    from emote.batch.manifest import STATE_DIR
+
+    state = out / STATE_DIR
+    if state.is_symlink():
+        raise file_error(EmoteError, state, "is a symbolic link; refusing to keep batch state through it")
+    state.mkdir(parents=True, exist_ok=True)
+    fd = os.open(state / LOCK_NAME, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 32, 0).decode("ascii", "replace").strip() or "?"
+            raise file_error(
+                EmoteError, out, f"another emote batch (pid {holder}) is writing into this folder; "
+                "wait for it to finish or give another -o",
+            ) from None  # fmt: skip
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode("ascii"), 0)
+        try:
+            yield
+        finally:
+            os.ftruncate(fd, 0)  # the holder's pid is only for the message while it runs
+    finally:
+        os.close(fd)  # releases the lock
+
+
+def _check_results_path(results: Path) -> None:
+    """The results manifest must be a regular file we can append to (not /dev/full, a FIFO, a folder)."""
+    if results.is_dir():
+        raise file_error(EmoteError, results, "is a folder; --results needs a file name")
+    if results.exists() and not results.is_file():
+        raise file_error(EmoteError, results, "is not a regular file (a device, FIFO or pipe); --results needs a file")
+    check_output_folder(results.parent)
