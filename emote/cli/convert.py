@@ -28,13 +28,15 @@ def load_animation(path: Path, *, fps: float | None = None, rows_fps: float | No
     """Read an animation file for a CLI command, within the limits, resampled to ``fps`` if given.
 
     Refused before reading: a file over ``EMOTE_MAX_ANIMATION_BYTES``, a FIFO or a
-    device; after reading: no frames at all; before resampling: more frames than
-    ``EMOTE_MAX_FRAMES``.
+    device; after reading: no frames at all, blendshape weights far outside [0, 1]
+    (slightly outside: clipped, with a warning); before resampling: more frames than
+    ``EMOTE_MAX_FRAMES``. (The library's readers stay lossless; this is the CLI's policy.)
     """
     from emote import limits
     from emote.animation import FaceAnimation
     from emote.errors import EmoteError, FormatError, file_error
     from emote.export import format_for_path
+    from emote.export._common import checked_weights
 
     limits.check_file_size(path, "animation_bytes", FormatError, "animation file")
     options = {}
@@ -42,7 +44,7 @@ def load_animation(path: Path, *, fps: float | None = None, rows_fps: float | No
         if format_for_path(path) not in ("livelink", "metahuman"):
             raise EmoteError(f"--rows-fps: {path} has no rows to re-time (CSV takes only)")
         options["fps"] = limits.check_fps(rows_fps, what="--rows-fps")
-    anim = FaceAnimation.load(path, **options)
+    anim = checked_weights(FaceAnimation.load(path, **options), path, action="read")
     if anim.n_frames == 0:
         raise file_error(FormatError, path, "holds no frames (a header without rows?); nothing to do")
     if fps is not None and fps != anim.fps:

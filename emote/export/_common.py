@@ -191,3 +191,43 @@ def mesh_rig(rig: Any, path: str | PathLike[str], what: str) -> Any:
             FormatError, path, f"rig {getattr(rig, 'name', rig)!r} has no mesh; {what} needs a mesh rig"
         )
     return rig
+
+
+WEIGHT_SLACK = 1.0
+"""How far outside [0, 1] a stored blendshape weight may stray and still be read as noise
+(a solver's overshoot, -0.02 from a capture): clipped with a warning. Beyond it the file is
+not holding weights (1e30, a percentage, another layout) and is refused."""
+
+
+def checked_weights(anim: Any, path: str | PathLike[str], *, action: str) -> Any:
+    """``anim`` with its blendshape weights in [0, 1] (the documented range), or a FormatError.
+
+    Weights within :data:`WEIGHT_SLACK` of the range are clipped and the decision logged
+    (``action`` says where: "read", "written"); farther ones are refused, naming the
+    channel and frame, so 1e30 or -5 never pass silently into another file.
+    """
+    import logging
+
+    from emote.animation.channels import N_ARKIT
+
+    weights = anim.curves[:, :N_ARKIT]
+    if weights.size == 0:
+        return anim
+    low, high = float(weights.min()), float(weights.max())
+    if low >= 0.0 and high <= 1.0:
+        return anim
+    far = np.argwhere((weights < -WEIGHT_SLACK) | (weights > 1.0 + WEIGHT_SLACK))
+    if far.size:
+        frame, channel = (int(v) for v in far[0])
+        raise file_error(
+            FormatError,
+            path,
+            f"blendshape weight {float(weights[frame, channel]):.6g} ({CHANNELS[channel]}, frame {frame}) "
+            "is far outside the range [0, 1]",
+        )
+    outside = int(np.count_nonzero((weights < 0.0) | (weights > 1.0)))
+    logging.getLogger("emote").warning(
+        "%s: %d blendshape weight(s) outside [0, 1] (from %.4g to %.4g) clipped when %s",
+        path, outside, low, high, action,
+    )  # fmt: skip
+    return anim.clamped()

@@ -477,6 +477,12 @@ def read(path: str | PathLike[str], *, fps: float | None = None) -> FaceAnimatio
             frames = _place_rows(path, rows, seconds, positions, rate, fps)
             filled = int(frames[-1]) + 1 - len(np.unique(frames))
             repeated = len(frames) - len(np.unique(frames))
+            if repeated * 2 > len(frames):  # collapsing them would silently lose most of the take
+                raise file_error(
+                    FormatError, path, f"{repeated} of {len(frames)} rows repeat an earlier timecode "
+                    "(the timecodes do not advance); read the rows as frames at a given rate "
+                    "(fps=, emote convert --rows-fps)",
+                )  # fmt: skip
             values = _fill(frames, values)
             if filled:
                 metadata["filled_frames"] = filled

@@ -111,12 +111,32 @@ class _Reader:
             elif uri.startswith("data:"):
                 data = base64.b64decode(uri.split(",", 1)[1])
             else:
-                target = self.path.parent / uri
+                target = self.local_file(uri, "buffer")
                 if not target.is_file():
                     raise file_error(RigError, self.path, f"buffer file {uri!r} not found beside it")
                 data = target.read_bytes()
             self._buffers[index] = bytes(data)
         return self._buffers[index]
+
+    def local_file(self, uri: str, what: str) -> Path:
+        """The file a relative glTF ``uri`` names, only inside the rig's folder.
+
+        glTF 2.0 §3.6.1: a URI is a ``data:`` URI or one relative to the file. An
+        absolute path, another scheme (``file:``, ``http:``) or ``..`` that climbs
+        out of the folder (``../../../../etc/passwd``) is refused, never followed.
+        """
+        from urllib.parse import unquote, urlsplit
+
+        refused = file_error(
+            RigError, self.path, f"{what} uri {uri[:80]!r} points outside the rig's folder (refused)"
+        )
+        if urlsplit(uri).scheme or uri.startswith(("/", "\\")):
+            raise refused
+        folder = self.path.parent.resolve()
+        target = (folder / unquote(uri)).resolve()
+        if target != folder and folder not in target.parents:
+            raise refused
+        return target
 
     def view(self, index: int) -> tuple[bytes, int, int | None]:
         bv = self.gltf.bufferViews[index]
@@ -152,6 +172,12 @@ class _Reader:
                 sp.count,
                 1,
             )[:, 0].astype(np.int64)
+            if idx.size and (idx.min() < 0 or idx.max() >= acc.count):
+                raise file_error(
+                    RigError,
+                    self.path,
+                    f"accessor {index}: sparse index {int(idx.max())} beyond its {acc.count} elements",
+                )
             out = out.copy()
             out[idx] = self._read(sp.values.bufferView, sp.values.byteOffset or 0, dtype, sp.count, width)
         if acc.normalized and dtype.kind in "iu":
@@ -252,11 +278,13 @@ def _texture_mean(reader: _Reader, tex_index: int) -> np.ndarray | None:
         elif image.uri and image.uri.startswith("data:"):
             blob = base64.b64decode(image.uri.split(",", 1)[1])
         elif image.uri:
-            blob = (reader.path.parent / image.uri).read_bytes()
+            blob = reader.local_file(image.uri, "image").read_bytes()
         else:
             return None
         with Image.open(BytesIO(blob)) as im:
             rgba = np.asarray(im.convert("RGBA").resize((64, 64)), np.float32) / 255.0
+    except RigError:
+        raise  # a URI out of the rig's folder is refused, not skipped
     except Exception:  # an undecodable texture only costs colour fidelity
         return None
     alpha = rgba[..., 3:4]
@@ -323,6 +351,11 @@ def _read_primitives(reader: _Reader) -> list[_Primitive]:
                 if prim.indices is not None
                 else np.arange(len(pos), dtype=np.int64)
             )
+            if idx.size and (idx.min() < 0 or idx.max() >= len(pos)):
+                raise file_error(
+                    RigError, reader.path,
+                    f"mesh {node.mesh}: index {int(idx.max())} refers past its {len(pos)} vertices",
+                )  # fmt: skip
             faces = _triangles(prim.mode, idx)
             if faces is None or len(faces) == 0:
                 continue
@@ -336,6 +369,12 @@ def _read_primitives(reader: _Reader) -> list[_Primitive]:
                 for ti, canonical in match_arkit_names(names).items():
                     if ti < len(prim.targets) and prim.targets[ti].get("POSITION") is not None:
                         d = reader.accessor(prim.targets[ti]["POSITION"]).astype(np.float64)
+                        if d.shape != pos.shape:
+                            raise file_error(
+                                RigError, reader.path,
+                                f"mesh {node.mesh}: morph target {canonical!r} has {len(d)} vertices, "
+                                f"the mesh {len(pos)}",
+                            )  # fmt: skip
                         targets[canonical] = d @ lin.T
             colors, informative, blended = _primitive_colors(reader, prim, len(pos))
             if not informative:
