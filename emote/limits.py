@@ -208,7 +208,7 @@ def check_regular_file(path: str | PathLike[str], cls: type[EmoteError], what: s
     if stat.S_ISDIR(st.st_mode):
         raise file_error(cls, p, f"is a folder, not a {what}")
     if not stat.S_ISREG(st.st_mode):
-        raise file_error(cls, p, f"is not a regular file (a FIFO, device or pipe); give a {what}")
+        raise file_error(cls, p, f"is not a regular file (a FIFO, device or pipe); the {what} must be a file")
     if not os.access(p, os.R_OK):
         raise file_error(cls, p, "permission denied")
     return st

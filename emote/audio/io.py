@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import re
 import shutil
 import subprocess
@@ -141,7 +142,8 @@ def audio_info(path: str | PathLike[str]) -> AudioInfo:
     """
     path = _check_file(path)
     try:
-        with sf.SoundFile(path) as f:
+        # bytes: a file name that is not UTF-8 opens too
+        with sf.SoundFile(os.fsencode(path)) as f:
             if (cut := _truncation(f.extra_info)) is not None:
                 raise file_error(AudioError, path, f"truncated audio ({cut})")
             info = AudioInfo(
@@ -308,7 +310,7 @@ def _iter_blocks(info: AudioInfo, *, sr: int, block_seconds: float) -> Iterator[
     blocksize = max(1, round(block_seconds * info.sr))
     decoded = 0
     try:
-        with sf.SoundFile(info.path) as f:
+        with sf.SoundFile(os.fsencode(info.path)) as f:
             while True:
                 block = f.read(blocksize, dtype="float32", always_2d=True)
                 decoded += block.shape[0]

@@ -130,7 +130,7 @@ def run(args: argparse.Namespace) -> int:
     from emote.api import analyse, emotion_track_for, perform_speech
     from emote.cli.progress import ProgressBar
     from emote.cli.rig_options import render_settings
-    from emote.io.atomic import sweep_stale_temporaries
+    from emote.io.atomic import staged_outputs, sweep_stale_temporaries
     from emote.performance import PerformanceSettings
 
     # Every setting, input and output is checked before the audio is decoded.
@@ -171,14 +171,17 @@ def run(args: argparse.Namespace) -> int:
     # Leftovers of an earlier run that was killed (its process is gone); a live run's are kept.
     for stale in sweep_stale_temporaries(args.out):
         log.info("removed %s, left by a run that was killed", stale)
-    written = [write_output(anim, args.out / f"{name}{SUFFIX[f]}", f, rig) for f in formats]
-    if args.render or args.preview_png or grid:
-        variants = [
-            (e, perform_speech(speech, emotion=e, intensity=args.intensity, **performance)) for e in grid
-        ]
-        if grid and not args.render:
-            args.render = True
-        written += render_outputs(rig, anim, args.out, name, args, variants=variants or None)
+    # All outputs or none: a disk filling up at the fourth file leaves no partial set behind.
+    with staged_outputs(args.out) as stage:
+        written = [write_output(anim, stage / f"{name}{SUFFIX[f]}", f, rig) for f in formats]
+        if rendering:
+            variants = [
+                (e, perform_speech(speech, emotion=e, intensity=args.intensity, **performance)) for e in grid
+            ]
+            if grid and not args.render:
+                args.render = True
+            written += render_outputs(rig, anim, stage, name, args, variants=variants or None)
+    written = [args.out / path.relative_to(stage) for path in written]
     for path in written:
         print(path)
     print(

@@ -68,7 +68,12 @@ def _plain(value: Any) -> Any:
 def dump_metadata(metadata: dict[str, Any], path: Path, indent: int | None = None) -> str:
     """Metadata as JSON text, or a FormatError naming ``path`` and the offending value."""
     try:
-        return json.dumps(metadata, default=_plain, allow_nan=False, ensure_ascii=False, indent=indent)
+        text = json.dumps(metadata, default=_plain, allow_nan=False, ensure_ascii=False, indent=indent)
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:  # a file name that is not UTF-8: escaped, so it reads back exactly
+            text = json.dumps(metadata, default=_plain, allow_nan=False, ensure_ascii=True, indent=indent)
+        return text
     except (TypeError, ValueError) as e:
         raise file_error(FormatError, path, f"metadata cannot be written as JSON: {e}") from None
 

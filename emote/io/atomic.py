@@ -103,9 +103,13 @@ def sweep_stale_temporaries(folder: str | PathLike[str]) -> list[Path]:
         if m is None or _alive(int(m.group(1))):
             continue
         with contextlib.suppress(OSError):
-            if entry.is_file(follow_symlinks=False) or entry.is_symlink():
+            if entry.is_dir(follow_symlinks=False):  # a staging folder (staged_outputs)
+                import shutil
+
+                shutil.rmtree(entry.path)
+            else:
                 os.unlink(entry.path)
-                removed.append(Path(entry.path))
+            removed.append(Path(entry.path))
     return removed
 
 
@@ -233,4 +237,54 @@ def atomic_path(path: str | PathLike[str], *, fsync: bool = True) -> Iterator[Pa
         raise renamed from None
 
 
-__all__ = ["TEMP_PREFIX", "atomic_path", "atomic_write", "sweep_stale_temporaries"]
+@contextlib.contextmanager
+def staged_outputs(folder: str | PathLike[str]) -> Iterator[Path]:
+    """A hidden staging folder whose contents move into ``folder`` together, or not at all.
+
+    For a command that writes several outputs (``emote animate``: CSV, JSON, NPZ,
+    MetaHuman, MP4): if the fourth fails (disk full, a killed run), the first three
+    must not be left behind as a partial set either. Everything is written into
+    ``folder/.emote-<pid>-<hex>.tmp/`` (same file system, same names) and renamed
+    into ``folder`` only when the block succeeds; on failure the staging folder is
+    removed and ``folder`` is as it was. An output that is itself a folder (an OBJ
+    sequence) replaces the previous one whole.
+
+    Yields
+    ------
+    Path
+        The staging folder; write the outputs into it under their final names.
+    """
+    import shutil
+
+    final = Path(folder)
+    final.mkdir(parents=True, exist_ok=True)
+    stage = _temp_name(final / "x")  # ".emote-<pid>-<hex>.tmp": swept like any temporary
+    stage.mkdir()
+    try:
+        yield stage
+        for entry in sorted(stage.iterdir()):
+            target = final / entry.name
+            if entry.is_dir() and not entry.is_symlink() and target.is_dir() and not target.is_symlink():
+                old = _temp_name(target)
+                os.replace(target, old)
+                os.replace(entry, target)
+                shutil.rmtree(old, ignore_errors=True)
+            else:
+                os.replace(entry, target)
+        _fsync_dir(final)
+    except OSError as e:  # name the file the user asked for, not its staged copy
+        name = os.fsdecode(e.filename) if isinstance(e.filename, (str, bytes)) else None
+        if e.errno is None or name is None or not name.startswith(str(stage)):
+            raise
+        raise type(e)(e.errno, e.strerror, str(final / Path(name).relative_to(stage))) from None
+    except Exception as e:
+        from emote.errors import EmoteError
+
+        if isinstance(e, EmoteError) and str(stage) in str(e):
+            raise type(e)(str(e).replace(str(stage), str(final))) from None
+        raise
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
+
+
+__all__ = ["TEMP_PREFIX", "atomic_path", "atomic_write", "staged_outputs", "sweep_stale_temporaries"]
