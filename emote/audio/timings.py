@@ -72,7 +72,7 @@ def read_timings(path: str | PathLike[str]) -> Alignment:
     TranscriptError
         Unknown extension, malformed file, or no phone timings in it.
     """
-    p = Path(path)
+    p = _check_file(path)
     suffix = p.suffix.lower()
     if suffix == ".textgrid":
         alignment = read_textgrid(p)
