@@ -144,7 +144,7 @@ def run(args: argparse.Namespace) -> int:
     rendering = bool(args.render or args.preview_png or grid)
     if rendering:
         render_settings(args)  # --size / --background
-    name = args.name or args.audio.name.split(".")[0]
+    name = args.name if args.name is not None else args.audio.name.split(".")[0]
     suffixes = [SUFFIX[f] for f in formats] + ([".mp4", ".grid.mp4", ".png"] if rendering else [])
     limits.check_output_name(name, suffixes)
     limits.check_output_folder(args.out)

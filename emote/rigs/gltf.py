@@ -263,15 +263,20 @@ def _is_head_joint(name: str) -> bool:
 
 def _texture_mean(reader: _Reader, tex_index: int) -> np.ndarray | None:
     """Mean sRGB colour of a texture, or None when it cannot be decoded (Pillow absent, external)."""
+    gltf = reader.gltf
+    try:
+        image = gltf.images[gltf.textures[tex_index].source]
+    except (IndexError, TypeError, AttributeError):
+        return None
+    if image.uri and not image.uri.startswith("data:"):
+        reader.local_file(image.uri, "image")  # refused when out of the rig's folder, Pillow or not
     try:
         from io import BytesIO
 
         from PIL import Image
     except ImportError:
         return None
-    gltf = reader.gltf
     try:
-        image = gltf.images[gltf.textures[tex_index].source]
         if image.bufferView is not None:
             data, offset, _ = reader.view(image.bufferView)
             blob = data[offset : offset + gltf.bufferViews[image.bufferView].byteLength]
@@ -283,8 +288,6 @@ def _texture_mean(reader: _Reader, tex_index: int) -> np.ndarray | None:
             return None
         with Image.open(BytesIO(blob)) as im:
             rgba = np.asarray(im.convert("RGBA").resize((64, 64)), np.float32) / 255.0
-    except RigError:
-        raise  # a URI out of the rig's folder is refused, not skipped
     except Exception:  # an undecodable texture only costs colour fidelity
         return None
     alpha = rgba[..., 3:4]
