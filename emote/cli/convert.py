@@ -33,9 +33,8 @@ def load_animation(path: Path, *, fps: float | None = None, rows_fps: float | No
     ``EMOTE_MAX_FRAMES``. (The library's readers stay lossless; this is the CLI's policy.)
     """
     from emote import limits
-    from emote.animation import FaceAnimation
     from emote.errors import EmoteError, FormatError, file_error
-    from emote.export import format_for_path
+    from emote.export import format_for_path, read
     from emote.export._common import checked_weights
 
     limits.check_file_size(path, "animation_bytes", FormatError, "animation file")
@@ -44,7 +43,7 @@ def load_animation(path: Path, *, fps: float | None = None, rows_fps: float | No
         if format_for_path(path) not in ("livelink", "metahuman"):
             raise EmoteError(f"--rows-fps: {path} has no rows to re-time (CSV takes only)")
         options["fps"] = limits.check_fps(rows_fps, what="--rows-fps")
-    anim = checked_weights(FaceAnimation.load(path, **options), path, action="read")
+    anim = checked_weights(read(path, **options), path, action="read")
     if anim.n_frames == 0:
         raise file_error(FormatError, path, "holds no frames (a header without rows?); nothing to do")
     if fps is not None and fps != anim.fps:
