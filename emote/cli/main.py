@@ -33,6 +33,10 @@ examples:
   emote serve                                         # live in the browser: http://127.0.0.1:8765
 
 Run `emote COMMAND --help` for each command's options.
+
+limits: inputs are checked before any work (fps 1-1000, 500 000 frames, 4 h of audio,
+12 transcript words a second, 1 MiB transcripts and tracks, ...); each refusal names
+the EMOTE_MAX_* variable that raises it (README, "Reliability").
 """
 
 
