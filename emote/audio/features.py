@@ -264,6 +264,25 @@ def yin(
     pad = win + tau_max
     xp = np.pad(x.astype(np.float32), (pad, pad))
     starts = centres - win // 2 + pad
+    # Frames are independent: blocks of them keep memory bounded at any frame rate (one frame
+    # costs ~20 KB of FFT work, so 120 000 frames at once would need 2.5 GB).
+    f0, periodicity = np.empty(n, np.float32), np.empty(n, np.float32)
+    for i in range(0, n, _YIN_BLOCK):
+        f0[i : i + _YIN_BLOCK], periodicity[i : i + _YIN_BLOCK] = _yin_block(
+            xp, starts[i : i + _YIN_BLOCK], win=win, tau_min=tau_min, tau_max=tau_max, a_sr=a_sr, s=s
+        )
+    return f0, periodicity
+
+
+_YIN_BLOCK = 2048
+"""Frames analysed at once by :func:`yin`."""
+
+
+def _yin_block(
+    xp: np.ndarray, starts: np.ndarray, *, win: int, tau_min: int, tau_max: int, a_sr: int, s: PitchSettings
+) -> tuple[np.ndarray, np.ndarray]:
+    """YIN steps 2-5 for the frames starting at ``starts`` in the padded signal ``xp``."""
+    n = starts.size
     length = win + tau_max
     idx = starts[:, None] + np.arange(length)[None, :]
     frames = xp[idx]  # (n, W + tau_max)
