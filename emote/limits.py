@@ -11,7 +11,7 @@ before decoding, analysing or allocating anything sized by the input.
 limit                       default       raise it with                  why
 ==========================  ============  =============================  ===================================
 frame rate                  1 .. 1000     (fixed)                        curves are sampled at 24-120 fps
-frames per animation        500 000       ``EMOTE_MAX_FRAMES``           4.6 h at 30 fps; memory ~1 KB a frame
+frames per animation        500 000       ``EMOTE_MAX_FRAMES``           4.6 h at 30 fps; ~2 KiB a frame
 audio duration              4 h           ``EMOTE_MAX_AUDIO_SECONDS``    decode time; long files are chunked
 audio sample rate           4 .. 768 kHz  (fixed)                        below 4 kHz is not speech
 transcript words / second   12 (+ 20)     ``EMOTE_MAX_WORDS_PER_SECOND``  fast speech is 5-7 words a second

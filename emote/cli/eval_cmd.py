@@ -34,10 +34,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from emote.animation import FaceAnimation
+    from emote.cli.convert import load_animation
     from emote.eval import evaluate
 
-    anim = FaceAnimation.load(args.animation)
+    anim = load_animation(args.animation)  # within the size limit; refuses an empty take
     phones = None
     if args.phones is not None:
         from emote.audio.timings import read_timings
