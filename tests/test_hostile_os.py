@@ -274,6 +274,7 @@ def test_workers_die_with_a_killed_batch_and_write_nothing_after_it(tmp_path):
     assert not [p for p in workers if _alive(p)], "a worker outlived its batch"
     time.sleep(5)  # long enough for the render to have finished had the worker gone on
     assert not (out / "a.mp4").exists() and not list((out / ".emote-batch").glob("*.done.json"))
+    assert not [p for p in leftovers(out) if ".tmp" in p]  # the workers unwound: no temporaries either
 
 
 def test_staged_outputs_move_in_together_or_not_at_all(tmp_path):
@@ -287,3 +288,25 @@ def test_staged_outputs_move_in_together_or_not_at_all(tmp_path):
         (stage / "a.csv").write_text("b")
         raise RuntimeError("the second output failed")
     assert (out / "a.csv").read_text() == "a" and leftovers(out) == ["a.csv", "a_obj", "a_obj/0.obj"]
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_a_signalled_batch_stops_its_workers_cleanly_without_tracebacks(tmp_path, signum):
+    # `timeout`, `docker stop` and Ctrl-C signal the whole process group, workers included.
+    long = speech_wav(tmp_path / "long.wav", seconds=12.0)
+    manifest = tmp_path / "lines.csv"
+    manifest.write_text(f"audio,render,output\n{long},true,a\n{long},true,b\n")
+    out = tmp_path / "out"
+    proc = subprocess.Popen([sys.executable, "-m", "emote", "batch", str(manifest), "-o", str(out), "-j", "2", "-q"],
+                            stderr=subprocess.PIPE, cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)},
+                            start_new_session=True)  # fmt: skip
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and not list(out.glob(".emote-*.mp4")):
+        time.sleep(0.1)
+    assert list(out.glob(".emote-*.mp4")), "the render never started"
+    os.killpg(proc.pid, signum)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 128 + signum
+    assert "Traceback" not in err.decode() and err.decode().strip().splitlines()[-1].startswith("emote: ")
+    assert not [p for p in leftovers(out) if ".emote-" in p and "tmp" in p]
+    assert not (out / "a.mp4").exists() and not list((out / ".emote-batch").glob("*.done.json"))

@@ -6,7 +6,7 @@ own pipe. Because the parent knows which job each worker holds, a worker that di
 (a crashing decoder, the OOM killer, a ``kill -9``) or outlives ``timeout`` costs only
 that job, recorded as failed with the reason, and is replaced; the other workers go on.
 
-Workers die with the batch: on Linux each asks the kernel for a signal when its
+Workers die with the batch: on Linux each asks the kernel for SIGTERM when its
 parent dies (``PR_SET_PDEATHSIG``), and because with ``forkserver`` that parent is
 the fork server, not the batch, each also runs a watchdog thread that sees the batch
 process go (``kill -9`` included) within a fraction of a second and stops the worker
@@ -48,7 +48,10 @@ def _die_with_parent() -> None:
         import ctypes
 
         libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG: the kernel kills us when the parent goes
+        # PR_SET_PDEATHSIG: a signal when the parent goes. SIGTERM, not SIGKILL: under forkserver the
+        # parent is the fork server, which a signal to the process group (`timeout`, Ctrl-C's
+        # neighbours) kills at once; the worker must still unwind and remove its temporaries.
+        libc.prctl(1, signal.SIGTERM)
     except (OSError, AttributeError):
         pass
 
@@ -57,6 +60,9 @@ def _raise_exit(signum: int, frame: object) -> None:
     signal.signal(signal.SIGTERM, signal.SIG_IGN)  # one unwinding is enough
     raise SystemExit(128 + signum)  # unwinds: atomic writes remove their temporary files
 
+
+STOP_SECONDS = 20.0
+"""How long a stopping worker may take to unwind before it is killed (SIGKILL leaves temporaries)."""
 
 WATCH_SECONDS = 0.2
 """How often a worker checks that the batch process is still there."""
@@ -82,9 +88,9 @@ def _watch_parent(batch_pid: int) -> None:
 
 
 def _worker_main(conn: Connection, outdir: str, force: bool, warm: bool, batch_pid: int) -> None:
-    _die_with_parent()
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     signal.signal(signal.SIGTERM, _raise_exit)
+    _die_with_parent()
     threading.Thread(target=_watch_parent, args=(batch_pid,), daemon=True, name="watch-batch").start()
     if warm:
         from emote.batch.job import warm_up
@@ -130,7 +136,8 @@ class _Worker:
             else:
                 with contextlib.suppress(OSError):
                     self.conn.send(None)
-        self.proc.join(timeout=None if kill else 5)
+        # An interrupted worker may be inside a chunk of native rendering: give it time to unwind.
+        self.proc.join(timeout=None if kill else STOP_SECONDS)
         if self.proc.is_alive():
             self.proc.kill()
             self.proc.join()
