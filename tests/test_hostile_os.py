@@ -23,7 +23,7 @@ from hostile import REPO, error_line, leftovers, run_emote, speech_wav
 from emote.batch.run import folder_lock
 from emote.cli.main import main
 from emote.errors import describe_os_error
-from emote.export.atomic import atomic_write, staged_outputs, sweep_stale_temporaries
+from emote.io.atomic import atomic_write, staged_outputs, sweep_stale_temporaries
 
 pytestmark = [pytest.mark.timeout(300), pytest.mark.skipif(sys.platform == "win32", reason="POSIX")]
 

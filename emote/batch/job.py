@@ -209,7 +209,7 @@ def _remove_stale_temporaries(files: list[Path]) -> None:
     removed; the output folder's lock (:func:`emote.batch.run.run_batch`) keeps a
     second batch out of the folder as well.
     """
-    from emote.export.atomic import sweep_stale_temporaries
+    from emote.io.atomic import sweep_stale_temporaries
 
     for folder in {final.parent for final in files}:
         sweep_stale_temporaries(folder)
