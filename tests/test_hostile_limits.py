@@ -23,7 +23,10 @@ from emote.animation import FaceAnimation
 from emote.audio.timings import read_text_file
 from emote.errors import AudioError, EmoteError, EmotionError, TranscriptError
 
-pytestmark = [pytest.mark.timeout(300), pytest.mark.skipif(sys.platform == "win32", reason="POSIX limits")]
+pytestmark = [
+    pytest.mark.timeout(300),
+    pytest.mark.skipif(sys.platform == "win32", reason="platform: POSIX resource limits"),
+]
 
 
 @pytest.fixture(scope="module")

@@ -25,7 +25,10 @@ from emote.cli.main import main
 from emote.errors import describe_os_error
 from emote.io.atomic import atomic_write, staged_outputs, sweep_stale_temporaries
 
-pytestmark = [pytest.mark.timeout(300), pytest.mark.skipif(sys.platform == "win32", reason="POSIX")]
+pytestmark = [
+    pytest.mark.timeout(300),
+    pytest.mark.skipif(sys.platform == "win32", reason="platform: POSIX signals and file system"),
+]
 
 
 @pytest.fixture(scope="module")
@@ -119,17 +122,26 @@ def test_an_output_file_that_is_a_folder_is_one_line(tmp_path, clip, capsys):
     )
 
 
-@pytest.mark.skipif(
-    os.geteuid() == 0, reason="root writes into read-only folders; covered by the EROFS/EACCES case"
-)
-def test_a_read_only_output_folder_is_refused_before_work(tmp_path, clip):
+@pytest.mark.parametrize("read_only_fs", [False, True])
+def test_an_unwritable_output_folder_is_refused_before_work(
+    tmp_path, clip, capsys, monkeypatch, read_only_fs
+):
+    # What the kernel says about the folder (root writes through chmod, so it is asked, not forced).
+    import emote.limits
+
     out = tmp_path / "ro"
     out.mkdir()
-    out.chmod(0o555)
-    try:
-        error_line(run_emote("animate", str(clip), "-o", str(out), "-q"), str(out), "permission denied")
-    finally:
-        out.chmod(0o755)
+    real_access = os.access
+    monkeypatch.setattr(
+        emote.limits.os, "access", lambda p, mode: False if Path(p) == out else real_access(p, mode)
+    )
+    if read_only_fs:
+        monkeypatch.setattr(emote.limits, "_read_only", lambda p: True)
+    start = time.monotonic()
+    assert main(["animate", str(clip), "-o", str(out / "sub"), "-q"]) == 1
+    why = "read-only file system" if read_only_fs else "permission denied"
+    assert capsys.readouterr().err.strip() == f"emote: error: {out}: cannot write here ({why})"
+    assert time.monotonic() - start < 2 and leftovers(out) == []
 
 
 @pytest.mark.parametrize("where", ["inside-a-file", "folder", "missing"])
@@ -255,7 +267,7 @@ def _alive(pid: int) -> bool:
         return False
 
 
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="/proc")
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="platform: Linux /proc")
 def test_workers_die_with_a_killed_batch_and_write_nothing_after_it(tmp_path):
     long = speech_wav(tmp_path / "long.wav", seconds=12.0)
     manifest = tmp_path / "lines.csv"

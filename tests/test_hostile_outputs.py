@@ -25,7 +25,10 @@ from emote.errors import AudioError, TranscriptError
 from emote.export import read, write
 from emote.export.livelink import HEADER
 
-pytestmark = [pytest.mark.timeout(300), pytest.mark.skipif(sys.platform == "win32", reason="POSIX")]
+pytestmark = [
+    pytest.mark.timeout(300),
+    pytest.mark.skipif(sys.platform == "win32", reason="platform: POSIX signals and file system"),
+]
 
 
 @pytest.fixture(scope="module")

@@ -21,7 +21,10 @@ from emote.cli.main import main
 from emote.errors import RigError
 from emote.rigs.gltf import load_gltf_rig
 
-pytestmark = [pytest.mark.timeout(300), pytest.mark.skipif(sys.platform == "win32", reason="POSIX paths")]
+pytestmark = [
+    pytest.mark.timeout(300),
+    pytest.mark.skipif(sys.platform == "win32", reason="platform: POSIX paths and symlinks"),
+]
 
 POSITIONS = np.array([[0, 0, 0], [0.05, 0, 0], [0, 0.05, 0], [0.05, 0.05, 0]], np.float32)
 TARGET = np.tile(np.array([0, -0.01, 0], np.float32), (4, 1))
