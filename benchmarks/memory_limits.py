@@ -6,14 +6,13 @@ Memory grows with the frame count (the curves themselves and the performance lay
 per-frame arrays) but not with anything else the input controls; the slope times
 ``EMOTE_MAX_FRAMES`` is the most any accepted input can cost.
 
-    python benchmarks/memory_limits.py [--seconds 120] [--out benchmarks/results/memory_limits.json]
+    python benchmarks/memory_limits.py [--seconds 120]      # -> benchmarks/results/memory_limits.json
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import platform
 import subprocess
 import sys
 import tempfile
@@ -40,7 +39,6 @@ def main() -> None:
     )
     parser.add_argument("--seconds", type=float, default=120.0)
     parser.add_argument("--fps", default="30,240,1000")
-    parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results" / "memory_limits.json")
     args = parser.parse_args()
     from emote.limits import limit
 
@@ -69,16 +67,13 @@ def main() -> None:
     print(
         f"slope {slope * 1024:.2f} KiB a frame; at the {limit('frames'):.0f}-frame limit about {most:.0f} MiB"
     )
-    commit = subprocess.run(
-        ["git", "rev-parse", "HEAD"], capture_output=True, text=True, cwd=REPO
-    ).stdout.strip()
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps({
-        "benchmark": "memory_limits", "commit": commit, "machine": platform.node(), "cpu": platform.processor(),
+    from _results import write_results  # benchmarks/ is on sys.path when a script runs
+
+    path = write_results("memory_limits", {
         "audio_seconds": args.seconds, "runs": rows, "kib_per_frame": slope * 1024,
         "frame_limit": limit("frames"), "peak_mib_at_frame_limit": most,
-    }, indent=1) + "\n")  # fmt: skip
-    print(args.out)
+    })  # fmt: skip
+    print(path)
 
 
 if __name__ == "__main__":
