@@ -22,7 +22,7 @@ from emote.training.data.corpus import CorpusSettings, generate_corpus
 from emote.training.data.dataset import compose_targets, load_stream, prepare_targets, target_channels
 from emote.training.data.tts import available_voices
 from emote.training.losses import GapModel
-from emote.training.train import DeviceBatches, Trainer, _mel_positions, augment_features, train
+from emote.training.train import DeviceBatches, Trainer, _mel_positions, augment_features, loss_weights, train
 
 TINY_MODEL = {"latent_dim": 8, "prior_widths": (16, 16, 24), "prior_blocks": (1, 1, 1), "speech_widths": (16, 16, 24),
               "speech_blocks": (1, 1, 1), "emotion_dim": 8, "classifier_width": 8}  # fmt: skip
@@ -199,11 +199,95 @@ def test_training_resumes_where_it_stopped(corpus, tmp_path):
 
     with pytest.raises(KeyboardInterrupt):
         Trainer(cfg, progress=stop_at_step_8).run()
-    resumed = Trainer(cfg)
+    with pytest.raises(EmoteError, match=r"already holds a run.*--resume"):
+        Trainer(cfg)  # a folder with a run in it is not silently continued or overwritten
+    resumed = Trainer(cfg, resume=True)
     assert (resumed.stage_index, resumed.step) == (0, 5)  # the last save before the interruption
     resumed.run()
     final = [r for r in _log(tmp_path) if "steps_this_run" in r and r["stage"] == "prior"]
     assert final[-1]["step"] == 12 and final[-1]["steps_this_run"] == 7
+    with pytest.raises(EmoteError, match="nothing to resume"):
+        Trainer(replace(cfg, out=str(tmp_path / "empty")), resume=True)
+
+
+def test_a_killed_and_resumed_run_ends_where_an_unbroken_one_does(corpus, tmp_path):
+    """Networks, optimiser, step and random state (batches, augmentation) all come back."""
+
+    def cfg(out: Path) -> TrainConfig:
+        return replace(tiny_config(corpus, out, prior=6, classifier=2, main=9), save_every=3)
+
+    whole = load_model(train(cfg(tmp_path / "whole")))
+    calls = []
+
+    def die_in_main_step_8(fraction: float) -> None:  # prior 6 + classifier 2 + main 8
+        calls.append(fraction)
+        if len(calls) == 16:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        Trainer(cfg(tmp_path / "broken"), progress=die_in_main_step_8).run()
+    resumed = Trainer(cfg(tmp_path / "broken"), resume=True)
+    assert (resumed.stage_index, resumed.step) == (2, 6)  # mid-stage: the optimiser state matters
+    again = load_model(resumed.run())
+    for (name, a), b in zip(whole.net.state_dict().items(), again.net.state_dict().values(), strict=True):
+        assert torch.equal(a, b), name
+
+
+def test_frames_weighted_out_do_not_reach_the_loss(corpus, tmp_path):
+    trainer = Trainer(tiny_config(corpus, tmp_path, prior=0, classifier=0, main=1))
+    torch.manual_seed(0)
+    b = trainer.batches(4, 48)
+    b["frame_weight"] = torch.ones_like(b["frame_weight"])
+    b["frame_weight"][:, 20:30] = 0.0
+    spoiled = {**b, "target": b["target"].clone(), "target2": b["target2"].clone()}
+    spoiled["target"][:, 20:30] += 0.5
+    spoiled["target2"][:, 20:30] -= 0.5
+    trainer.cfg.augment_features = False  # the same forward pass for both
+
+    def loss(batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        torch.manual_seed(1)
+        return trainer.main_loss(batch)[0]
+
+    assert torch.allclose(loss(b), loss(spoiled))
+    b["frame_weight"][:] = 1.0
+    assert not torch.allclose(loss(b), loss({**spoiled, "frame_weight": b["frame_weight"]}))
+
+
+def test_stored_weights_become_loss_weights_as_configured():
+    w = np.array([0.0, 0.2, 0.5, 0.9, 1.0], np.float32)
+    np.testing.assert_array_equal(loss_weights(w, "mask", 0.5), [0, 0, 1, 1, 1])
+    np.testing.assert_allclose(loss_weights(w, "soft", 0.5), [0, 0, 0.5, 0.9, 1.0])
+    np.testing.assert_array_equal(loss_weights(w, "off", 0.5), np.ones(5))
+
+
+def test_a_neutral_only_model_is_run_neutral_and_the_performance_layer_adds_the_emotion(
+    corpus, tmp_path, speech_dir
+):
+    from emote.audio.io import load_audio
+    from emote.engines.neural import animate_neural
+    from emote.performance.compose import apply_emotion
+    from emote.performance.track import as_track
+
+    cfg = tiny_config(corpus, tmp_path, prior=4, classifier=0, main=4)
+    cfg = replace(cfg, model=replace(cfg.model, neutral_only=True))
+    trainer = Trainer(cfg)
+    assert (trainer.batches.weights[..., 0] == 1).all()  # every condition it ever sees is neutral
+    path = trainer.run()
+    assert load_model(path).config.neutral_only
+    clip = sorted(speech_dir.glob("*.wav"))[0]
+    audio = load_audio(clip)
+    y = audio.samples[: 2 * audio.sr]
+    neutral = animate_neural(y, audio.sr, fps=30, n_frames=60, checkpoint=path, closures=None)
+    happy = animate_neural(y, audio.sr, fps=30, n_frames=60, track="happy", checkpoint=path, closures=None)
+    expected = apply_emotion(neutral, as_track("happy").weights(np.arange(60) / 30))
+    np.testing.assert_allclose(happy, expected, atol=1e-5)
+    assert np.abs(happy - neutral).max() > 0.1
+
+
+def test_several_datasets_train_as_one_stream(corpus):
+    one = load_stream(corpus, "train")
+    two = load_stream([corpus, corpus], "train")
+    assert two.n_frames == 2 * one.n_frames and (two.frame_weight == 1).all()
 
 
 def test_a_model_file_round_trips_in_half_precision(tmp_path):

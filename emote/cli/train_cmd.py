@@ -7,12 +7,16 @@ import shutil
 from pathlib import Path
 
 EPILOG = """\
-The run folder (config `out`, or --out) holds state.pt (re-running the same command
-resumes from it), log.jsonl (losses and validation metrics) and, at the end, model.pt.
+The run folder (config `out`, or --out) holds state.pt (networks, optimiser, step and
+random state, saved every `save_every` steps and after each stage), log.jsonl (losses and
+validation metrics) and, at the end, model.pt. A run that stopped (killed, out of time)
+continues with --resume exactly as if it had not stopped; without --resume a folder that
+already holds a run is refused.
 
 examples:
   emote train configs/tiny.toml                     # a minute on CPU
   emote train configs/emote_tts.toml --device cuda  # the shipped model's recipe
+  emote train configs/emote_real.toml --resume      # continue a stopped run
   emote train configs/emote_tts.toml --export checkpoints/emote_tts.pt
 """
 
@@ -26,9 +30,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("config", type=Path, help="training config (.toml or .json)")
-    p.add_argument("--data", type=Path, help="dataset folder (overrides the config)")
+    p.add_argument("--data", type=Path, action="append",
+                   help="dataset folder (overrides the config; repeat to mix several)")  # fmt: skip
     p.add_argument("--out", type=Path, help="run folder (overrides the config)")
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), help="where to train (overrides the config)")
+    p.add_argument(
+        "--resume", action="store_true", help="continue the run saved in the run folder (state.pt)"
+    )
     p.add_argument("--export", type=Path, metavar="MODEL", help="copy the finished model.pt here")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.set_defaults(run=run)
@@ -41,13 +49,14 @@ def run(args: argparse.Namespace) -> int:
 
     cfg = load_config(args.config)
     if args.data:
-        cfg.data = str(args.data.resolve())
+        roots = tuple(str(d.resolve()) for d in args.data)
+        cfg.data = roots[0] if len(roots) == 1 else roots
     if args.out:
         cfg.out = str(args.out.resolve())
     if args.device:
         cfg.device = args.device
     with ProgressBar(desc="train", disable=args.quiet) as bar:
-        model = train(cfg, progress=lambda f: bar.update(f, "train"))
+        model = train(cfg, progress=lambda f: bar.update(f, "train"), resume=args.resume)
     if args.export:
         args.export.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(model, args.export)

@@ -244,7 +244,10 @@ def animate_neural(
     np.ndarray [shape=(n_frames, 61), dtype=float32]
         Blendshapes in [0, 1] with the emotion already expressed; blinks, gaze
         and head angles left at 0 (the performance layer adds them, with its
-        expression step off).
+        expression step off). A model trained neutral-only
+        (``ModelConfig.neutral_only``, the ablation) is run neutral and the
+        emotion composed onto its output by the performance layer
+        (:func:`emote.performance.compose.apply_emotion`), as for the phonetic engine.
 
     Examples
     --------
@@ -263,7 +266,8 @@ def animate_neural(
     frames = int(np.ceil((n_frames - 1) / fps * rate)) + 2
     frames += (-frames) % cfg.stride  # the latent runs at 1/stride of the frame rate
     mel = align_mel(_features(y, sr, cfg.features), frames, settings=cfg.features)
-    weights = as_track(track).weights(t0 + np.arange(frames) / rate)
+    # A neutral-only model (the ablation) runs neutral; the performance layer adds the emotion below.
+    weights = as_track(None if cfg.neutral_only else track).weights(t0 + np.arange(frames) / rate)
     style_id = None
     if style is not None:
         if style not in cfg.styles:
@@ -281,6 +285,10 @@ def animate_neural(
     curves[:, :N_ARKIT] = np.clip(curves[:, :N_ARKIT], 0.0, 1.0)
     jaw, close = INDEX["JawOpen"], INDEX["MouthClose"]
     curves[:, close] = np.minimum(curves[:, close], curves[:, jaw])  # ARKit: lips cannot close past the jaw
+    if cfg.neutral_only:
+        from emote.performance.compose import apply_emotion
+
+        curves = apply_emotion(curves, as_track(track).weights(t0 + np.arange(n_frames) / fps))
     if closures is not None:
         from emote.nn.features import phone_probability
         from emote.performance.compose import close_lips

@@ -39,7 +39,7 @@ from typing import Any
 from emote.errors import EmoteError, file_error
 from emote.nn.features import FeatureSettings
 
-__all__ = ["LossWeights", "ModelConfig", "StageConfig", "TrainConfig", "load_config"]
+__all__ = ["LossWeights", "ModelConfig", "StageConfig", "TrainConfig", "data_roots", "load_config"]
 
 
 @dataclass
@@ -68,6 +68,11 @@ class ModelConfig:
         Speaker/style names with a learned code (empty: no style code).
     classifier_width : int
     features : FeatureSettings
+    neutral_only : bool
+        The neutral-only ablation: trained with the emotion condition always
+        neutral; at inference the engine runs it neutral and the performance
+        layer adds the emotion (:func:`emote.performance.compose.apply_emotion`),
+        as the phonetic engine's output gets it.
     """
 
     channels: tuple[str, ...] = ()
@@ -81,6 +86,7 @@ class ModelConfig:
     styles: tuple[str, ...] = ()
     classifier_width: int = 64
     features: FeatureSettings = field(default_factory=FeatureSettings)
+    neutral_only: bool = False
 
     @property
     def frame_rate(self) -> float:
@@ -172,9 +178,10 @@ class TrainConfig:
 
     Attributes
     ----------
-    data : str
-        Dataset folder (``manifest.json`` + shards); relative paths are taken
-        from the config file's folder.
+    data : str or tuple[str, ...]
+        Dataset folder (``manifest.json`` + shards), or several mixed into one
+        stream (TTS voices + recorded speech); relative paths are taken from
+        the config file's folder.
     out : str
         Run folder: ``state.pt`` (resumable), ``log.jsonl``, ``model.pt`` (the result).
     seed : int
@@ -212,9 +219,16 @@ class TrainConfig:
         are taken from the file, whose channels must be this run's. Empty: stage 1
         trains the prior with ``losses.kl`` (1e-4 by default: an autoencoder, as
         the shipped ``emote_tts.pt`` was made).
+    frame_weights : str
+        How the main stage's losses use each frame's stored weight (recorded
+        speech without a transcript: the recogniser's confidence,
+        :mod:`emote.training.data.speech`): ``"mask"`` — frames under
+        ``min_frame_weight`` count 0, the rest 1; ``"soft"`` — the weight
+        itself, 0 under ``min_frame_weight``; ``"off"`` — every frame 1.
+    min_frame_weight : float
     """
 
-    data: str = "data"
+    data: str | tuple[str, ...] = "data"
     out: str = "runs/emote"
     seed: int = 0
     device: str = "auto"
@@ -230,6 +244,8 @@ class TrainConfig:
     init: str = ""
     snapshots: int = 0
     motion_prior: str = ""
+    frame_weights: str = "mask"
+    min_frame_weight: float = 0.5
     model: ModelConfig = field(default_factory=ModelConfig)
     prior: StageConfig = field(default_factory=lambda: StageConfig(steps=2000, lr=2e-3))
     classifier: StageConfig = field(default_factory=lambda: StageConfig(steps=500, lr=2e-3))
@@ -238,6 +254,11 @@ class TrainConfig:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+def data_roots(cfg: TrainConfig) -> tuple[str, ...]:
+    """The config's dataset folders, one or several."""
+    return (cfg.data,) if isinstance(cfg.data, str) else tuple(cfg.data)
 
 
 def _build(cls: type, data: dict[str, Any], where: str) -> Any:
@@ -282,10 +303,15 @@ def load_config(path: str | PathLike[str]) -> TrainConfig:
             "losses": _build(LossWeights, raw.pop("losses", {}), "losses"),
         }  # fmt: skip
         cfg = _build(TrainConfig, {**raw, **sections}, "top level")
+        if cfg.frame_weights not in ("mask", "soft", "off"):
+            raise EmoteError(f"frame_weights must be 'mask', 'soft' or 'off', got {cfg.frame_weights!r}")
     except (EmoteError, TypeError) as err:
         raise file_error(EmoteError, p, str(err)) from None
     base = p.resolve().parent
-    cfg.data = str((base / cfg.data).resolve())
+    if isinstance(cfg.data, str):
+        cfg.data = str((base / cfg.data).resolve())
+    else:
+        cfg.data = tuple(str((base / d).resolve()) for d in cfg.data)
     cfg.out = str((base / cfg.out).resolve())
     if cfg.init:
         cfg.init = str((base / cfg.init).resolve())

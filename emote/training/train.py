@@ -37,7 +37,7 @@ from torch.nn import functional as F
 from emote.animation.channels import INDEX, MOUTH_NAMES, UPPER_FACE_NAMES
 from emote.errors import EmoteError
 from emote.nn.checkpoint import save_model
-from emote.nn.config import ModelConfig, StageConfig, TrainConfig
+from emote.nn.config import ModelConfig, StageConfig, TrainConfig, data_roots
 from emote.nn.features import FeatureSettings
 from emote.nn.networks import EmoteNet, EmotionClassifier, MotionPrior
 from emote.performance.emotions import EXPRESSIONS
@@ -72,7 +72,14 @@ class DeviceBatches:
     few gathers, so a GPU is never starved by CPU-side batch making.
     """
 
-    def __init__(self, stream: Stream, targets: Targets, device: torch.device, seed: int) -> None:
+    def __init__(
+        self,
+        stream: Stream,
+        targets: Targets,
+        device: torch.device,
+        seed: int,
+        frame_weight: np.ndarray | None = None,
+    ) -> None:
         def put(x: np.ndarray, dtype: torch.dtype | None = None) -> torch.Tensor:
             t = torch.from_numpy(np.ascontiguousarray(x))
             return t.to(device=device, dtype=dtype) if dtype else t.to(device)
@@ -86,6 +93,7 @@ class DeviceBatches:
         self.closure = put(stream.closure, torch.float32)
         self.compose = put(stream.compose)
         self.style = put(stream.style, torch.int64)
+        self.frame_weight = put(stream.frame_weight if frame_weight is None else frame_weight, torch.float32)
         self.variants = targets.variants
         self.device = device
         self.gen = torch.Generator(device=device)
@@ -147,6 +155,7 @@ class DeviceBatches:
             "weights2": lerp(self.weights, v2),
             "target2": lerp(self.curves, v2),
             "mask2": mask & self.compose[near][..., None],
+            "frame_weight": self.frame_weight[near],
             "start": start,
             "speed": speed,
         }
@@ -281,6 +290,18 @@ def augment_features(
     return out
 
 
+def loss_weights(stored: np.ndarray, how: str, floor: float) -> np.ndarray:
+    """Per-frame loss weights from the stored ones (see ``TrainConfig.frame_weights``)."""
+    w = np.asarray(stored, np.float32)
+    if how == "off":
+        return np.ones_like(w)
+    if how == "mask":
+        return (w >= floor).astype(np.float32)
+    if how == "soft":
+        return np.where(w >= floor, w, 0.0).astype(np.float32)
+    raise ValueError(f"frame_weights must be 'mask', 'soft' or 'off', got {how!r}")
+
+
 def _schedule(fraction: float, step: int, stage: StageConfig) -> float:
     """Learning-rate factor: linear warm-up, then cosine to 5% of the peak."""
     if step < stage.warmup:
@@ -291,21 +312,34 @@ def _schedule(fraction: float, step: int, stage: StageConfig) -> float:
 class Trainer:
     """Holds the networks, data and state of one training run."""
 
-    def __init__(self, cfg: TrainConfig, *, progress: Callable[[float], None] | None = None) -> None:
+    def __init__(
+        self, cfg: TrainConfig, *, progress: Callable[[float], None] | None = None, resume: bool = False
+    ) -> None:
         self.cfg = cfg
         self.out = Path(cfg.out)
+        if resume and not (self.out / STATE).exists():
+            raise EmoteError(f"{self.out / STATE}: nothing to resume (no saved state in the run folder)")
+        if not resume and (self.out / STATE).exists():
+            raise EmoteError(f"{self.out}: already holds a run (state.pt); resume it with --resume, "
+                             "or train into another folder (--out)")  # fmt: skip
         self.out.mkdir(parents=True, exist_ok=True)
         self.progress = progress or (lambda f: None)
         self.device = torch.device("cuda" if cfg.device == "auto" and torch.cuda.is_available() else
                                    ("cpu" if cfg.device == "auto" else cfg.device))  # fmt: skip
         torch.manual_seed(cfg.seed)
-        self.train_stream = load_stream(cfg.data, "train", styles=cfg.model.styles)
+        roots = data_roots(cfg)
+        self.train_stream = load_stream(roots, "train", styles=cfg.model.styles)
         try:
-            self.val_stream: Stream | None = load_stream(cfg.data, "val", styles=cfg.model.styles)
+            self.val_stream: Stream | None = load_stream(roots, "val", styles=cfg.model.styles)
         except EmoteError:  # a dataset without held-out voices trains without validation
             self.val_stream = None
         mc = cfg.model
-        stored = dataset_features(cfg.data)
+        features = {r: dataset_features(r) for r in roots}
+        if len({f for f in features.values() if f is not None}) > 1:
+            raise EmoteError(
+                f"the datasets {', '.join(roots)} hold different speech features; make them alike"
+            )
+        stored = next((f for f in features.values() if f is not None), None)
         if stored is not None:  # the network reads what the dataset holds (ceiling: inference only)
             mc = replace(mc, features=replace(stored, ceiling=mc.features.ceiling))
         channels = mc.channels or target_channels(self.train_stream)
@@ -323,11 +357,16 @@ class Trainer:
         self.articulation_weight = torch.tensor([1.0 if c in MOUTH_NAMES and c not in emotional else 0.0
                                                  for c in self.channels])  # fmt: skip
         self.gap = GapModel(self.channels)
-        targets = prepare_targets(self.train_stream, self.channels, variants=cfg.variants, seed=cfg.seed)
-        self.batches = DeviceBatches(self.train_stream, targets, self.device, seed=cfg.seed)
+        neutral = self.model_cfg.neutral_only
+        targets = prepare_targets(self.train_stream, self.channels, variants=2 if neutral else cfg.variants,
+                                  seed=cfg.seed, neutral=neutral)  # fmt: skip
+        frame_weight = loss_weights(self.train_stream.frame_weight, cfg.frame_weights, cfg.min_frame_weight)
+        self.batches = DeviceBatches(
+            self.train_stream, targets, self.device, seed=cfg.seed, frame_weight=frame_weight
+        )
         self._val_batches: dict[tuple[int, int], list[dict[str, torch.Tensor]]] = {}
         self.val_targets = (
-            prepare_targets(self.val_stream, self.channels, variants=2, seed=cfg.seed + 1)
+            prepare_targets(self.val_stream, self.channels, variants=2, seed=cfg.seed + 1, neutral=neutral)
             if self.val_stream
             else None
         )
@@ -381,7 +420,11 @@ class Trainer:
             return
         state = torch.load(path, map_location=self.device, weights_only=True)
         if json.loads(state["channels"]) != list(self.channels):
-            raise RuntimeError(f"{path}: saved for other channels; use a new run folder")
+            raise EmoteError(f"{path}: saved for other channels; use a new run folder")
+        if "model_config" in state and json.loads(state["model_config"]) != json.loads(
+            json.dumps(self.model_cfg.to_dict())
+        ):
+            raise EmoteError(f"{path}: saved for another [model] configuration; use a new run folder")
         self.prior.load_state_dict(state["prior"])
         self.classifier.load_state_dict(state["classifier"])
         self.net.load_state_dict(state["net"])
@@ -389,6 +432,13 @@ class Trainer:
         self.elapsed = json.loads(state["elapsed"])
         self.history = json.loads(state["history"])
         self._optimizer_state = state.get("optimizer")
+        if "rng" in state:  # the same batches and augmentations as a run that never stopped
+            rng = state["rng"]
+            torch.set_rng_state(rng["torch"].cpu())
+            self.batches.gen.set_state(rng["batches"].cpu())
+            if "cuda" in rng and self.device.type == "cuda":
+                torch.cuda.set_rng_state(rng["cuda"].cpu(), self.device)
+        self._log({"resumed": STAGES[min(self.stage_index, len(STAGES) - 1)], "step": self.step})
         log.info("resumed %s at stage %s step %d", path, STAGES[min(self.stage_index, 2)], self.step)
 
     def _save(self, optimizer: torch.optim.Optimizer | None) -> None:
@@ -403,7 +453,10 @@ class Trainer:
             "step": self.step,
             "elapsed": json.dumps(self.elapsed),
             "history": json.dumps(self.history),
-        }
+            "model_config": json.dumps(self.model_cfg.to_dict()),
+            "rng": {"torch": torch.get_rng_state(), "batches": self.batches.gen.get_state(),
+                    **({"cuda": torch.cuda.get_rng_state(self.device)} if self.device.type == "cuda" else {})},
+        }  # fmt: skip
         if optimizer is not None:
             state["optimizer"] = optimizer.state_dict()
         with atomic_path(self.out / STATE) as tmp:
@@ -422,8 +475,16 @@ class Trainer:
         return torch.autocast(device_type=self.device.type, dtype=torch.bfloat16, enabled=enabled)
 
     # -- losses --------------------------------------------------------------------------------
-    def _gap_loss(self, pred: torch.Tensor, target: torch.Tensor, closure: torch.Tensor) -> torch.Tensor:
+    def _gap_loss(
+        self,
+        pred: torch.Tensor,
+        target: torch.Tensor,
+        closure: torch.Tensor,
+        weight: torch.Tensor | None = None,
+    ) -> torch.Tensor:
         w = 1.0 + self.cfg.losses.closure * closure
+        if weight is not None:
+            w = w * weight
         return ((self.gap(pred) - self.gap(target)).abs() * w).sum() / w.sum() / 30.0
 
     def prior_loss(self, b: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
@@ -471,24 +532,31 @@ class Trainer:
         with self._autocast():
             out = self.net(b["mel"], b["weights"], style)
         out = out.float()
-        rec = masked_l1(out, b["target"], b["mask"])
-        lip = masked_l1(out, b["target"], b["mask"], self.mouth_weight)
-        gap = self._gap_loss(out, b["target"], b["closure"])
+        # Each frame counts by its trust (recorded speech: the recogniser's confidence, see TrainConfig).
+        fw = b["frame_weight"]
+        mask = b["mask"] * fw[..., None]
+        rec = masked_l1(out, b["target"], mask)
+        lip = masked_l1(out, b["target"], mask, self.mouth_weight)
+        gap = self._gap_loss(out, b["target"], b["closure"], fw)
+        total = L.rec * rec + L.lip * lip + L.gap * gap
+        parts = {"rec": rec.detach(), "lip": lip.detach(), "gap": gap.detach()}
+        if self.model_cfg.neutral_only:  # one condition: nothing to tell apart or exchange
+            return total, parts
         emo = self._emotion_ce(out, b["weights"])
-        total = L.rec * rec + L.lip * lip + L.gap * gap + L.emotion * emo
-        parts = {"rec": rec.detach(), "lip": lip.detach(), "gap": gap.detach(), "emo": emo.detach()}
+        total = total + L.emotion * emo
+        parts["emo"] = emo.detach()
         if L.exchange_lip or L.exchange_emotion or L.exchange_rec:
             with self._autocast():
                 out2 = self.net(b["mel"], b["weights2"], style)
             out2 = out2.float()
             # Same audio, other emotion: closures stay closed, pure articulation stays put.
-            c = b["closure"]
+            c = b["closure"] * fw
             ex_gap = (
                 ((self.gap(out2) - self.gap(b["target"])).abs() * c).sum() / c.sum().clamp_min(1.0) / 30.0
             )
-            ex_art = masked_l1(out2, b["target"], b["mask"], self.articulation_weight)
+            ex_art = masked_l1(out2, b["target"], mask, self.articulation_weight)
             ex_emo = self._emotion_ce(out2, b["weights2"])
-            ex_rec = masked_l1(out2, b["target2"], b["mask2"])
+            ex_rec = masked_l1(out2, b["target2"], b["mask2"] * fw[..., None])
             total = (
                 total
                 + L.exchange_lip * (ex_gap + ex_art)
@@ -512,6 +580,10 @@ class Trainer:
             rng = np.random.default_rng(12345)
             made = [sample_batch(self.val_stream, self.val_targets, rng, batch=batch, window=window, stored_share=1.0)
                     for _ in range(count)]  # fmt: skip
+            for nb in made:
+                nb.frame_weight = loss_weights(
+                    nb.frame_weight, self.cfg.frame_weights, self.cfg.min_frame_weight
+                )
             self._val_batches[key] = [
                 {k: torch.from_numpy(np.ascontiguousarray(v)).to(self.device) for k, v in vars(nb).items()}
                 for nb in made
@@ -543,13 +615,15 @@ class Trainer:
                 pred = self.net(
                     b["mel"], b["weights"], b["style"].clamp_min(0) if self.model_cfg.styles else None
                 ).float()
+            fw = b["frame_weight"]
+            mask = b["mask"] * fw[..., None]
+            closure = b["closure"] * fw
             m = {
-                "mae": masked_l1(pred, b["target"], b["mask"]).item(),
-                "mouth_mae": masked_l1(pred, b["target"], b["mask"], self.mouth_weight).item(),
-                "gap_mae_mm": (self.gap(pred) - self.gap(b["target"])).abs().mean().item(),
-                "closure_gap_mm": (
-                    (self.gap(pred) * b["closure"]).sum() / b["closure"].sum().clamp_min(1)
-                ).item(),
+                "mae": masked_l1(pred, b["target"], mask).item(),
+                "mouth_mae": masked_l1(pred, b["target"], mask, self.mouth_weight).item(),
+                "gap_mae_mm": ((self.gap(pred) - self.gap(b["target"])).abs() * fw).sum().item()
+                / max(fw.sum().item(), 1.0),
+                "closure_gap_mm": ((self.gap(pred) * closure).sum() / closure.sum().clamp_min(1)).item(),
             }
             for k, v in m.items():
                 sums[k] = sums.get(k, 0.0) + v / batches
@@ -664,6 +738,6 @@ class Trainer:
         return save_model(self.out / MODEL, self.net, self.classifier, card=card)
 
 
-def train(cfg: TrainConfig, *, progress: Callable[[float], None] | None = None) -> Path:
-    """Train (or resume) the neural engine; return the path of ``model.pt``."""
-    return Trainer(cfg, progress=progress).run()
+def train(cfg: TrainConfig, *, progress: Callable[[float], None] | None = None, resume: bool = False) -> Path:
+    """Train the neural engine (``resume``: continue the run saved in ``cfg.out``); return ``model.pt``'s path."""
+    return Trainer(cfg, progress=progress, resume=resume).run()

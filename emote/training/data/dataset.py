@@ -61,6 +61,8 @@ class Stream:
     weights : (N, 8) float16
         The stored emotion track of each frame (neutral when unknown).
     closure : (N,) bool
+    frame_weight : (N,) float16
+        Trust in each frame's target, in [0, 1] (the shard's ``frame_weight``; 1 where it has none).
     style : (N,) int16
         Index into ``styles`` (-1: none).
     starts : (n_items + 1,) int64
@@ -77,6 +79,11 @@ class Stream:
     starts: np.ndarray
     styles: tuple[str, ...]
     fps: float
+    frame_weight: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        if self.frame_weight is None:
+            self.frame_weight = np.ones(self.curves.shape[0], np.float16)
 
     @property
     def n_frames(self) -> int:
@@ -88,30 +95,36 @@ class Stream:
 
 
 def load_stream(
-    root: str | PathLike[str], split: str, *, styles: Sequence[str] = (), limit: int | None = None
+    root: str | PathLike[str] | Sequence[str | PathLike[str]],
+    split: str,
+    *,
+    styles: Sequence[str] = (),
+    limit: int | None = None,
 ) -> Stream:
-    """Load every shard of ``split`` (``"train"`` or ``"val"``) from a dataset folder.
+    """Load every shard of ``split`` (``"train"`` or ``"val"``) from one dataset folder or several.
 
     Parameters
     ----------
-    root : path
+    root : path or sequence of paths
+        Dataset folders (several: a mix, e.g. TTS voices + recorded speech).
     split : str
     styles : sequence of str
         Style names to index (an item's ``meta["style"]``); others get -1.
     limit : int, optional
         Read at most this many shards (quick tests).
     """
-    manifest = read_manifest(root)
-    entries = [e for e in manifest["shards"] if e["split"] == split][:limit]
-    if not entries:
-        raise EmoteError(f"{root}: no {split!r} shards in the manifest")
-    shards = [read_shard(Path(root) / e["file"]) for e in entries]
+    roots = [Path(root)] if isinstance(root, str | PathLike) else [Path(r) for r in root]
+    paths = [r / e["file"] for r in roots for e in read_manifest(r)["shards"] if e["split"] == split][:limit]
+    if not paths:
+        raise EmoteError(f"{', '.join(map(str, roots))}: no {split!r} shards in the manifest")
+    shards = [read_shard(p) for p in paths]
     names: list[str] = []
     for sh in shards:
         names += [c for c in sh.channels if c not in names]
     fps = float(shards[0].header["fps"])
     style_index = {s: i for i, s in enumerate(styles)}
     mel, curves, compose, weights, closure, style, lengths = [], [], [], [], [], [], []
+    frame_weight = [sh.weights.astype(np.float16) for sh in shards]
     for sh in shards:
         if float(sh.header["fps"]) != fps:
             raise EmoteError(f"{root}: shards at different frame rates ({sh.header['fps']} and {fps})")
@@ -149,6 +162,7 @@ def load_stream(
         starts=np.cumsum([0, *lengths]).astype(np.int64),
         styles=tuple(styles),
         fps=fps,
+        frame_weight=np.concatenate(frame_weight),
     )
 
 
@@ -256,8 +270,14 @@ def prepare_targets(
     seed: int = 0,
     tracks: TrackSampling | None = None,
     chunk: int = 65536,
+    neutral: bool = False,
 ) -> Targets:
-    """Compose the stream's targets under its stored tracks and ``variants - 1`` fresh ones."""
+    """Compose the stream's targets under its stored tracks and ``variants - 1`` fresh ones.
+
+    ``neutral``: every variant of every composed frame is neutral (the
+    neutral-only ablation: the network never sees an emotion; real takes keep
+    their own condition).
+    """
     if variants < 2:
         raise ValueError(f"need at least 2 variants (stored + fresh), got {variants}")
     rng = np.random.default_rng(seed)
@@ -266,7 +286,13 @@ def prepare_targets(
     curves = np.empty((variants, n, len(channels)), np.float16)
     mask = np.zeros((n, len(channels)), bool)
     for v in range(variants):
-        w = stream.weights.astype(np.float32) if v == 0 else fresh_weights(n, stream.fps, rng, tracks=tracks)
+        if neutral:
+            w = np.zeros((n, len(EMOTIONS)), np.float32)
+            w[:, EMOTIONS.index("neutral")] = 1.0
+        elif v == 0:
+            w = stream.weights.astype(np.float32)
+        else:
+            w = fresh_weights(n, stream.fps, rng, tracks=tracks)
         w[~stream.compose] = stream.weights[~stream.compose]  # real takes keep their own condition
         weights[v] = w
         for a in range(0, n, chunk):
@@ -292,6 +318,8 @@ class Batch:
     closure : (B, T)
         1 on bilabial and labiodental frames.
     style : (B,) int64
+    frame_weight : (B, T)
+        Trust in each frame's target (the stream's ``frame_weight``).
     """
 
     mel: np.ndarray
@@ -303,6 +331,7 @@ class Batch:
     weights2: np.ndarray
     target2: np.ndarray
     mask2: np.ndarray
+    frame_weight: np.ndarray
 
 
 def window_rows(start: np.ndarray, window: int) -> np.ndarray:
@@ -347,6 +376,7 @@ def sample_batch(
         weights2=targets.weights[v2[:, None], rows].astype(np.float32),
         target2=targets.curves[v2[:, None], rows].astype(np.float32),
         mask2=targets.mask[rows] & comp[..., None],
+        frame_weight=stream.frame_weight[rows].astype(np.float32),
     )
 
 

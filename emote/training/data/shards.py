@@ -17,6 +17,7 @@ array               shape, dtype                meaning
 ``phone_start/end``  (P,) float32               phone intervals, seconds from the item start
 ``phone_label``     (P,) uint8                  index into :data:`PHONE_LABELS`
 ``phone_offsets``   (n + 1,) int64              item ``i``'s phones
+``frame_weight``    (F,) uint8, optional         per-frame trust in the target, ``code / 255``
 ``meta``            () str (JSON)               per-item metadata list + shard header
 ==================  ==========================  ============================================
 
@@ -25,6 +26,19 @@ teacher's emotion-free mouth; the training target is the performance layer's
 composition of it with the item's emotion track (so any other track can be
 composed too: exact targets under content–emotion exchange); ``"final"`` — the
 target itself (real captures).
+
+``frame_weight`` (absent: every frame 1) says how far each frame's target is
+to be trusted: the training losses of the speech-to-motion stage weight each
+frame by it. Recorded speech without a transcript gets the phone recogniser's
+confidence there (:mod:`emote.training.data.speech`); 0 masks a frame out. ``header["split"]``
+names the split a shard belongs to (the manifest's ``split`` is the one read).
+
+A ``"compact"`` shard (``header["mel_layout"]``, written with ``compact=True``)
+stores the same uint8 codes in a third less space, losslessly: ``mel`` holds
+the ``n_mels`` log-mel columns as differences of consecutive rows (modulo
+256: noise-like spectra compress far better as changes), and ``post`` holds
+the phone-posterior columns once per curve frame (they arrive at 50 Hz and
+are repeated to the 100 Hz rows; reading repeats them again).
 
 Features are stored as float16 or, to halve the size, as uint8 with an affine
 map recorded in the header (``mel_code = [low, step]``: value = low + code × step;
@@ -84,12 +98,15 @@ class Item:
         Reference phones (empty when unknown).
     meta : dict
         ``text``, ``voice``/``source``, ``emotion_track`` (dict or None), ``style``...
+    weight : np.ndarray [shape=(F,)], optional
+        Per-frame trust in ``curves``, in [0, 1] (None: 1 everywhere).
     """
 
     mel: np.ndarray
     curves: np.ndarray
     phones: list[Phone] = field(default_factory=list)
     meta: dict[str, Any] = field(default_factory=dict)
+    weight: np.ndarray | None = None
 
     @property
     def n_frames(self) -> int:
@@ -110,6 +127,7 @@ class Shard:
     phone_offsets: np.ndarray
     meta: list[dict[str, Any]]
     header: dict[str, Any]
+    frame_weight: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.meta)
@@ -130,7 +148,15 @@ class Shard:
             self.curves[a:b].astype(np.float32),
             phones,
             self.meta[i],
+            None if self.frame_weight is None else self.frame_weight[a:b].astype(np.float32),
         )
+
+    @property
+    def weights(self) -> np.ndarray:
+        """Per-frame target weights (F,) float32, 1 where the shard stores none."""
+        if self.frame_weight is None:
+            return np.ones(self.n_frames, np.float32)
+        return self.frame_weight.astype(np.float32)
 
     @property
     def mel_per_frame(self) -> int:
@@ -155,6 +181,31 @@ def decode_mel(stored: np.ndarray, code: tuple[float, float] = MEL_CODE) -> np.n
     return stored.astype(np.float32)
 
 
+def encode_weight(weight: np.ndarray) -> np.ndarray:
+    """Per-frame weights in [0, 1] as stored: uint8 codes, ``weight = code / 255``."""
+    return np.rint(np.clip(weight, 0.0, 1.0) * 255.0).astype(np.uint8)
+
+
+def _compact(codes: np.ndarray, m: int, header: dict[str, Any]) -> dict[str, np.ndarray]:
+    """The compact layout of uint8 feature codes (2 F, width): row deltas of the log-mel, posteriors per frame."""
+    n_mels = int(header["features"]["n_mels"])
+    if codes.dtype != np.uint8 or not header["features"].get("phones"):
+        raise ValueError("the compact layout needs uint8 features with phone posteriors")
+    post = codes[:, n_mels:]
+    once = post[::m]
+    if not np.array_equal(np.repeat(once, m, axis=0), post):
+        raise ValueError("phone posterior rows are not repeated per curve frame; cannot store them compactly")
+    mel = codes[:, :n_mels]
+    delta = np.diff(mel, axis=0, prepend=np.zeros((1, n_mels), np.uint8))  # uint8: modulo 256
+    return {"mel": delta, "post": once}
+
+
+def _expand(mel: np.ndarray, post: np.ndarray, m: int) -> np.ndarray:
+    """Inverse of :func:`_compact`: the uint8 feature codes (2 F, width)."""
+    codes = np.cumsum(mel, axis=0, dtype=np.uint8)  # wraps modulo 256, undoing the deltas
+    return np.concatenate([codes, np.repeat(post, m, axis=0)], axis=1)
+
+
 def write_shard(
     path: str | PathLike[str],
     items: Sequence[Item],
@@ -162,6 +213,7 @@ def write_shard(
     channels: Sequence[str],
     header: dict[str, Any],
     mel_dtype: str = "float16",
+    compact: bool = False,
 ) -> Path:
     """Write items as one shard, atomically.
 
@@ -177,6 +229,9 @@ def write_shard(
         ``fps``, ``kind`` (``"speech"`` or ``"final"``), ``features`` (settings dict)...
     mel_dtype : str
         ``"float16"`` or ``"uint8"``.
+    compact : bool
+        With ``"uint8"`` and ``header["features"]["phones"]``: the compact
+        layout (see the module docstring; the same codes come back).
 
     Returns
     -------
@@ -185,6 +240,8 @@ def write_shard(
     from emote.io.atomic import atomic_path
 
     m = int(header.get("mel_per_frame", 2))
+    if compact:
+        header = {**header, "mel_layout": "compact"}
     for k, it in enumerate(items):
         if it.curves.shape[1] != len(channels):
             raise ValueError(f"item {k}: {it.curves.shape[1]} curve columns for {len(channels)} channels")
@@ -208,6 +265,14 @@ def write_shard(
         "meta": np.asarray(json.dumps({"header": {"version": FORMAT_VERSION, "mel_per_frame": m, "mel_code": list(MEL_CODE), **header},
                                        "items": [it.meta for it in items]})),
     }  # fmt: skip
+    if compact:
+        arrays.update(_compact(arrays["mel"], m, header))
+    if any(it.weight is not None for it in items):
+        for k, it in enumerate(items):
+            if it.weight is not None and it.weight.shape != (it.n_frames,):
+                raise ValueError(f"item {k}: weight shape {it.weight.shape} for {it.n_frames} frames")
+        weight = np.concatenate([np.ones(it.n_frames) if it.weight is None else it.weight for it in items])
+        arrays["frame_weight"] = encode_weight(weight)
     path = Path(path)
     with atomic_path(path) as tmp:
         np.savez_compressed(tmp, **arrays)
@@ -220,8 +285,11 @@ def read_shard(path: str | PathLike[str]) -> Shard:
         with np.load(path, allow_pickle=False) as z:
             meta = json.loads(str(z["meta"]))
             code = tuple(meta["header"].get("mel_code", _OLD_MEL_CODE))
+            stored = z["mel"]
+            if meta["header"].get("mel_layout") == "compact":
+                stored = _expand(stored, z["post"], int(meta["header"].get("mel_per_frame", 2)))
             shard = Shard(
-                mel=decode_mel(z["mel"], code).astype(np.float16),
+                mel=decode_mel(stored, code).astype(np.float16),
                 curves=z["curves"],
                 channels=tuple(str(c) for c in z["channels"]),
                 offsets=z["offsets"],
@@ -231,6 +299,9 @@ def read_shard(path: str | PathLike[str]) -> Shard:
                 phone_offsets=z["phone_offsets"],
                 meta=meta["items"],
                 header=meta["header"],
+                frame_weight=(
+                    z["frame_weight"].astype(np.float32) / 255.0 if "frame_weight" in z.files else None
+                ),
             )
     except FileNotFoundError:
         raise file_error(FormatError, path, "shard not found") from None

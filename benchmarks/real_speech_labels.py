@@ -1,0 +1,200 @@
+"""How good are teacher curves from *recognised* phones, and does the confidence mask remove the bad ones?
+
+Usage::
+
+    python benchmarks/real_speech_labels.py [--data .emote_data/speech]
+        [--speech ../shared/data/train-speech] [--clips 0] [--out benchmarks/results/real_speech_labels.json]
+
+The untranscribed LibriSpeech clips are trained on teacher curves from phones
+the recogniser heard, weighted per frame by its confidence
+(:func:`emote.training.data.speech.recognition_confidence`, :func:`emote.training.data.speech.frame_weights`).
+This measures that choice where the answer is known: on the LJSpeech clips,
+whose transcripts give forced-aligned phones (the reference), it makes the
+teacher curves a second time from recognised phones, exactly as the data
+engine does for a clip without a transcript, and compares, for no mask, the
+soft weights, and binary masks at several thresholds:
+
+- ``kept``: share of frames kept (weight sum / frames);
+- ``class_agree``: share of (kept) frames whose recognised phone has the
+  aligned phone's lip class (:data:`emote.training.data.speech.LIP_CLASSES`);
+- ``mae``: mean absolute difference of the teacher curves (all teacher channels);
+- ``gap_mae_mm``: the same for the lip gap (``emote.eval.lip_gap_proxy``, mm);
+- ``state_disagree``: share of frames where one curve set has the lips closed
+  (gap < 1.5 mm, the closure metric's threshold) and the other open (> 3 mm);
+- ``bilabial_closed``: share of the aligned /p b m/ (those kept: at least half
+  their frames weighted in) where the recognised-phone teacher closes the lips
+  (gap < 1.5 mm), and ``bilabials_kept``, the share kept.
+
+It reads the aligned phones, features and reference teacher curves from the
+LJSpeech shards that ``emote data speech`` wrote (so the reference is what
+training sees), re-reads each clip's audio for the recogniser and the
+teacher's loudness, prints a table and writes JSON with the commit and machine.
+One speaker only (LJSpeech): LibriSpeech's many voices may be recognised worse,
+which is what the mask is there for.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from emote.animation.channels import INDEX, N_CHANNELS  # noqa: E402
+from emote.audio.io import load_audio  # noqa: E402
+from emote.audio.recognize import recognize  # noqa: E402
+from emote.eval import lip_gap_proxy  # noqa: E402
+from emote.phonetics.labels import SIL  # noqa: E402
+from emote.phonetics.phoneset import BILABIALS, frames_in  # noqa: E402
+from emote.training.data.shards import read_manifest, read_shard  # noqa: E402
+from emote.training.data.speech import _CLASS_OF, frame_weights, recognition_confidence, teacher_curves  # noqa: E402
+
+THRESHOLDS = (0.3, 0.5, 0.7, 0.9)
+CLOSED_MM, OPEN_MM = 1.5, 3.0
+
+
+def _full(curves: np.ndarray, channels: tuple[str, ...]) -> np.ndarray:
+    out = np.zeros((curves.shape[0], N_CHANNELS), np.float32)
+    out[:, [INDEX[c] for c in channels]] = curves
+    return out
+
+
+def _class_per_frame(phones, n: int, fps: float) -> np.ndarray:
+    cls = np.full(n, -1, np.int64)  # -1: silence / unknown
+    t = np.arange(n) / fps
+    for p in phones:
+        if p.label != SIL:
+            cls[(t >= p.start) & (t < p.end)] = _CLASS_OF.get(p.label, -1)
+    return cls
+
+
+def machine() -> dict:
+    def git(*a: str) -> str:
+        return subprocess.run(["git", *a], cwd=REPO, capture_output=True, text=True).stdout.strip()
+
+    cpu = platform.processor()
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.is_file():
+        names = [
+            line.split(":", 1)[1].strip()
+            for line in cpuinfo.read_text().splitlines()
+            if line.startswith("model name")
+        ]
+        cpu = names[0] if names else cpu
+    return {"commit": git("rev-parse", "HEAD"), "dirty": bool(git("status", "--porcelain", "--untracked-files=no")),
+            "cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version(),
+            "numpy": np.__version__, "platform": platform.platform()}  # fmt: skip
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--data", type=Path, default=REPO / ".emote_data" / "speech")
+    ap.add_argument("--speech", type=Path, default=REPO.parent / "shared" / "data" / "train-speech")
+    ap.add_argument("--clips", type=int, default=0, help="at most this many LJSpeech clips (0: all)")
+    ap.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results" / "real_speech_labels.json")
+    args = ap.parse_args()
+
+    manifest = read_manifest(args.data)
+    files = [e["file"] for e in manifest["shards"] if e["voice"] == "ljspeech"]
+    if not files:
+        sys.exit(f"{args.data}: no ljspeech shards (run `emote data speech` on the LJSpeech folder first)")
+    smooth = float(manifest["settings"]["smooth"])
+    rows = []  # per clip: weights, per-frame measures
+    t0 = time.perf_counter()
+    audio_seconds = 0.0
+    for file in files:
+        shard = read_shard(args.data / file)
+        fps = float(shard.header["fps"])
+        fs_n_mels = int(shard.header["features"]["n_mels"])
+        for i in range(len(shard)):
+            if args.clips and len(rows) >= args.clips:
+                break
+            item = shard.item(i)
+            audio = load_audio(args.speech / item.meta["source"])
+            n = item.n_frames
+            recognised = list(recognize(y=audio.samples, sr=audio.sr).phones)
+            conf = recognition_confidence(recognised, item.mel[::2, fs_n_mels:] * 4.0, rate=fps)
+            w = frame_weights(recognised, conf, n_frames=n, fps=fps, smooth=smooth)
+            ref = _full(item.curves, shard.channels)
+            cand = _full(
+                teacher_curves(recognised, audio.samples, audio.sr, n_frames=n, fps=fps), shard.channels
+            )
+            g_ref, g_cand = lip_gap_proxy(ref), lip_gap_proxy(cand)
+            c_ref, c_cand = _class_per_frame(item.phones, n, fps), _class_per_frame(recognised, n, fps)
+            speech = c_ref >= 0
+            bil = [
+                frames_in(p.start, p.end, fps=fps, n_frames=n) for p in item.phones if p.label in BILABIALS
+            ]
+            rows.append({
+                "w": w, "speech": speech,
+                "agree": (c_ref == c_cand), "err": np.abs(ref - cand).sum(1) / len(shard.channels),
+                "gap_err": np.abs(g_ref - g_cand),
+                "state": ((g_ref < CLOSED_MM) & (g_cand > OPEN_MM)) | ((g_cand < CLOSED_MM) & (g_ref > OPEN_MM)),
+                "bilabials": [(w[f], g_cand[f].min() < CLOSED_MM) for f in bil],
+            })  # fmt: skip
+            audio_seconds += audio.samples.size / audio.sr
+    elapsed = time.perf_counter() - t0
+
+    def measure(weight_of) -> dict:
+        w = np.concatenate([weight_of(r["w"]) for r in rows])
+        sp = np.concatenate([r["speech"] for r in rows])
+        ws = w * sp  # speech frames only for the label measures (silence is trivially agreed on)
+        bil = [(weight_of(bw).mean() >= 0.5, closed) for r in rows for bw, closed in r["bilabials"]]
+        kept_bil = [closed for keep, closed in bil if keep]
+
+        def mean(key: str, weights: np.ndarray) -> float:
+            return float((np.concatenate([r[key] for r in rows]) * weights).sum() / max(weights.sum(), 1e-9))
+
+        return {
+            "kept": round(float(w.mean()), 4),
+            "kept_speech": round(float(ws.sum() / max(sp.sum(), 1)), 4),
+            "class_agree": round(mean("agree", ws), 4),
+            "mae": round(mean("err", w), 5),
+            "gap_mae_mm": round(mean("gap_err", w), 4),
+            "state_disagree": round(mean("state", w), 4),
+            "bilabial_closed": round(float(np.mean(kept_bil)), 4) if kept_bil else None,
+            "bilabials_kept": round(len(kept_bil) / max(len(bil), 1), 4),
+        }
+
+    results = {
+        "no mask": measure(lambda w: np.ones_like(w)),
+        "soft (weight = confidence)": measure(lambda w: w),
+    }
+    for t in THRESHOLDS:
+        results[f"mask confidence >= {t}"] = measure(lambda w, t=t: (w >= t).astype(np.float64))
+    out = {
+        "benchmark": "real_speech_labels",
+        "what": "teacher curves from recognised vs forced-aligned phones on LJSpeech, with and without the "
+        "recogniser-confidence mask",
+        "clips": len(rows),
+        "audio_minutes": round(audio_seconds / 60, 2),
+        "frames": int(sum(r["w"].size for r in rows)),
+        "bilabials": int(sum(len(r["bilabials"]) for r in rows)),
+        "seconds": round(elapsed, 1),
+        "machine": machine(),
+        "results": results,
+    }
+    cols = list(next(iter(results.values())))
+    print(f"{len(rows)} LJSpeech clips, {audio_seconds / 60:.1f} min, {out['bilabials']} bilabials")
+    print(f"{'':28s}" + "".join(f"{c:>16s}" for c in cols))
+    for name, r in results.items():
+        print(f"{name:28s}" + "".join(f"{'-' if r[c] is None else r[c]:>16}" for c in cols))
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(out, indent=1) + "\n")
+    print(args.out)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
