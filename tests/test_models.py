@@ -233,6 +233,25 @@ def test_a_killed_and_resumed_run_ends_where_an_unbroken_one_does(corpus, tmp_pa
         assert torch.equal(a, b), name
 
 
+def test_emote_train_stops_cleanly_and_resumes_from_the_command_line(corpus, tmp_path, capsys):
+    from emote.cli.main import main
+
+    model = ", ".join(f"{k} = {list(v) if isinstance(v, tuple) else v}" for k, v in TINY_MODEL.items())
+    stage = "steps = {}\nbatch = 8\nwindow = 48\nwarmup = 2"
+    (tmp_path / "run.toml").write_text(
+        f'data = "{corpus}"\nout = "{tmp_path / "run"}"\ndevice = "cpu"\nvariants = 3\nsave_every = 1000\n'
+        f"model = {{ {model} }}\n[prior]\n{stage.format(4)}\n[classifier]\n{stage.format(0)}\n"
+        f"[main]\n{stage.format(3)}\n"
+    )
+    assert main(["train", str(tmp_path / "run.toml"), "-q", "--stop-after", "0"]) == 0
+    assert "continue with --resume" in capsys.readouterr().out
+    assert (tmp_path / "run" / "state.pt").exists() and not (tmp_path / "run" / "model.pt").exists()
+    assert main(["train", str(tmp_path / "run.toml"), "-q", "--resume"]) == 0
+    assert load_model(tmp_path / "run" / "model.pt").config.channels
+    stops = [r for r in _log(tmp_path / "run") if "stopped" in r or "resumed" in r]
+    assert stops == [{"stage": "prior", "step": 1, "stopped": "stop_after"}, {"resumed": "prior", "step": 1}]
+
+
 def test_frames_weighted_out_do_not_reach_the_loss(corpus, tmp_path):
     trainer = Trainer(tiny_config(corpus, tmp_path, prior=0, classifier=0, main=1))
     torch.manual_seed(0)

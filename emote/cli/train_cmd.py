@@ -16,7 +16,8 @@ already holds a run is refused.
 examples:
   emote train configs/tiny.toml                     # a minute on CPU
   emote train configs/emote_tts.toml --device cuda  # the shipped model's recipe
-  emote train configs/emote_real.toml --resume      # continue a stopped run
+  emote train configs/emote_real.toml --stop-after 540          # stop cleanly within 10 minutes
+  emote train configs/emote_real.toml --resume --stop-after 540 # continue a stopped run
   emote train configs/emote_tts.toml --export checkpoints/emote_tts.pt
 """
 
@@ -37,6 +38,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--resume", action="store_true", help="continue the run saved in the run folder (state.pt)"
     )
+    p.add_argument("--stop-after", type=float, metavar="SECONDS",
+                   help="save the state and stop after this many seconds (a session with a time limit); "
+                   "continue later with --resume")  # fmt: skip
     p.add_argument("--export", type=Path, metavar="MODEL", help="copy the finished model.pt here")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.set_defaults(run=run)
@@ -56,7 +60,12 @@ def run(args: argparse.Namespace) -> int:
     if args.device:
         cfg.device = args.device
     with ProgressBar(desc="train", disable=args.quiet) as bar:
-        model = train(cfg, progress=lambda f: bar.update(f, "train"), resume=args.resume)
+        model = train(
+            cfg, progress=lambda f: bar.update(f, "train"), resume=args.resume, stop_after=args.stop_after
+        )
+    if model is None:
+        print(f"stopped after {args.stop_after:g} s; state saved in {cfg.out}; continue with --resume")
+        return 0
     if args.export:
         args.export.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(model, args.export)

@@ -290,6 +290,10 @@ def augment_features(
     return out
 
 
+class _Stopped(Exception):
+    """``stop_after`` ran out: the state is saved, the run returns."""
+
+
 def loss_weights(stored: np.ndarray, how: str, floor: float) -> np.ndarray:
     """Per-frame loss weights from the stored ones (see ``TrainConfig.frame_weights``)."""
     w = np.asarray(stored, np.float32)
@@ -384,6 +388,7 @@ class Trainer:
         self.elapsed = {s: 0.0 for s in STAGES}
         self.history: dict[str, Any] = {}
         self._optimizer_state = None
+        self._deadline: float | None = None
         if cfg.init and not (self.out / STATE).exists():
             self._initialise(Path(cfg.init))
         self._resume()
@@ -712,6 +717,10 @@ class Trainer:
                 self._log({"stage": stage, "step": self.step, **self.evaluate(stage)})
             if self.step % self.cfg.save_every == 0:
                 self._save(opt)
+            if self._deadline is not None and time.perf_counter() >= self._deadline:
+                self._save(opt)
+                self._log({"stage": stage, "step": self.step, "stopped": "stop_after"})
+                raise _Stopped
         final = {"stage": stage, "step": self.step, "seconds": round(self.elapsed[stage], 2),
                  "steps_this_run": self.step - stage_start_step, **self.evaluate(stage)}  # fmt: skip
         self._log(final)
@@ -720,12 +729,22 @@ class Trainer:
         self.step = 0
         self._save(None)
 
-    def run(self) -> Path:
-        """Run every remaining stage; write and return ``model.pt``."""
-        while self.stage_index < len(STAGES):
-            stage = STAGES[self.stage_index]
-            log.info("stage %s: %d steps", stage, getattr(self.cfg, stage).steps)
-            self.run_stage(stage)
+    def run(self, *, stop_after: float | None = None) -> Path | None:
+        """Run every remaining stage; write and return ``model.pt``.
+
+        ``stop_after``: seconds of this call after which the run saves its state
+        at the next step and returns None (resume it with ``resume=True``), so
+        that a session with a wall-clock limit ends cleanly, losing nothing.
+        """
+        self._deadline = None if stop_after is None else time.perf_counter() + stop_after
+        try:
+            while self.stage_index < len(STAGES):
+                stage = STAGES[self.stage_index]
+                log.info("stage %s: %d steps", stage, getattr(self.cfg, stage).steps)
+                self.run_stage(stage)
+        except _Stopped:
+            log.info("stopped at stage %s step %d (state saved)", STAGES[self.stage_index], self.step)
+            return None
         card = {
             "data": self.cfg.data,
             "train_hours": round(self.train_stream.hours, 3),
@@ -738,6 +757,16 @@ class Trainer:
         return save_model(self.out / MODEL, self.net, self.classifier, card=card)
 
 
-def train(cfg: TrainConfig, *, progress: Callable[[float], None] | None = None, resume: bool = False) -> Path:
-    """Train the neural engine (``resume``: continue the run saved in ``cfg.out``); return ``model.pt``'s path."""
-    return Trainer(cfg, progress=progress, resume=resume).run()
+def train(
+    cfg: TrainConfig,
+    *,
+    progress: Callable[[float], None] | None = None,
+    resume: bool = False,
+    stop_after: float | None = None,
+) -> Path | None:
+    """Train the neural engine (``resume``: continue the run saved in ``cfg.out``).
+
+    Returns ``model.pt``'s path, or None when ``stop_after`` seconds ran out
+    first (the state is saved; call again with ``resume=True``).
+    """
+    return Trainer(cfg, progress=progress, resume=resume).run(stop_after=stop_after)
