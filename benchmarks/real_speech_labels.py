@@ -25,6 +25,10 @@ soft weights, and binary masks at several thresholds:
   their frames weighted in) where the recognised-phone teacher closes the lips
   (gap < 1.5 mm), and ``bilabials_kept``, the share kept.
 
+For scale, the same measures for the aligned phones made 20 and 40 ms late
+(a timing error of known size, no identity error), and the share of the
+LibriSpeech frames each mask keeps (from its shards' stored confidence).
+
 It reads the aligned phones, features and reference teacher curves from the
 LJSpeech shards that ``emote data speech`` wrote (so the reference is what
 training sees), re-reads each clip's audio for the recogniser and the
@@ -53,14 +57,22 @@ sys.path.insert(0, str(REPO))
 
 from emote.animation.channels import INDEX, N_CHANNELS  # noqa: E402
 from emote.audio.io import load_audio  # noqa: E402
+from emote.audio.phones import Phone  # noqa: E402
 from emote.audio.recognize import recognize  # noqa: E402
 from emote.eval import lip_gap_proxy  # noqa: E402
 from emote.phonetics.labels import SIL  # noqa: E402
 from emote.phonetics.phoneset import BILABIALS, frames_in  # noqa: E402
 from emote.training.data.shards import read_manifest, read_shard  # noqa: E402
-from emote.training.data.speech import _CLASS_OF, frame_weights, recognition_confidence, teacher_curves  # noqa: E402
+from emote.training.data.speech import (  # noqa: E402
+    _CLASS_OF,
+    SpeechSettings,
+    frame_weights,
+    recognition_confidence,
+    teacher_curves,
+)
 
 THRESHOLDS = (0.3, 0.5, 0.7, 0.9)
+SHIFTS_MS = (20, 40)
 CLOSED_MM, OPEN_MM = 1.5, 3.0
 
 
@@ -77,6 +89,24 @@ def _class_per_frame(phones, n: int, fps: float) -> np.ndarray:
         if p.label != SIL:
             cls[(t >= p.start) & (t < p.end)] = _CLASS_OF.get(p.label, -1)
     return cls
+
+
+def _compare(ref: np.ndarray, ref_phones, phones, w: np.ndarray, audio, fps: float, channels) -> dict:
+    """Per-frame measures of the teacher on ``phones`` against the reference teacher ``ref``."""
+    n = ref.shape[0]
+    cand = _full(teacher_curves(phones, audio.samples, audio.sr, n_frames=n, fps=fps), channels)
+    g_ref, g_cand = lip_gap_proxy(ref), lip_gap_proxy(cand)
+    c_ref, c_cand = _class_per_frame(ref_phones, n, fps), _class_per_frame(phones, n, fps)
+    bil = [frames_in(p.start, p.end, fps=fps, n_frames=n) for p in ref_phones if p.label in BILABIALS]
+    return {
+        "w": w,
+        "speech": c_ref >= 0,
+        "agree": c_ref == c_cand,
+        "err": np.abs(ref - cand).sum(1) / len(channels),
+        "gap_err": np.abs(g_ref - g_cand),
+        "state": ((g_ref < CLOSED_MM) & (g_cand > OPEN_MM)) | ((g_cand < CLOSED_MM) & (g_ref > OPEN_MM)),
+        "bilabials": [(w[f], g_cand[f].min() < CLOSED_MM) for f in bil],
+    }
 
 
 def machine() -> dict:
@@ -105,12 +135,15 @@ def main() -> int:
     ap.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results" / "real_speech_labels.json")
     args = ap.parse_args()
 
-    manifest = read_manifest(args.data)
-    files = [e["file"] for e in manifest["shards"] if e["voice"] == "ljspeech"]
+    files = sorted(
+        p.name for p in args.data.glob("shard-ljspeech-*.npz")
+    )  # a run still generating has no manifest
     if not files:
         sys.exit(f"{args.data}: no ljspeech shards (run `emote data speech` on the LJSpeech folder first)")
-    smooth = float(manifest["settings"]["smooth"])
-    rows = []  # per clip: weights, per-frame measures
+    manifest = read_manifest(args.data) if (args.data / "manifest.json").exists() else {}
+    smooth = float(manifest.get("settings", {}).get("smooth", SpeechSettings().smooth))
+    rows: list[dict] = []  # per clip: weights, per-frame measures
+    shifted: dict[int, list[dict]] = {}
     t0 = time.perf_counter()
     audio_seconds = 0.0
     for file in files:
@@ -127,26 +160,16 @@ def main() -> int:
             conf = recognition_confidence(recognised, item.mel[::2, fs_n_mels:] * 4.0, rate=fps)
             w = frame_weights(recognised, conf, n_frames=n, fps=fps, smooth=smooth)
             ref = _full(item.curves, shard.channels)
-            cand = _full(
-                teacher_curves(recognised, audio.samples, audio.sr, n_frames=n, fps=fps), shard.channels
-            )
-            g_ref, g_cand = lip_gap_proxy(ref), lip_gap_proxy(cand)
-            c_ref, c_cand = _class_per_frame(item.phones, n, fps), _class_per_frame(recognised, n, fps)
-            speech = c_ref >= 0
-            bil = [
-                frames_in(p.start, p.end, fps=fps, n_frames=n) for p in item.phones if p.label in BILABIALS
-            ]
-            rows.append({
-                "w": w, "speech": speech,
-                "agree": (c_ref == c_cand), "err": np.abs(ref - cand).sum(1) / len(shard.channels),
-                "gap_err": np.abs(g_ref - g_cand),
-                "state": ((g_ref < CLOSED_MM) & (g_cand > OPEN_MM)) | ((g_cand < CLOSED_MM) & (g_ref > OPEN_MM)),
-                "bilabials": [(w[f], g_cand[f].min() < CLOSED_MM) for f in bil],
-            })  # fmt: skip
+            rows.append(_compare(ref, item.phones, recognised, w, audio, fps, shard.channels))
+            for ms in SHIFTS_MS:  # calibration: the aligned phones themselves, late by a known amount
+                late = [Phone(p.start + ms / 1000, p.end + ms / 1000, p.label) for p in item.phones]
+                shifted.setdefault(ms, []).append(
+                    _compare(ref, item.phones, late, np.ones(n, np.float32), audio, fps, shard.channels)
+                )
             audio_seconds += audio.samples.size / audio.sr
     elapsed = time.perf_counter() - t0
 
-    def measure(weight_of) -> dict:
+    def measure(weight_of, rows: list[dict] = rows) -> dict:
         w = np.concatenate([weight_of(r["w"]) for r in rows])
         sp = np.concatenate([r["speech"] for r in rows])
         ws = w * sp  # speech frames only for the label measures (silence is trivially agreed on)
@@ -173,6 +196,15 @@ def main() -> int:
     }
     for t in THRESHOLDS:
         results[f"mask confidence >= {t}"] = measure(lambda w, t=t: (w >= t).astype(np.float64))
+    for ms, calibration in shifted.items():
+        results[f"aligned phones {ms} ms late"] = measure(lambda w: np.ones_like(w), calibration)
+    # How much of the multi-speaker corpus each mask keeps (its shards' stored confidence).
+    libri = [read_shard(p).weights for p in sorted(args.data.glob("shard-librispeech-*.npz"))]
+    libri_kept = {}
+    if libri:
+        lw = np.concatenate(libri)
+        libri_kept = {"frames": int(lw.size), "soft": round(float(lw.mean()), 4),
+                      **{f">= {t}": round(float((lw >= t).mean()), 4) for t in THRESHOLDS}}  # fmt: skip
     out = {
         "benchmark": "real_speech_labels",
         "what": "teacher curves from recognised vs forced-aligned phones on LJSpeech, with and without the "
@@ -184,12 +216,15 @@ def main() -> int:
         "seconds": round(elapsed, 1),
         "machine": machine(),
         "results": results,
+        "librispeech_kept": libri_kept,
     }
     cols = list(next(iter(results.values())))
     print(f"{len(rows)} LJSpeech clips, {audio_seconds / 60:.1f} min, {out['bilabials']} bilabials")
     print(f"{'':28s}" + "".join(f"{c:>16s}" for c in cols))
     for name, r in results.items():
         print(f"{name:28s}" + "".join(f"{'-' if r[c] is None else r[c]:>16}" for c in cols))
+    if libri_kept:
+        print("LibriSpeech frames kept: " + ", ".join(f"{k} {v}" for k, v in libri_kept.items()))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(out, indent=1) + "\n")
     print(args.out)

@@ -46,6 +46,7 @@ from emote.training.data.prosody import TrackSampling, sample_prosody, sample_tr
 from emote.training.data.shards import (
     MANIFEST,
     Item,
+    hold_posteriors,
     read_manifest,
     read_shard,
     summarize,
@@ -206,7 +207,10 @@ def render_utterance(
     track = EmotionTrack((EmotionSegment(0.0, first.end, emotion, intensity, first.blend, first.blend_weight),
                           *track.segments[1:]), track.transition)  # fmt: skip
     noisy, applied = augment(y, sr, rng, settings=settings.augment, babble=babble)
-    mel = align_mel(speech_features(noisy, sr=sr, settings=settings.features), n, settings=settings.features)
+    mel = hold_posteriors(
+        align_mel(speech_features(noisy, sr=sr, settings=settings.features), n, settings=settings.features),
+        settings.features,
+    )
     meta = {
         "text": text,
         "voice": voice.id,
@@ -303,7 +307,8 @@ def generate_corpus(
             if shard_seconds is None:
                 items = _make_shard(voice, np.random.SeedSequence([s.seed, vi, k]), s)
                 header = {"fps": s.fps, "kind": "speech", "features": s.features.to_dict(), "voice": voice.id}
-                write_shard(path, items, channels=TEACHER_CHANNELS, header=header, mel_dtype=s.mel_dtype)
+                write_shard(path, items, channels=TEACHER_CHANNELS, header=header, mel_dtype=s.mel_dtype,
+                            compact=s.mel_dtype == "uint8" and s.features.phones)  # fmt: skip
                 shard_seconds = sum(float(it.meta["duration"]) for it in items)
                 log.info(
                     "%s: %.1f s of audio (%.0f s elapsed)", path.name, shard_seconds, time.perf_counter() - t0

@@ -71,6 +71,7 @@ __all__ = [
     "Item",
     "Shard",
     "dataset_features",
+    "hold_posteriors",
     "read_manifest",
     "read_shard",
     "summarize",
@@ -184,6 +185,21 @@ def decode_mel(stored: np.ndarray, code: tuple[float, float] = MEL_CODE) -> np.n
 def encode_weight(weight: np.ndarray) -> np.ndarray:
     """Per-frame weights in [0, 1] as stored: uint8 codes, ``weight = code / 255``."""
     return np.rint(np.clip(weight, 0.0, 1.0) * 255.0).astype(np.uint8)
+
+
+def hold_posteriors(features: np.ndarray, settings: FeatureSettings) -> np.ndarray:
+    """Features with the posterior columns of every curve frame's rows made equal to its first row, in place.
+
+    The recogniser's posteriors arrive once per curve frame and are repeated to
+    the 100 Hz rows, except in the one row :func:`emote.models.features.align_mel`
+    may pad at a clip's end (the log-mel floor in every column): that row gets
+    its frame's posteriors, so the compact layout can store them once per frame.
+    """
+    m, n_mels = settings.mel_per_frame, settings.n_mels
+    if settings.phones:
+        for j in range(1, m):
+            features[j::m, n_mels:] = features[::m, n_mels:]
+    return features
 
 
 def _compact(codes: np.ndarray, m: int, header: dict[str, Any]) -> dict[str, np.ndarray]:

@@ -60,6 +60,7 @@ from emote.training.data.prosody import TrackSampling, sample_track
 from emote.training.data.shards import (
     MANIFEST,
     Item,
+    hold_posteriors,
     read_manifest,
     read_shard,
     summarize,
@@ -299,10 +300,7 @@ def render_clip(clip: Clip, rng: np.random.Generator, settings: SpeechSettings) 
     y, sr = audio.samples.astype(np.float32), audio.sr
     duration = y.size / sr
     n = math.ceil(duration * fps)
-    mel = align_mel(speech_features(y, sr=sr, settings=fs), n, settings=fs)
-    if fs.phones:  # a padded last row holds the log-mel floor in its posterior columns: hold the frame's own
-        for j in range(1, fs.mel_per_frame):
-            mel[j :: fs.mel_per_frame, fs.n_mels :] = mel[:: fs.mel_per_frame, fs.n_mels :]
+    mel = hold_posteriors(align_mel(speech_features(y, sr=sr, settings=fs), n, settings=fs), fs)
     if clip.text is not None:
         alignment = align(y=y, sr=sr, text=clip.text)
         phones, weight, how = list(alignment.phones), np.ones(n, np.float32), "aligned"
