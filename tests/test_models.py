@@ -335,6 +335,24 @@ def test_config_files_resolve_paths_and_reject_unknown_keys(tmp_path):
 
 def test_shipped_configs_load():
     repo = Path(__file__).resolve().parents[1]
-    for name in ("tiny.toml", "emote_tts.toml", "emote_tts_finetune.toml", "emote_tts_motion_prior.toml"):
+    for name in (
+        "tiny.toml",
+        "emote_tts.toml",
+        "emote_tts_finetune.toml",
+        "emote_tts_motion_prior.toml",
+        "emote_real.toml",
+        "emote_real_neutral.toml",
+    ):
         cfg = load_config(repo / "configs" / name)
         assert replace(cfg.model, channels=()).features == FeatureSettings()
+    full, ablation = (
+        load_config(repo / "configs" / f) for f in ("emote_real.toml", "emote_real_neutral.toml")
+    )
+    assert len(full.data) == 2 and full.data == ablation.data and ablation.model.neutral_only
+    assert (
+        replace(ablation.model, neutral_only=False) == full.model
+    )  # the same network, only the condition differs
+    total = sum(s.max_seconds for s in (full.prior, full.classifier, full.main) if s.steps)
+    assert (
+        total == sum(s.max_seconds for s in (ablation.prior, ablation.classifier, ablation.main)) <= 30 * 60
+    )

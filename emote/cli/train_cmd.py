@@ -9,9 +9,11 @@ from pathlib import Path
 EPILOG = """\
 The run folder (config `out`, or --out) holds state.pt (networks, optimiser, step and
 random state, saved every `save_every` steps and after each stage), log.jsonl (losses and
-validation metrics) and, at the end, model.pt. A run that stopped (killed, out of time)
-continues with --resume exactly as if it had not stopped; without --resume a folder that
-already holds a run is refused.
+validation metrics) and, at the end, model.pt. A run that stopped (killed, out of time,
+--stop-after) continues from its last saved state with --resume: the same batches and
+augmentations as if it had not stopped (stages capped in wall time anneal by time, so there
+the schedule differs by the lost seconds). Without --resume a folder that already holds a
+run is refused.
 
 examples:
   emote train configs/tiny.toml                     # a minute on CPU
@@ -39,7 +41,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "--resume", action="store_true", help="continue the run saved in the run folder (state.pt)"
     )
     p.add_argument("--stop-after", type=float, metavar="SECONDS",
-                   help="save the state and stop after this many seconds (a session with a time limit); "
+                   help="save the state and stop this many seconds after the command started (data loading "
+                   "included; for a session with a time limit); "
                    "continue later with --resume")  # fmt: skip
     p.add_argument("--export", type=Path, metavar="MODEL", help="copy the finished model.pt here")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")

@@ -766,7 +766,13 @@ def train(
 ) -> Path | None:
     """Train the neural engine (``resume``: continue the run saved in ``cfg.out``).
 
-    Returns ``model.pt``'s path, or None when ``stop_after`` seconds ran out
-    first (the state is saved; call again with ``resume=True``).
+    Returns ``model.pt``'s path, or None when ``stop_after`` seconds (from this
+    call, data loading included) ran out first (the state is saved at the step
+    where they did; call again with ``resume=True``).
     """
-    return Trainer(cfg, progress=progress, resume=resume).run(stop_after=stop_after)
+    started = time.perf_counter()
+    trainer = Trainer(cfg, progress=progress, resume=resume)
+    # The limit counts from the call, data loading included: a session's clock does.
+    return trainer.run(
+        stop_after=None if stop_after is None else stop_after - (time.perf_counter() - started)
+    )
