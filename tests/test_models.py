@@ -323,6 +323,27 @@ def test_a_model_file_round_trips_in_half_precision(tmp_path):
         load_model(tmp_path / "bad.pt")
 
 
+def test_the_real_speech_models_file_stays_under_25_mb_and_loads_offline(tmp_path, monkeypatch):
+    import socket
+
+    repo = Path(__file__).resolve().parents[1]
+    for name in ("emote_real.toml", "emote_real_neutral.toml"):
+        mc = load_config(repo / "configs" / name).model
+        # As trained: 32 output channels (mouth + emotion), posteriors in the features.
+        channels = tuple(c for c in CHANNELS[:52] if not c.startswith(("EyeBlink", "EyeLook")))[:32]
+        mc = replace(mc, channels=channels, classifier_channels=channels[:10],
+                     features=replace(mc.features, phones=True))  # fmt: skip
+        path = save_model(tmp_path / f"{name}.pt", EmoteNet(mc), EmotionClassifier(10, mc.classifier_width))
+        assert path.stat().st_size <= 25e6, (name, path.stat().st_size)
+
+    def no_network(*args, **kwargs):
+        raise AssertionError("a model file must load without the network")
+
+    monkeypatch.setattr(socket, "socket", no_network)
+    assert load_model(tmp_path / "emote_real_neutral.toml.pt").config.neutral_only
+    assert load_model(repo / "checkpoints" / "emote_tts.pt").config.channels
+
+
 def test_config_files_resolve_paths_and_reject_unknown_keys(tmp_path):
     (tmp_path / "ok.toml").write_text('data = "d"\nout = "o"\n[model]\nlatent_dim = 8\n[main]\nsteps = 3\n')
     cfg = load_config(tmp_path / "ok.toml")
