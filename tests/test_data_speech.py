@@ -174,3 +174,14 @@ def test_recorded_speech_becomes_weighted_shards_with_speakers_held_out(speech_f
     with pytest.raises(EmoteError, match="other settings"):
         generate_speech_shards([lj, libri], tmp_path / "ds", SpeechSettings(seed=1))
     assert read_manifest(tmp_path / "ds")["counts"]["items"] == 5
+
+
+def test_emote_data_speech_refuses_bad_input_in_one_line(tmp_path, capsys):
+    from emote.cli.main import main
+
+    assert main(["data", "speech", str(tmp_path / "out"), str(tmp_path / "nowhere")]) != 0
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "nowhere: not a folder of speech clips" in err[0]
+    assert main(["data", "speech", str(tmp_path / "out"), str(tmp_path), "--val-share", "1.5"]) != 0
+    assert "--val-share must be in [0, 1)" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()  # nothing half-written
