@@ -191,7 +191,7 @@ def hold_posteriors(features: np.ndarray, settings: FeatureSettings) -> np.ndarr
     """Features with the posterior columns of every curve frame's rows made equal to its first row, in place.
 
     The recogniser's posteriors arrive once per curve frame and are repeated to
-    the 100 Hz rows, except in the one row :func:`emote.models.features.align_mel`
+    the 100 Hz rows, except in the one row :func:`emote.nn.features.align_mel`
     may pad at a clip's end (the log-mel floor in every column): that row gets
     its frame's posteriors, so the compact layout can store them once per frame.
     """
