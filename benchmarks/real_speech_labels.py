@@ -109,6 +109,16 @@ def _compare(ref: np.ndarray, ref_phones, phones, w: np.ndarray, audio, fps: flo
     }
 
 
+def librispeech_kept(data: Path) -> dict:
+    """Share of the LibriSpeech frames each mask keeps, from the stored confidence of its shards."""
+    libri = [read_shard(p).weights for p in sorted(data.glob("shard-librispeech-*.npz"))]
+    if not libri:
+        return {}
+    w = np.concatenate(libri)
+    return {"shards": len(libri), "frames": int(w.size), "soft": round(float(w.mean()), 4),
+            **{f">= {t}": round(float((w >= t).mean()), 4) for t in THRESHOLDS}}  # fmt: skip
+
+
 def machine() -> dict:
     def git(*a: str) -> str:
         return subprocess.run(["git", *a], cwd=REPO, capture_output=True, text=True).stdout.strip()
@@ -133,7 +143,16 @@ def main() -> int:
     ap.add_argument("--speech", type=Path, default=REPO.parent / "shared" / "data" / "train-speech")
     ap.add_argument("--clips", type=int, default=0, help="at most this many LJSpeech clips (0: all)")
     ap.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results" / "real_speech_labels.json")
+    ap.add_argument("--kept-only", action="store_true",
+                    help="only refresh the LibriSpeech kept shares in an existing --out (its shards finished later)")  # fmt: skip
     args = ap.parse_args()
+    if args.kept_only:
+        out = json.loads(args.out.read_text())
+        out["librispeech_kept"] = librispeech_kept(args.data)
+        out["machine_kept_only"] = machine()
+        args.out.write_text(json.dumps(out, indent=1) + "\n")
+        print("LibriSpeech frames kept: " + ", ".join(f"{k} {v}" for k, v in out["librispeech_kept"].items()))
+        return 0
 
     files = sorted(
         p.name for p in args.data.glob("shard-ljspeech-*.npz")
@@ -199,12 +218,7 @@ def main() -> int:
     for ms, calibration in shifted.items():
         results[f"aligned phones {ms} ms late"] = measure(lambda w: np.ones_like(w), calibration)
     # How much of the multi-speaker corpus each mask keeps (its shards' stored confidence).
-    libri = [read_shard(p).weights for p in sorted(args.data.glob("shard-librispeech-*.npz"))]
-    libri_kept = {}
-    if libri:
-        lw = np.concatenate(libri)
-        libri_kept = {"frames": int(lw.size), "soft": round(float(lw.mean()), 4),
-                      **{f">= {t}": round(float((lw >= t).mean()), 4) for t in THRESHOLDS}}  # fmt: skip
+    libri_kept = librispeech_kept(args.data)
     out = {
         "benchmark": "real_speech_labels",
         "what": "teacher curves from recognised vs forced-aligned phones on LJSpeech, with and without the "
