@@ -41,7 +41,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "--resume", action="store_true", help="continue the run saved in the run folder (state.pt)"
     )
     p.add_argument("--stop-after", type=float, metavar="SECONDS",
-                   help="save the state and stop this many seconds after the command started (data loading "
+                   help="save the state and stop this many seconds after training started (data loading "
                    "included; for a session with a time limit); "
                    "continue later with --resume")  # fmt: skip
     p.add_argument("--export", type=Path, metavar="MODEL", help="copy the finished model.pt here")
