@@ -40,19 +40,15 @@ if [[ ${#missing[@]} -gt 0 && "${EMOTE_SKIP_APT:-0}" != 1 ]]; then
 fi
 if ! command -v npm >/dev/null 2>&1 && [[ "${EMOTE_SKIP_APT:-0}" != 1 ]]; then
   # Debian's nodejs comes without npm; NodeSource's includes it (and conflicts with Debian's npm).
+  say "installing npm (three.js and the glTF validator come from the npm registry)"
   SUDO=""; [[ $(id -u) -ne 0 ]] && SUDO=sudo
+  $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq npm >/dev/null
 fi
 
-# -- Node.js and the Khronos glTF validator (npm gltf-validator): the tests check every GLB emote
-# writes with it; kept in $CACHE/gltf-validator ---------------------------------------------------
+# -- the Khronos glTF validator (npm gltf-validator): the tests check every GLB emote writes with
+# it; kept in $CACHE/gltf-validator ----------------------------------------------------------------
 GLTF_VALIDATOR_VERSION=2.0.0-dev.3.10
-if ! command -v npm >/dev/null 2>&1 && [[ "${EMOTE_SKIP_APT:-0}" != 1 ]]; then
-  say "installing Node.js (nodejs, npm) for the glTF validator"
-  SUDO=""; [[ $(id -u) -ne 0 ]] && SUDO=sudo
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq nodejs npm >/dev/null
-fi
 if command -v npm >/dev/null 2>&1 && [[ ! -f "$CACHE/gltf-validator/node_modules/gltf-validator/package.json" ]]; then
   say "installing the Khronos glTF validator $GLTF_VALIDATOR_VERSION into $CACHE/gltf-validator"
   mkdir -p "$CACHE/gltf-validator"

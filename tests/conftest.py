@@ -70,6 +70,8 @@ CAPABILITIES: dict[str, str] = {
     "ray": "Ray (pip install emote[cluster])",
     "render": "the render extras (pip install emote[render])",
     "gltf-validator": "Node.js and the Khronos gltf-validator npm package (setup.sh)",
+    "chromium": "headless Chromium for the browser test of emote serve (apt: chromium)",
+    "three.js": "three.js for emote serve's page (setup.sh installs it from npm)",
 }
 """What the tests may find missing, each a feature the project claims: under CI all are required."""
 

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import needs
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import connect
 
@@ -175,6 +176,8 @@ def test_the_page_head_and_three_js_are_served_locally_and_nothing_else(server):
 
 
 def test_serve_binds_localhost_and_stops_cleanly_on_sigint():
+    if three_dir() is None:
+        needs("three.js", "not installed (setup.sh installs it from npm); emote serve refuses to start without it")
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     proc = subprocess.Popen([sys.executable, "-m", "emote", "serve", "--port", "0"], env=env,
                             stderr=subprocess.PIPE, text=True)  # fmt: skip
@@ -195,9 +198,9 @@ def test_serve_binds_localhost_and_stops_cleanly_on_sigint():
 def _chromium() -> str:
     exe = shutil.which("chromium") or shutil.which("chromium-browser")
     if exe is None:
-        pytest.skip("missing capability: chromium (setup.sh installs it)")
+        needs("chromium", "no chromium on PATH (setup.sh installs it)")
     if three_dir() is None:
-        pytest.skip("missing capability: three.js (setup.sh installs it from npm)")
+        needs("three.js", "not installed (setup.sh installs it from npm)")
     return exe
 
 
