@@ -17,7 +17,6 @@ a bandwidth under 500 Hz.
 from __future__ import annotations
 
 import numpy as np
-from scipy.linalg import solve_toeplitz
 
 from emote.audio.convert import n_frames_for
 from emote.audio.features import frame_energy
@@ -52,6 +51,8 @@ def first_formant(*, y: np.ndarray, sr: int, fps: float, n_frames: int | None = 
     order = 2 + sr // 1000
     window = np.hamming(win)
     padded = np.pad(emphasised, (win // 2, win // 2 + 1))
+    # scipy.linalg costs ~0.2 s to import: paid only where a heard jaw is asked for (not English).
+    from scipy.linalg import solve_toeplitz
     centres = np.minimum(np.round(np.arange(n) * sr / fps).astype(np.int64), y.size)
     out = np.zeros(n)
     for i, c in enumerate(centres):
