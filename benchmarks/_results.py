@@ -16,6 +16,7 @@ Usage in a benchmark::
 from __future__ import annotations
 
 import datetime as _dt
+import importlib.metadata
 import json
 import math
 import os
@@ -58,14 +59,16 @@ def machine() -> dict[str, Any]:
         "platform": platform.platform(),
         "python": platform.python_version(),
     }
+    # torch is read only if the benchmark imported it: importing it here would put ~140 MiB into
+    # this process, which children forked from it inherit in their ru_maxrss on Linux.
     try:
-        import torch
-
-        info["torch"] = torch.__version__
+        info["torch"] = importlib.metadata.version("torch")
+    except importlib.metadata.PackageNotFoundError:
+        info["torch"] = None
+    torch = sys.modules.get("torch")
+    if torch is not None:
         info["torch_threads"] = torch.get_num_threads()
         info["gpu"] = torch.cuda.get_device_name(0) if torch.cuda.is_available() else None
-    except ImportError:
-        info["torch"] = None
     return info
 
 

@@ -127,6 +127,7 @@ def throughput(args: argparse.Namespace) -> dict:
 HOUR_CHILD = r"""
 import json, resource, sys, time
 import emote
+from emote.batch.job import peak_rss_mb
 t = time.perf_counter()
 try:
     anim = emote.animate(sys.argv[1], use_transcript_file=False, timings=sys.argv[2] or None)
@@ -134,7 +135,7 @@ try:
 except Exception as err:  # an EmoteError, or a bug: report it with the memory used so far
     result = {"error": f"{type(err).__name__}: {err}"}
 result["seconds"] = time.perf_counter() - t
-result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+result["peak_rss_mb"] = peak_rss_mb()
 print(json.dumps(result))
 """
 

@@ -47,6 +47,7 @@ addon_utils.enable("emote.blender", default_set=True)
 from emote.animation.channels import ARKIT_NAMES
 from emote.export import read
 from emote.blender.apply import ImportOptions, apply_animation
+from emote.batch.job import peak_rss_mb
 bpy.ops.mesh.primitive_plane_add()
 obj = bpy.context.object
 obj.shape_key_add(name="Basis")
@@ -67,7 +68,7 @@ check = abs(obj.data.shape_keys.key_blocks["jawOpen"].value - float(anim.channel
 print("RESULT " + json.dumps({
     "blender": bpy.app.version_string, "frames": anim.n_frames, "read_s": read_s,
     "key_s": key_s, "total_s": read_s + key_s, "keys": keys, "max_error": check,
-    "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    "peak_rss_mb": peak_rss_mb(),
 }))
 """
 

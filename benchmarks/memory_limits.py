@@ -25,11 +25,12 @@ REPO = Path(__file__).resolve().parents[1]
 
 CHILD = r"""
 import json, resource, sys, time
+from emote.batch.job import peak_rss_mb
 from emote.cli.main import main
 t = time.perf_counter()
 code = main(["animate", sys.argv[1], "-o", sys.argv[2], "-q", "--fps", sys.argv[3]])
 print(json.dumps({"rc": code, "seconds": time.perf_counter() - t,
-                  "peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+                  "peak_mib": peak_rss_mb()}))
 """
 
 

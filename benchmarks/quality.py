@@ -358,10 +358,11 @@ import resource, sys, time, json
 import numpy as np, torch
 torch.set_num_threads(1)
 sys.path.insert(0, {repo!r})
+from emote.batch.job import peak_rss_mb
 from emote.engines.neural import animate_neural, load
 y = np.load({audio!r}); sr = 16000
 load({ckpt!r})
-rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+rss0 = peak_rss_mb()
 n = int(60 * 30) + 1
 times = []
 import emote.engines.neural as neural
@@ -370,7 +371,7 @@ for _ in range(7):
     t = time.perf_counter(); animate_neural(y, sr, fps=30, n_frames=n, track="happy", checkpoint={ckpt!r})
     times.append(time.perf_counter() - t)
 print(json.dumps({{"seconds": sorted(times), "median_s": float(np.median(times)), "best_s": min(times),
-                  "rss_before_mb": rss0 / 1024, "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}}))
+                  "rss_before_mb": rss0, "peak_rss_mb": peak_rss_mb()}}))
 """
 
 

@@ -29,6 +29,7 @@ import json, resource, sys, time, tempfile, os
 from pathlib import Path
 t0 = time.perf_counter()
 import emote
+from emote.batch.job import peak_rss_mb
 from emote.export import write
 audio, text, out = sys.argv[1], sys.argv[2] or None, Path(sys.argv[3])
 import_s = time.perf_counter() - t0
@@ -42,7 +43,7 @@ for name, fmt in (("a.csv", "livelink"), ("a.json", "json"), ("a.npz", "npz"), (
     write(anim, out / name, format=fmt)
 stages["export"] = time.perf_counter() - t
 print(json.dumps({"duration": anim.metadata["audio_duration"], "animate_s": total, "stages": stages,
-                  "import_s": import_s, "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+                  "import_s": import_s, "peak_rss_mb": peak_rss_mb()}))
 """
 
 

@@ -91,7 +91,18 @@ class JobResult:
 
 
 def peak_rss_mb() -> float:
-    """This process's peak resident memory in MiB (ru_maxrss: KiB on Linux, bytes on macOS)."""
+    """This process's peak resident memory in MiB.
+
+    Linux's ``VmHWM`` first: ``ru_maxrss`` of a process started by fork + exec begins at the
+    parent's resident size at the fork, so a small child of a large parent reports the parent's
+    size (ru_maxrss is KiB on Linux, bytes on macOS).
+    """
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return rss / (1024 * 1024) if sys.platform == "darwin" else rss / 1024
 
