@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import json
 import math
-import pickle
 from dataclasses import dataclass, field
 from os import PathLike
 from pathlib import Path
@@ -38,7 +37,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from emote.errors import EmoteError, file_error
+from emote.nn.checkpoint import UNUSABLE, float_state, read_blob, stored_state, unusable, write_blob
 from emote.nn.config import ModelConfig
 from emote.nn.networks import MotionPrior
 
@@ -163,22 +162,14 @@ def save_prior(
     path: str | PathLike[str], prior: TemporalVAE, config: ModelConfig, card: dict[str, Any]
 ) -> Path:
     """Write a prior file atomically: float16 encoder + decoder weights, config and card."""
-    from emote.io.atomic import atomic_path
-
     blob = {
         "format": FORMAT,
         "config": json.dumps(config.to_dict()),
         "temporal": prior.latent.learn,
-        "prior": {
-            k: v.detach().cpu().half() if v.is_floating_point() else v.detach().cpu()
-            for k, v in prior.state_dict().items()
-        },
+        "prior": stored_state(prior),
         "card": json.dumps(card),
     }
-    path = Path(path)
-    with atomic_path(path) as tmp:
-        torch.save(blob, tmp)
-    return path
+    return write_blob(path, blob)
 
 
 def load_prior(path: str | PathLike[str]) -> LoadedPrior:
@@ -190,28 +181,14 @@ def load_prior(path: str | PathLike[str]) -> LoadedPrior:
         Missing or foreign file, naming it.
     """
     p = Path(path)
-    if not p.is_file():
-        raise file_error(EmoteError, p, "motion prior file not found")
+    blob = read_blob(
+        p, FORMAT, what="motion prior", missing="motion prior file not found", foreign="an emote motion prior"
+    )
     try:
-        blob = torch.load(p, map_location="cpu", weights_only=True)
-        if blob.get("format") != FORMAT:
-            raise ValueError("not an emote motion prior")
         cfg = ModelConfig.from_dict(json.loads(blob["config"]))
         prior = TemporalVAE(cfg, len(cfg.channels), temporal=bool(blob.get("temporal", True)))
-        prior.load_state_dict(
-            {k: v.float() if v.is_floating_point() else v for k, v in blob["prior"].items()}
-        )
+        prior.load_state_dict(float_state(blob["prior"]))
         card = json.loads(blob.get("card", "{}"))
-    except (
-        RuntimeError,
-        ValueError,
-        KeyError,
-        AttributeError,
-        EOFError,
-        OSError,
-        pickle.UnpicklingError,
-    ) as err:
-        raise file_error(
-            EmoteError, p, f"not a usable motion prior ({err.__class__.__name__}: {str(err)[:200]})"
-        ) from None
+    except UNUSABLE as err:
+        raise unusable(p, "motion prior", err) from None
     return LoadedPrior(prior.eval(), cfg, card)
