@@ -2,7 +2,7 @@
 
 Usage::
 
-    python benchmarks/real_speech_labels.py [--data .emote_data/speech]
+    python benchmarks/real_speech_labels.py [--data .emote_data/recorded]
         [--speech ../shared/data/train-speech] [--clips 0] [--out benchmarks/results/real_speech_labels.json]
 
 The untranscribed LibriSpeech clips are trained on teacher curves from phones
@@ -139,7 +139,7 @@ def machine() -> dict:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--data", type=Path, default=REPO / ".emote_data" / "speech")
+    ap.add_argument("--data", type=Path, default=REPO / ".emote_data" / "recorded")
     ap.add_argument("--speech", type=Path, default=REPO.parent / "shared" / "data" / "train-speech")
     ap.add_argument("--clips", type=int, default=0, help="at most this many LJSpeech clips (0: all)")
     ap.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results" / "real_speech_labels.json")

@@ -11,7 +11,7 @@ examples:
   emote data generate data/tts --minutes-per-voice 11 --seed 0     # TTS corpus (flite, festival, espeak-ng)
   emote data import data/actor --audio take1.wav --curves take1.csv --emotion happy
   emote data import data/actor --audio a.wav --curves a.npy --names names.txt --fps 60
-  emote data speech .emote_data/speech ../shared/data/train-speech/ljspeech ../shared/data/train-speech/librispeech
+  emote data speech .emote_data/recorded ../shared/data/train-speech/ljspeech ../shared/data/train-speech/librispeech
   emote data info data/tts
 """
 
