@@ -27,6 +27,16 @@ def speech_wav(path: Path, seconds: float = 1.5, *, sr: int = 16000, subtype: st
     return path
 
 
+def random_take(path: Path, frames: int, *, seed: int) -> Path:
+    """An emote JSON take of ``frames`` frames at 30 fps: random ARKit weights, angles at rest."""
+    from emote.animation import FaceAnimation
+
+    curves = np.zeros((frames, 61), np.float32)
+    curves[:, :52] = np.random.default_rng(seed).uniform(0, 1, (frames, 52))
+    FaceAnimation(30.0, curves, {"engine": "test"}).save(path)
+    return path
+
+
 def run_emote(
     *args: str,
     memory: int | None = MEMORY_LIMIT,

@@ -13,13 +13,11 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
 import pytest
-from hostile import error_line, leftovers, run_emote, speech_wav
+from hostile import error_line, leftovers, random_take, run_emote, speech_wav
 
 import emote
 from emote import limits
-from emote.animation import FaceAnimation
 from emote.audio.timings import read_text_file
 from emote.errors import AudioError, EmoteError, EmotionError, TranscriptError
 
@@ -36,12 +34,7 @@ def clip(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def take(tmp_path_factory) -> Path:
-    rng = np.random.default_rng(0)
-    curves = np.zeros((60, 61), np.float32)
-    curves[:, :52] = rng.uniform(0, 1, (60, 52))
-    path = tmp_path_factory.mktemp("take") / "take.json"
-    FaceAnimation(30.0, curves, {"engine": "test"}).save(path)
-    return path
+    return random_take(tmp_path_factory.mktemp("take") / "take.json", 60, seed=0)
 
 
 # -- frame rates and frame counts -------------------------------------------------------------------

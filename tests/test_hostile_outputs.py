@@ -16,10 +16,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
-from hostile import error_line, leftovers, run_emote, speech_wav
+from hostile import error_line, leftovers, random_take, run_emote, speech_wav
 
 import emote
-from emote.animation import FaceAnimation
 from emote.cli.main import main
 from emote.errors import AudioError, TranscriptError
 from emote.export import read, write
@@ -38,12 +37,7 @@ def clip(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def take(tmp_path_factory) -> Path:
-    rng = np.random.default_rng(1)
-    curves = np.zeros((90, 61), np.float32)
-    curves[:, :52] = rng.uniform(0, 1, (90, 52))
-    path = tmp_path_factory.mktemp("take") / "take.json"
-    FaceAnimation(30.0, curves, {"engine": "test"}).save(path)
-    return path
+    return random_take(tmp_path_factory.mktemp("take") / "take.json", 90, seed=1)
 
 
 # -- class 5: silent wrong outputs ------------------------------------------------------------------------
