@@ -25,7 +25,9 @@ def test_a_child_reports_its_own_peak_not_its_parents():
 
 
 def test_a_child_that_touches_memory_reports_it():
-    code = ("import json, numpy as np; from emote.batch.job import peak_rss_mb; "
-            "b = np.ones(200 * 2**20 // 8); print(json.dumps(peak_rss_mb()))")
+    code = (
+        "import json, numpy as np; from emote.batch.job import peak_rss_mb; "
+        "b = np.ones(200 * 2**20 // 8); print(json.dumps(peak_rss_mb()))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert json.loads(out.stdout) > 200

@@ -317,12 +317,16 @@ def _check_textgrid_times(path: Path) -> None:
         except ValueError:
             if long_format:
                 raise file_error(
-                    TranscriptError, path, f"not a readable TextGrid (line {number}: {field} = {token} is not a number)"
+                    TranscriptError,
+                    path,
+                    f"not a readable TextGrid (line {number}: {field} = {token} is not a number)",
                 ) from None
             continue
         if not (math.isfinite(value) and value >= 0):
             raise file_error(
-                TranscriptError, path, f"not a readable TextGrid (line {number}: {field} = {token} is not a time ≥ 0)"
+                TranscriptError,
+                path,
+                f"not a readable TextGrid (line {number}: {field} = {token} is not a time ≥ 0)",
             )
 
 

@@ -255,5 +255,7 @@ def _check_results_path(results: Path) -> None:
     if results.is_dir():
         raise file_error(EmoteError, results, "is a folder; --results needs a file name")
     if results.exists() and not results.is_file():
-        raise file_error(EmoteError, results, "is not a regular file (a device, FIFO or pipe); --results needs a file")
+        raise file_error(
+            EmoteError, results, "is not a regular file (a device, FIFO or pipe); --results needs a file"
+        )
     check_output_folder(results.parent)
