@@ -16,16 +16,17 @@ a bandwidth under 500 Hz.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from emote.audio.convert import n_frames_for
 from emote.audio.features import frame_energy
 
-__all__ = ["first_formant", "jaw_opening"]
+__all__ = ["HeardJawSettings", "JawTracks", "first_formant", "jaw_opening", "jaw_tracks", "opening_of"]
 
 _F1_RANGE = (200.0, 1200.0)
 _MAX_BANDWIDTH = 500.0
-_VOICED = 0.3  # frame_energy above which a frame is speech whose F1 counts
 
 
 def first_formant(*, y: np.ndarray, sr: int, fps: float, n_frames: int | None = None) -> np.ndarray:
@@ -72,20 +73,37 @@ def first_formant(*, y: np.ndarray, sr: int, fps: float, n_frames: int | None = 
     return out
 
 
-def jaw_opening(
-    *, y: np.ndarray, sr: int, fps: float, n_frames: int | None = None, smoothing: float = 0.04
-) -> np.ndarray:
-    """Jaw opening heard in the audio, in [0, 1] per animation frame (1: the clip's loud open vowels).
+@dataclass(frozen=True)
+class HeardJawSettings:
+    """How :func:`jaw_opening` turns F1 and loudness into an opening (chosen off the test data).
 
-    ``F1 * sqrt(RMS)`` on voiced frames (0 elsewhere), Gaussian-smoothed over
-    ``smoothing`` seconds and divided by its 95th percentile over the speech.
-
-    Returns
-    -------
-    np.ndarray [shape=(n_frames,), dtype=float32]
+    Attributes
+    ----------
+    loudness : float
+        Exponent of the frame's RMS amplitude in the drive ``F1 * RMS**loudness``
+        (0: F1 alone).
+    voiced : float
+        ``frame_energy`` above which a frame is speech whose F1 counts (others are 0).
+    smoothing : float
+        Standard deviation of the Gaussian smoothing of the drive, seconds.
     """
-    from emote.animation.tracks import smooth
 
+    loudness: float = 0.5
+    voiced: float = 0.1
+    smoothing: float = 0.04
+
+
+@dataclass(frozen=True)
+class JawTracks:
+    """What :func:`jaw_opening` hears, per animation frame, before any setting applies."""
+
+    f1: np.ndarray  # Hz, 0 where no resonance (:func:`first_formant`)
+    rms: np.ndarray  # RMS amplitude over 40 ms
+    energy: np.ndarray  # ``emote.audio.features.frame_energy``, in [0, 1]
+
+
+def jaw_tracks(*, y: np.ndarray, sr: int, fps: float, n_frames: int | None = None) -> JawTracks:
+    """F1, RMS amplitude and loudness per animation frame."""
     y = np.asarray(y, np.float32)
     n = n_frames_for(duration=y.size / sr, fps=fps) if n_frames is None else n_frames
     energy = frame_energy(y=y, sr=sr, fps=fps, n_frames=n)
@@ -94,11 +112,40 @@ def jaw_opening(
     padded = np.pad(y.astype(np.float64), (win // 2, win // 2 + 1))
     squares = np.concatenate([[0.0], np.cumsum(padded**2)])
     centres = np.minimum(np.round(np.arange(n) * sr / fps).astype(np.int64), y.size)
-    rms = np.sqrt((squares[centres + win] - squares[centres]) / win)
-    drive = np.where((energy > _VOICED) & (f1 > 0), f1 * np.sqrt(rms), 0.0)
-    drive = smooth(drive, fps=fps, seconds=smoothing)
+    rms = np.sqrt(np.maximum(squares[centres + win] - squares[centres], 0.0) / win)
+    return JawTracks(f1=f1, rms=rms, energy=np.asarray(energy, np.float64))
+
+
+def opening_of(tracks: JawTracks, *, fps: float, settings: HeardJawSettings | None = None) -> np.ndarray:
+    """The opening in [0, 1] from heard tracks: ``F1 * RMS**loudness`` on voiced frames, smoothed,
+    over its 95th percentile on speech.
+
+    Returns
+    -------
+    np.ndarray [shape=(n_frames,), dtype=float32]
+    """
+    from emote.animation.tracks import smooth
+
+    s = settings or HeardJawSettings()
+    voiced = (tracks.energy > s.voiced) & (tracks.f1 > 0)
+    drive = np.where(voiced, tracks.f1 * tracks.rms**s.loudness, 0.0)
+    drive = smooth(drive, fps=fps, seconds=s.smoothing)
     speech = drive[drive > 0]
     ref = float(np.percentile(speech, 95)) if speech.size else 0.0
     if ref <= 0:
-        return np.zeros(n, np.float32)
+        return np.zeros(drive.size, np.float32)
     return np.clip(drive / ref, 0.0, 1.0).astype(np.float32)
+
+
+def jaw_opening(
+    *, y: np.ndarray, sr: int, fps: float, n_frames: int | None = None, settings: HeardJawSettings | None = None
+) -> np.ndarray:
+    """Jaw opening heard in the audio, in [0, 1] per animation frame (1: the clip's loud open vowels).
+
+    :func:`jaw_tracks` then :func:`opening_of`.
+
+    Returns
+    -------
+    np.ndarray [shape=(n_frames,), dtype=float32]
+    """
+    return opening_of(jaw_tracks(y=y, sr=sr, fps=fps, n_frames=n_frames), fps=fps, settings=settings)

@@ -81,9 +81,11 @@ class PhoneticSettings:
     heard_jaw : float
         Share of the jaw that follows the opening heard in the audio
         (:func:`emote.audio.formants.jaw_opening`), when it is given, rather than
-        the phones' visemes (1: all of it; 0: none). 0.75 was the best of 0.5, 0.75
-        and 1 on one take of the Mandarin face capture (``benchmarks/languages.py``;
-        the other two takes are held out).
+        the phones' visemes (1: all of it; 0: none). 0.75 was chosen, like the heard jaw's
+        own settings (:class:`emote.audio.formants.HeardJawSettings`), off the test data:
+        on synthetic Mandarin from espeak-ng with exact phones, as the share that brings the
+        jaw of recognised phones nearest the jaw of the exact ones
+        (``benchmarks/heard_jaw_choice.py``, ``benchmarks/results/heard_jaw_choice.json``).
     """
 
     plateau: float = 0.6

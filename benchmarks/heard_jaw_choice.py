@@ -1,0 +1,234 @@
+"""Choose the heard jaw's free parameters on material that is not the test capture.
+
+Usage::
+
+    python benchmarks/heard_jaw_choice.py [--ljspeech ../shared/data/train-speech/ljspeech]
+                                          [--english-clips 120] [--mandarin-lines 80] [--cache PATH]
+
+The heard jaw (:func:`emote.audio.formants.jaw_opening`, ``F1 * RMS**loudness`` on voiced
+frames, smoothed) drives ``PhoneticSettings.heard_jaw`` of the jaw when phones are
+recognised in a language other than English. Its free parameters (the share, and
+:class:`~emote.audio.formants.HeardJawSettings`: the loudness exponent, the voicing gate,
+the smoothing) are chosen here, never on the Mandarin face capture that
+``benchmarks/languages.py`` measures with (test material), nor on ``shared/data/speech``.
+
+No real jaw is recorded with this material, so the target is the jaw the phones imply:
+the phonetic engine's ``JawOpen`` on the *reference* phones (with the loudness, no heard
+jaw). The candidate is what a user without a transcript gets: the engine on the phones
+*recognised* from the audio (IPA) with the heard jaw at the share tried. The heard jaw
+earns its share where it corrects the recogniser's mistakes. Two sets, equal weight:
+
+- **English, real speech**: LJSpeech clips (training material, one speaker), reference
+  phones forced-aligned from the normalised transcript (PocketSphinx, ``emote.audio.align``).
+- **Mandarin, synthetic**: espeak-ng's Mandarin voice speaking seeded random lines of
+  pinyin syllables at varied rate and pitch, with its exact phone timings (IPA).
+
+Score: the Pearson correlation of candidate and target ``JawOpen`` over each set's clips
+laid end to end; the choice maximises the mean of the two over a full grid. It prints
+the best settings and writes ``benchmarks/results/heard_jaw_choice.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import os
+import pickle
+import random
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "benchmarks"))
+
+FPS = 30.0
+SHARES = (0.0, 0.25, 0.5, 0.6, 0.75, 0.9, 1.0)
+LOUDNESS = (0.0, 0.25, 0.5, 0.75, 1.0)
+VOICED = (0.1, 0.2, 0.3, 0.4, 0.5)
+SMOOTHING = (0.02, 0.03, 0.04, 0.06, 0.08)
+SHARE_SET = "mandarin_espeak"  # the share is chosen where the heard jaw is used
+
+# Common Mandarin syllables (pinyin without tone), for random lines with Mandarin's phone statistics.
+SYLLABLES = (
+    "ba bai ban bang bao bei ben bi bian bu ca cai chang chi chu da dai dao de di dian dong du duo "
+    "fa fan fang fei fen feng fu gao ge gei gong guo hai han hao he hen hong hua huan hui jia jian "
+    "jiao jie jin jing jiu ju kai kan ke kuai lai lao le li lian liang lin liu lu ma mai man mao mei "
+    "men mi mian ming mu na nan nei neng ni nian niu nv pa pai pang pao peng pi pian ping po qi qian "
+    "qing qu ran ren ri rou san shan shang shao she shen sheng shi shou shu shui shuo si song ta tai "
+    "tan tian ting tong tou wa wai wan wang wei wen wo wu xi xia xian xiang xiao xie xin xing xue ya "
+    "yan yang yao ye yi yin ying you yu yuan yue zai zan zao ze zhang zhe zhen zheng zhi zhong zhu "
+    "zi zou zui zuo"
+).split()
+
+
+@dataclass
+class Clip:
+    """One clip of the choice material: what the engine and the heard jaw read."""
+
+    reference: list  # phones the target jaw comes from
+    recognised: list  # phones recognised from the audio (IPA)
+    tracks: object  # emote.audio.formants.JawTracks
+    n: int
+    y: np.ndarray  # the audio at emote.audio.convert.SAMPLE_RATE
+
+
+# -- material ------------------------------------------------------------------------------------
+
+
+def _clip(y: np.ndarray, sr: int, reference: list) -> Clip:
+    from emote.audio.formants import jaw_tracks
+    from emote.audio.recognize import RecognizeSettings, recognize
+
+    n = int(np.ceil(y.size / sr * FPS))
+    recognised = recognize(y=y, sr=sr, settings=RecognizeSettings(ipa=True)).phones
+    return Clip(reference, recognised, jaw_tracks(y=y, sr=sr, fps=FPS, n_frames=n), n, y)
+
+
+def english(folder: Path, count: int) -> list[Clip]:
+    """The first ``count`` LJSpeech clips (metadata order), reference phones forced-aligned."""
+    from emote.audio.align import align
+    from emote.audio.io import load_audio
+
+    rows = [line.rstrip("\n").split("|") for line in (folder / "metadata.csv").read_text().splitlines()]
+    clips = []
+    for name, _, text in rows[:count]:
+        sound = load_audio(folder / f"{name}.opus")
+        reference = align(y=sound.samples, sr=sound.sr, text=text).phones
+        clips.append(_clip(sound.samples, sound.sr, list(reference)))
+    return clips
+
+
+def mandarin(count: int, seed: int = 0) -> list[Clip]:
+    """``count`` random pinyin lines from espeak-ng's Mandarin voice, exact phones, at 16 kHz."""
+    from scipy.signal import resample_poly
+
+    from emote.audio.convert import SAMPLE_RATE
+    from emote.audio.phones import Phone
+    from emote.training.data.tts import LANGUAGE_VOICES, Prosody, synthesize
+
+    rng = random.Random(seed)
+    voice = next(v for v in LANGUAGE_VOICES if v.name.startswith("cmn"))
+    lines, prosodies = [], []
+    for _ in range(count):
+        words = [f"{rng.choice(SYLLABLES)}{rng.randint(1, 4)}" for _ in range(rng.randint(8, 16))]
+        cut = rng.randint(3, len(words) - 3)
+        lines.append(" ".join(words[:cut]) + ", " + " ".join(words[cut:]) + ".")
+        prosodies.append(Prosody(rate=rng.uniform(0.85, 1.2), pitch=rng.uniform(0.8, 1.8)))
+    clips = []
+    for utt in synthesize(voice, lines, prosodies):
+        y = resample_poly(utt.samples.astype(np.float64), SAMPLE_RATE, utt.sr).astype(np.float32)
+        phones = [Phone(p.start, p.end, p.label) for p in utt.phones]
+        clips.append(_clip(y, SAMPLE_RATE, phones))
+    return clips
+
+
+# -- scoring -------------------------------------------------------------------------------------
+
+
+def _jaw(phones, clip: Clip, opening: np.ndarray | None, share: float) -> np.ndarray:
+    from emote.animation.channels import index
+    from emote.engines.phonetic import PhoneticSettings, animate_phones
+
+    curves = animate_phones(phones, n_frames=clip.n, fps=FPS, energy=clip.tracks.energy, jaw_opening=opening,
+                            settings=PhoneticSettings(heard_jaw=share))  # fmt: skip
+    return curves[:, index("JawOpen")]
+
+
+def targets(clips: list[Clip]) -> np.ndarray:
+    """The jaw the reference phones imply, clips end to end."""
+    return np.concatenate([_jaw(c.reference, c, None, 0.0) for c in clips])
+
+
+def score(clips: list[Clip], target: np.ndarray, settings, share: float) -> float:
+    """Pearson correlation of the recognised-phones-plus-heard-jaw ``JawOpen`` with the target."""
+    from emote.audio.formants import opening_of
+
+    jaw = np.concatenate([_jaw(c.recognised, c, opening_of(c.tracks, fps=FPS, settings=settings), share)
+                          for c in clips])  # fmt: skip
+    return float(np.corrcoef(jaw, target)[0, 1])
+
+
+def choose(sets: dict[str, list[Clip]]) -> dict:
+    """Every combination of the grid, scored on every set; the best by the mean over sets."""
+    from emote.audio.formants import HeardJawSettings
+
+    wanted = {name: targets(clips) for name, clips in sets.items()}
+    grid = []
+    combos = list(itertools.product(LOUDNESS, VOICED, SMOOTHING))
+    t0 = time.time()
+    for k, (loudness, voiced, smoothing) in enumerate(combos):
+        settings = HeardJawSettings(loudness=loudness, voiced=voiced, smoothing=smoothing)
+        for share in SHARES:
+            if share == 0.0 and k:
+                continue  # the heard jaw unused: one row is enough
+            row = {"share": share, "loudness": loudness, "voiced": voiced, "smoothing": smoothing}
+            row.update({name: score(clips, wanted[name], settings, share) for name, clips in sets.items()})
+            row["mean"] = float(np.mean([row[name] for name in sets]))
+            grid.append(row)
+        print(f"\r  {k + 1}/{len(combos)} settings ({time.time() - t0:.0f} s)", end="", flush=True)
+    print()
+    # The mapping: the heard jaw alone (share 1) nearest the phones' jaw, mean over both sets
+    # (real English speech for F1 tracking on a real voice, Mandarin for the language).
+    alone = [r for r in grid if r["share"] == 1.0]
+    mapping = max(alone, key=lambda r: r["mean"])
+    keys = ("loudness", "voiced", "smoothing")
+    # The share: where the heard jaw is used, languages other than English (Mandarin here).
+    same = [r for r in grid if all(r[k] == mapping[k] for k in keys) or r["share"] == 0.0]
+    best = max(same, key=lambda r: r[SHARE_SET])
+    best = {**best, **{k: mapping[k] for k in keys}}
+    loud = {}
+    for name, clips in sets.items():
+        energy = np.concatenate([c.tracks.energy for c in clips])
+        loud[name] = float(np.corrcoef(energy, wanted[name])[0, 1])
+    return {"best": best, "mapping": mapping, "by_share": sorted(same, key=lambda r: r["share"]),
+            "phones_only": next(r for r in grid if r["share"] == 0.0), "loudness_only": loud,
+            "grid": grid}  # fmt: skip
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    shared = REPO.parent / "shared" / "data" / "train-speech"
+    parser.add_argument("--ljspeech", type=Path, default=shared / "ljspeech")
+    parser.add_argument("--english-clips", type=int, default=120)
+    parser.add_argument("--mandarin-lines", type=int, default=80)
+    parser.add_argument("--cache", type=Path, help="keep the analysed material here (a pickle) between runs")
+    parser.add_argument("--no-write", action="store_true", help="print only; leave the result file alone")
+    args = parser.parse_args()
+    if not (args.ljspeech / "metadata.csv").is_file():
+        sys.exit(f"{args.ljspeech}: no metadata.csv (LJSpeech training clips expected)")
+
+    if args.cache and args.cache.is_file():
+        sets = pickle.loads(args.cache.read_bytes())
+    else:
+        print("analysing the material", flush=True)
+        sets = {"english_ljspeech": english(args.ljspeech, args.english_clips),
+                "mandarin_espeak": mandarin(args.mandarin_lines)}  # fmt: skip
+        if args.cache:
+            args.cache.write_bytes(pickle.dumps(sets))
+    minutes = {name: round(sum(c.n for c in clips) / FPS / 60, 2) for name, clips in sets.items()}
+    print(f"material (minutes): {minutes}", flush=True)
+    result = choose(sets)
+    best = result["best"]
+    only = result["phones_only"]
+    print(f"phones only: {', '.join(f'{k} {only[k]:.3f}' for k in sets)}")
+    print(f"loudness only: {', '.join(f'{k} {v:.3f}' for k, v in result['loudness_only'].items())}")
+    print(f"best: share {best['share']}, loudness {best['loudness']}, voiced {best['voiced']}, "
+          f"smoothing {best['smoothing']} s: {', '.join(f'{k} {best[k]:.3f}' for k in sets)}")  # fmt: skip
+    if not args.no_write:
+        from _results import write_results
+
+        result.update({"material_minutes": minutes, "english_clips": args.english_clips,
+                       "mandarin_lines": args.mandarin_lines})  # fmt: skip
+        print(f"wrote {write_results('heard_jaw_choice', result)}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
