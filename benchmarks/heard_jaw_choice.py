@@ -50,22 +50,26 @@ sys.path.insert(0, str(REPO / "benchmarks"))
 
 FPS = 30.0
 SHARES = (0.0, 0.25, 0.5, 0.6, 0.75, 0.9, 1.0)
-LOUDNESS = (0.0, 0.25, 0.5, 0.75, 1.0)
-VOICED = (0.1, 0.2, 0.3, 0.4, 0.5)
-SMOOTHING = (0.02, 0.03, 0.04, 0.06, 0.08)
-SHARE_SET = "mandarin_espeak"  # the share is chosen where the heard jaw is used
+GRID = {  # HeardJawSettings fields and the values tried
+    "loudness": (0.0, 0.25, 0.5, 0.75, 1.0),
+    "voiced": (0.1, 0.2, 0.3, 0.4, 0.5),
+    "smoothing": (0.02, 0.03, 0.04, 0.06, 0.08),
+    "f1_floor": (0.0, 200.0),
+    "band": ("broad", "f1"),
+}
+SHARE_SET = "mandarin_espeak"  # the share is chosen where the heard jaw is used: not English
 
 # Common Mandarin syllables (pinyin without tone), for random lines with Mandarin's phone statistics.
-SYLLABLES = (
-    "ba bai ban bang bao bei ben bi bian bu ca cai chang chi chu da dai dao de di dian dong du duo "
-    "fa fan fang fei fen feng fu gao ge gei gong guo hai han hao he hen hong hua huan hui jia jian "
-    "jiao jie jin jing jiu ju kai kan ke kuai lai lao le li lian liang lin liu lu ma mai man mao mei "
-    "men mi mian ming mu na nan nei neng ni nian niu nv pa pai pang pao peng pi pian ping po qi qian "
-    "qing qu ran ren ri rou san shan shang shao she shen sheng shi shou shu shui shuo si song ta tai "
-    "tan tian ting tong tou wa wai wan wang wei wen wo wu xi xia xian xiang xiao xie xin xing xue ya "
-    "yan yang yao ye yi yin ying you yu yuan yue zai zan zao ze zhang zhe zhen zheng zhi zhong zhu "
-    "zi zou zui zuo"
-).split()
+_SYLLABLES = """
+    ba bai ban bang bao bei ben bi bian bu ca cai chang chi chu da dai dao de di dian dong du duo
+    fa fan fang fei fen feng fu gao ge gei gong guo hai han hao he hen hong hua huan hui jia jian
+    jiao jie jin jing jiu ju kai kan ke kuai lai lao le li lian liang lin liu lu ma mai man mao mei
+    men mi mian ming mu na nan nei neng ni nian niu nv pa pai pang pao peng pi pian ping po qi qian
+    qing qu ran ren ri rou san shan shang shao she shen sheng shi shou shu shui shuo si song ta tai
+    tan tian ting tong tou wa wai wan wang wei wen wo wu xi xia xian xiang xiao xie xin xing xue ya
+    yan yang yao ye yi yin ying you yu yuan yue zai zan zao ze zhang zhe zhen zheng zhi zhong zhu
+    zi zou zui zuo
+"""
 
 
 @dataclass
@@ -114,10 +118,11 @@ def mandarin(count: int, seed: int = 0) -> list[Clip]:
     from emote.training.data.tts import LANGUAGE_VOICES, Prosody, synthesize
 
     rng = random.Random(seed)
+    syllables = _SYLLABLES.split()
     voice = next(v for v in LANGUAGE_VOICES if v.name.startswith("cmn"))
     lines, prosodies = [], []
     for _ in range(count):
-        words = [f"{rng.choice(SYLLABLES)}{rng.randint(1, 4)}" for _ in range(rng.randint(8, 16))]
+        words = [f"{rng.choice(syllables)}{rng.randint(1, 4)}" for _ in range(rng.randint(8, 16))]
         cut = rng.randint(3, len(words) - 3)
         lines.append(" ".join(words[:cut]) + ", " + " ".join(words[cut:]) + ".")
         prosodies.append(Prosody(rate=rng.uniform(0.85, 1.2), pitch=rng.uniform(0.8, 1.8)))
@@ -156,40 +161,38 @@ def score(clips: list[Clip], target: np.ndarray, settings, share: float) -> floa
 
 
 def choose(sets: dict[str, list[Clip]]) -> dict:
-    """Every combination of the grid, scored on every set; the best by the mean over sets."""
+    """The heard jaw's settings, then its share.
+
+    The settings: every combination of :data:`GRID`, the heard jaw alone (share 1) scored
+    on every set, the best by the mean over sets (real English speech tests F1 tracking
+    on a real voice, Mandarin the language). The share: each of :data:`SHARES` with those
+    settings, the best on :data:`SHARE_SET`, where the heard jaw is used.
+    """
     from emote.audio.formants import HeardJawSettings
 
     wanted = {name: targets(clips) for name, clips in sets.items()}
-    grid = []
-    combos = list(itertools.product(LOUDNESS, VOICED, SMOOTHING))
-    t0 = time.time()
-    for k, (loudness, voiced, smoothing) in enumerate(combos):
-        settings = HeardJawSettings(loudness=loudness, voiced=voiced, smoothing=smoothing)
-        for share in SHARES:
-            if share == 0.0 and k:
-                continue  # the heard jaw unused: one row is enough
-            row = {"share": share, "loudness": loudness, "voiced": voiced, "smoothing": smoothing}
-            row.update({name: score(clips, wanted[name], settings, share) for name, clips in sets.items()})
-            row["mean"] = float(np.mean([row[name] for name in sets]))
-            grid.append(row)
+    combos = [dict(zip(GRID, values, strict=True)) for values in itertools.product(*GRID.values())]
+    grid, t0 = [], time.time()
+    for k, combo in enumerate(combos):
+        row = {**combo, **{name: score(clips, wanted[name], HeardJawSettings(**combo), 1.0)
+                           for name, clips in sets.items()}}  # fmt: skip
+        row["mean"] = float(np.mean([row[name] for name in sets]))
+        grid.append(row)
         print(f"\r  {k + 1}/{len(combos)} settings ({time.time() - t0:.0f} s)", end="", flush=True)
     print()
-    # The mapping: the heard jaw alone (share 1) nearest the phones' jaw, mean over both sets
-    # (real English speech for F1 tracking on a real voice, Mandarin for the language).
-    alone = [r for r in grid if r["share"] == 1.0]
-    mapping = max(alone, key=lambda r: r["mean"])
-    keys = ("loudness", "voiced", "smoothing")
-    # The share: where the heard jaw is used, languages other than English (Mandarin here).
-    same = [r for r in grid if all(r[k] == mapping[k] for k in keys) or r["share"] == 0.0]
-    best = max(same, key=lambda r: r[SHARE_SET])
-    best = {**best, **{k: mapping[k] for k in keys}}
+    settings = {k: v for k, v in max(grid, key=lambda r: r["mean"]).items() if k in GRID}
+    by_share = []
+    for share in SHARES:
+        row = {"share": share, **{name: score(clips, wanted[name], HeardJawSettings(**settings), share)
+                                  for name, clips in sets.items()}}  # fmt: skip
+        by_share.append(row)
+    share = max(by_share, key=lambda r: r[SHARE_SET])["share"]
     loud = {}
     for name, clips in sets.items():
         energy = np.concatenate([c.tracks.energy for c in clips])
         loud[name] = float(np.corrcoef(energy, wanted[name])[0, 1])
-    return {"best": best, "mapping": mapping, "by_share": sorted(same, key=lambda r: r["share"]),
-            "phones_only": next(r for r in grid if r["share"] == 0.0), "loudness_only": loud,
-            "grid": grid}  # fmt: skip
+    return {"settings": settings, "share": share, "by_share": by_share, "loudness_only": loud,
+            "grid": sorted(grid, key=lambda r: -r["mean"])}  # fmt: skip
 
 
 def main() -> int:
@@ -215,12 +218,10 @@ def main() -> int:
     minutes = {name: round(sum(c.n for c in clips) / FPS / 60, 2) for name, clips in sets.items()}
     print(f"material (minutes): {minutes}", flush=True)
     result = choose(sets)
-    best = result["best"]
-    only = result["phones_only"]
-    print(f"phones only: {', '.join(f'{k} {only[k]:.3f}' for k in sets)}")
+    for row in result["by_share"]:
+        print(f"share {row['share']:.2f}: " + ", ".join(f"{k} {row[k]:.3f}" for k in sets))
     print(f"loudness only: {', '.join(f'{k} {v:.3f}' for k, v in result['loudness_only'].items())}")
-    print(f"best: share {best['share']}, loudness {best['loudness']}, voiced {best['voiced']}, "
-          f"smoothing {best['smoothing']} s: {', '.join(f'{k} {best[k]:.3f}' for k in sets)}")  # fmt: skip
+    print(f"chosen: {result['settings']}, share {result['share']}")
     if not args.no_write:
         from _results import write_results
 

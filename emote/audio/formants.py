@@ -27,6 +27,7 @@ __all__ = ["HeardJawSettings", "JawTracks", "first_formant", "jaw_opening", "jaw
 
 _F1_RANGE = (200.0, 1200.0)
 _MAX_BANDWIDTH = 500.0
+F1_BAND = (100.0, 800.0)  # Hz: Grant & Seitz (2000)'s F1 band
 
 
 def first_formant(*, y: np.ndarray, sr: int, fps: float, n_frames: int | None = None) -> np.ndarray:
@@ -75,50 +76,81 @@ def first_formant(*, y: np.ndarray, sr: int, fps: float, n_frames: int | None = 
 
 @dataclass(frozen=True)
 class HeardJawSettings:
-    """How :func:`jaw_opening` turns F1 and loudness into an opening (chosen off the test data).
+    """How :func:`opening_of` turns F1 and loudness into an opening.
+
+    Every default was chosen off the test data by ``benchmarks/heard_jaw_choice.py``
+    (``benchmarks/results/heard_jaw_choice.json``): on LJSpeech clips and synthetic
+    Mandarin, the settings whose heard jaw comes nearest the jaw the reference phones imply.
 
     Attributes
     ----------
     loudness : float
-        Exponent of the frame's RMS amplitude in the drive ``F1 * RMS**loudness``
+        Exponent of the RMS amplitude in the drive ``(F1 - f1_floor) * RMS**loudness``
         (0: F1 alone).
     voiced : float
         ``frame_energy`` above which a frame is speech whose F1 counts (others are 0).
     smoothing : float
         Standard deviation of the Gaussian smoothing of the drive, seconds.
+    f1_floor : float
+        Hz taken off F1 before it scales the drive: 200, the lowest F1 the tracker
+        accepts, makes the closest vowels (F1 near 250-300 Hz) nearly closed rather
+        than half as open as /a/; 0 takes F1 as it is.
+    band : str
+        Whose RMS the drive takes: ``"f1"``, the 100-800 Hz band that carries the first
+        formant (Grant & Seitz's F1 band), or ``"broad"``, the whole signal.
     """
 
-    loudness: float = 0.5
-    voiced: float = 0.1
+    loudness: float = 0.25
+    voiced: float = 0.4
     smoothing: float = 0.04
+    f1_floor: float = 200.0
+    band: str = "f1"
 
 
 @dataclass(frozen=True)
 class JawTracks:
-    """What :func:`jaw_opening` hears, per animation frame, before any setting applies."""
+    """What :func:`opening_of` reads, per animation frame, before any setting applies."""
 
     f1: np.ndarray  # Hz, 0 where no resonance (:func:`first_formant`)
-    rms: np.ndarray  # RMS amplitude over 40 ms
+    rms: np.ndarray  # RMS amplitude over 40 ms, whole signal
+    f1_band_rms: np.ndarray  # the same in the F1 band, 100-800 Hz
     energy: np.ndarray  # ``emote.audio.features.frame_energy``, in [0, 1]
 
 
-def jaw_tracks(*, y: np.ndarray, sr: int, fps: float, n_frames: int | None = None) -> JawTracks:
-    """F1, RMS amplitude and loudness per animation frame."""
-    y = np.asarray(y, np.float32)
-    n = n_frames_for(duration=y.size / sr, fps=fps) if n_frames is None else n_frames
-    energy = frame_energy(y=y, sr=sr, fps=fps, n_frames=n)
-    f1 = first_formant(y=y, sr=sr, fps=fps, n_frames=n)
+def _frame_rms(y: np.ndarray, *, sr: int, fps: float, n: int) -> np.ndarray:
+    """RMS over 40 ms centred on each frame."""
     win = int(0.04 * sr)
     padded = np.pad(y.astype(np.float64), (win // 2, win // 2 + 1))
     squares = np.concatenate([[0.0], np.cumsum(padded**2)])
     centres = np.minimum(np.round(np.arange(n) * sr / fps).astype(np.int64), y.size)
-    rms = np.sqrt(np.maximum(squares[centres + win] - squares[centres], 0.0) / win)
-    return JawTracks(f1=f1, rms=rms, energy=np.asarray(energy, np.float64))
+    return np.sqrt(np.maximum(squares[centres + win] - squares[centres], 0.0) / win)
+
+
+def jaw_tracks(*, y: np.ndarray, sr: int, fps: float, n_frames: int | None = None) -> JawTracks:
+    """F1, RMS amplitude (whole and F1 band) and loudness per animation frame."""
+    from scipy.signal import butter, sosfiltfilt
+
+    y = np.asarray(y, np.float32)
+    n = n_frames_for(duration=y.size / sr, fps=fps) if n_frames is None else n_frames
+    energy = frame_energy(y=y, sr=sr, fps=fps, n_frames=n)
+    f1 = first_formant(y=y, sr=sr, fps=fps, n_frames=n)
+    # Zero-phase band-pass, so the band's loudness does not lag the F1 it multiplies; a clip
+    # shorter than the filter's edge padding (a few samples) is taken whole.
+    sos = butter(4, F1_BAND, btype="bandpass", fs=sr, output="sos")
+    band = sosfiltfilt(sos, y.astype(np.float64)) if y.size > 3 * (2 * len(sos) + 1) else y
+    return JawTracks(
+        f1=f1,
+        rms=_frame_rms(y, sr=sr, fps=fps, n=n),
+        f1_band_rms=_frame_rms(band, sr=sr, fps=fps, n=n),
+        energy=np.asarray(energy, np.float64),
+    )
 
 
 def opening_of(tracks: JawTracks, *, fps: float, settings: HeardJawSettings | None = None) -> np.ndarray:
-    """The opening in [0, 1] from heard tracks: ``F1 * RMS**loudness`` on voiced frames, smoothed,
-    over its 95th percentile on speech.
+    """The opening in [0, 1] from heard tracks.
+
+    ``(F1 - f1_floor) * RMS**loudness`` on voiced frames (0 elsewhere), Gaussian-smoothed
+    and divided by its 95th percentile over the speech.
 
     Returns
     -------
@@ -127,8 +159,11 @@ def opening_of(tracks: JawTracks, *, fps: float, settings: HeardJawSettings | No
     from emote.animation.tracks import smooth
 
     s = settings or HeardJawSettings()
+    if s.band not in ("f1", "broad"):
+        raise ValueError(f"band must be 'f1' or 'broad', got {s.band!r}")
+    rms = tracks.f1_band_rms if s.band == "f1" else tracks.rms
     voiced = (tracks.energy > s.voiced) & (tracks.f1 > 0)
-    drive = np.where(voiced, tracks.f1 * tracks.rms**s.loudness, 0.0)
+    drive = np.where(voiced, np.maximum(tracks.f1 - s.f1_floor, 0.0) * rms**s.loudness, 0.0)
     drive = smooth(drive, fps=fps, seconds=s.smoothing)
     speech = drive[drive > 0]
     ref = float(np.percentile(speech, 95)) if speech.size else 0.0
