@@ -48,6 +48,8 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "benchmarks"))
 
+from _results import write_results  # noqa: E402  (its provenance is taken at import: the start)
+
 FPS = 30.0
 SHARES = (0.0, 0.25, 0.5, 0.6, 0.75, 0.9, 1.0)
 GRID = {  # HeardJawSettings fields and the values tried
@@ -223,8 +225,6 @@ def main() -> int:
     print(f"loudness only: {', '.join(f'{k} {v:.3f}' for k, v in result['loudness_only'].items())}")
     print(f"chosen: {result['settings']}, share {result['share']}")
     if not args.no_write:
-        from _results import write_results
-
         result.update({"material_minutes": minutes, "english_clips": args.english_clips,
                        "mandarin_lines": args.mandarin_lines})  # fmt: skip
         print(f"wrote {write_results('heard_jaw_choice', result)}")
