@@ -9,6 +9,7 @@ from pathlib import Path
 EPILOG = """\
 examples:
   emote data generate data/tts --minutes-per-voice 11 --seed 0     # TTS corpus (flite, festival, espeak-ng)
+  emote data generate data/langs --languages all --minutes-per-voice 1.5   # 15 languages, IPA phones
   emote data import data/actor --audio take1.wav --curves take1.csv --emotion happy
   emote data import data/actor --audio a.wav --curves a.npy --names names.txt --fps 60
   emote data speech .emote_data/recorded ../shared/data/train-speech/ljspeech ../shared/data/train-speech/librispeech
@@ -38,6 +39,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     g.add_argument("--voices", help="comma-separated voice ids (default: every installed voice)")
     g.add_argument("--val-voices", help="comma-separated held-out voice ids")
+    g.add_argument(
+        "--languages",
+        help="comma-separated language codes (es,fr,de,it,pt,ru,ja,ko,zh,nl,pl,tr,sv,el,hi) or 'all': "
+        "the two espeak-ng training voices of each, speaking generated lines of the language, phones "
+        "in IPA (instead of the English voices; added to --voices when both are given)",
+    )
     g.add_argument(
         "--no-phones",
         action="store_true",
@@ -101,20 +108,27 @@ def run_generate(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
     from emote.cli.progress import ProgressBar
-    from emote.training.data.corpus import CorpusSettings, generate_corpus
-    from emote.training.data.tts import VOICES, available_voices
+    from emote.errors import EmoteError
+    from emote.training.data.corpus import ALL_VOICES, CorpusSettings, generate_corpus, language_voice_ids
+    from emote.training.data.tts import available_voices
 
     if args.list_voices:
-        installed = {v.id for v in available_voices()}
-        for v in VOICES:
-            print(f"{v.id:32s} {'installed' if v.id in installed else 'missing'}")
+        installed = {v.id for v in available_voices(ALL_VOICES)}
+        for v in ALL_VOICES:
+            print(f"{v.id:32s} {v.language:3s} {'installed' if v.id in installed else 'missing'}")
         return 0
     s = CorpusSettings(seed=args.seed, minutes_per_voice=args.minutes_per_voice,
                        validation_minutes_per_voice=args.val_minutes_per_voice)  # fmt: skip
     if args.no_phones:
         s = replace(s, features=replace(s.features, phones=False))
-    if _ids(args.voices):
-        s = replace(s, voices=_ids(args.voices))
+    voices = _ids(args.voices) or ()
+    if _ids(args.languages):
+        try:
+            voices += language_voice_ids(_ids(args.languages) or ())
+        except EmoteError as err:
+            raise EmoteError(f"--languages: {err}") from None
+    if voices:
+        s = replace(s, voices=voices)
     if _ids(args.val_voices):
         s = replace(s, validation_voices=_ids(args.val_voices))
     with ProgressBar(desc="generate") as bar:

@@ -410,8 +410,36 @@ class Trainer:
 
     # -- state ---------------------------------------------------------------------------------
     def _initialise(self, path: Path) -> None:
-        """Start from another run's networks (fine-tuning); stages and steps start afresh."""
-        state = torch.load(path, map_location=self.device, weights_only=True)
+        """Start from another run's networks (fine-tuning); stages and steps start afresh.
+
+        ``path`` is a run's ``state.pt``, or a model file (``model.pt``, the shipped
+        ``checkpoints/emote_tts.pt``): that holds no prior encoder, so its frozen decoder
+        becomes the prior's decoder and the prior stage must be skipped (``[prior] steps = 0``).
+        """
+        from emote.nn.checkpoint import UNUSABLE, load_model
+
+        try:
+            state = torch.load(path, map_location=self.device, weights_only=True)
+        except FileNotFoundError:
+            raise EmoteError(f"{path}: init file not found") from None
+        except UNUSABLE as err:
+            raise EmoteError(f"{path}: not a usable init file ({err.__class__.__name__})") from None
+        if state.get("format") == "emote-model-1":
+            loaded = load_model(path)
+            if tuple(loaded.config.channels) != tuple(self.channels):
+                raise EmoteError(f"{path}: trained for other channels than this dataset's")
+            if self.cfg.prior.steps > 0 and not self.cfg.motion_prior:
+                raise EmoteError(f"{path}: a model file has no prior encoder; set [prior] steps = 0")
+            try:
+                self.net.load_state_dict(loaded.net.state_dict())
+                self.classifier.load_state_dict(loaded.classifier.state_dict())
+            except RuntimeError as err:
+                raise EmoteError(
+                    f"{path}: its networks differ from this config's [model] ({str(err)[:160]})"
+                ) from None
+            self.prior.decoder.load_state_dict(loaded.net.decoder.state_dict())
+            log.info("initialised from the model file %s", path)
+            return
         if json.loads(state["channels"]) != list(self.channels):
             raise RuntimeError(f"{path}: trained for other channels than this dataset's")
         self.prior.load_state_dict(state["prior"])

@@ -42,6 +42,7 @@ from emote.performance.emotions import EMOTIONS
 from emote.performance.track import EmotionSegment, EmotionTrack
 from emote.phonetics.labels import SIL
 from emote.training.data.augment import AugmentSettings, augment
+from emote.training.data.lines import language_lines
 from emote.training.data.prosody import TrackSampling, sample_prosody, sample_track
 from emote.training.data.shards import (
     MANIFEST,
@@ -54,14 +55,52 @@ from emote.training.data.shards import (
     write_shard,
 )
 from emote.training.data.text import sentences
-from emote.training.data.tts import VOICES, Prosody, Utterance, Voice, available_voices, synthesize
+from emote.training.data.tts import (
+    TRAINING_LANGUAGE_VOICES,
+    VOICES,
+    Prosody,
+    TTSError,
+    Utterance,
+    Voice,
+    available_voices,
+    synthesize,
+)
 
-__all__ = ["CorpusSettings", "Rendered", "generate_corpus", "render_utterance"]
+__all__ = [
+    "ALL_VOICES",
+    "CorpusSettings",
+    "Rendered",
+    "generate_corpus",
+    "language_voice_ids",
+    "render_utterance",
+]
 
 log = logging.getLogger("emote.data")  # named for `emote data`, as "emote.train" for `emote train`
 
 TEACHER_CHANNELS: tuple[str, ...] = MOUTH_NAMES
 """The channels the phonetic teacher writes (jaw, mouth, cheeks, tongue); the rest are 0."""
+
+ALL_VOICES: tuple[Voice, ...] = VOICES + TRAINING_LANGUAGE_VOICES
+"""Every voice a corpus may use: the English voices (the default), then the multilingual ones.
+A voice's place here seeds its shards, so the English corpora stay the same."""
+
+
+def language_voice_ids(languages: tuple[str, ...]) -> tuple[str, ...]:
+    """The training voices (:data:`TRAINING_LANGUAGE_VOICES`) of ``languages`` (``("all",)``: every one).
+
+    Raises
+    ------
+    EmoteError
+        A language without training voices, naming those that have them.
+    """
+    known = tuple(dict.fromkeys(v.language for v in TRAINING_LANGUAGE_VOICES))
+    wanted = known if tuple(languages) == ("all",) else tuple(languages)
+    unknown = [code for code in wanted if code not in known]
+    if unknown:
+        raise EmoteError(
+            f"no training voices for language(s) {', '.join(unknown)}; known: {', '.join(known)}"
+        )
+    return tuple(v.id for v in TRAINING_LANGUAGE_VOICES if v.language in wanted)
 
 
 @dataclass(frozen=True)
@@ -77,7 +116,9 @@ class CorpusSettings:
         Audio per held-out voice, minutes.
     utterances_per_shard : int
     voices : tuple[str, ...]
-        Voice ids (:attr:`emote.training.data.tts.Voice.id`); empty: every installed voice.
+        Voice ids (:attr:`emote.training.data.tts.Voice.id`) of :data:`ALL_VOICES`; empty: every
+        installed English voice (:data:`emote.training.data.tts.VOICES`). A multilingual voice
+        speaks lines of its language (:mod:`emote.training.data.lines`) and its phones are IPA.
     validation_voices : tuple[str, ...]
         Voices held out whole for validation.
     fps : float
@@ -109,12 +150,12 @@ class CorpusSettings:
 
 
 def _voices(settings: CorpusSettings) -> list[Voice]:
-    installed = {v.id: v for v in available_voices()}
+    installed = {v.id: v for v in available_voices(ALL_VOICES)}
     if settings.voices:
-        unknown = [v for v in settings.voices if v not in {x.id for x in VOICES}]
+        unknown = [v for v in settings.voices if v not in {x.id for x in ALL_VOICES}]
         if unknown:
             raise EmoteError(
-                f"unknown voice(s) {', '.join(unknown)}; known: {', '.join(v.id for v in VOICES)}"
+                f"unknown voice(s) {', '.join(unknown)}; known: {', '.join(v.id for v in ALL_VOICES)}"
             )
         missing = [v for v in settings.voices if v not in installed]
         if missing:
@@ -127,6 +168,27 @@ def _voices(settings: CorpusSettings) -> list[Voice]:
             "no TTS voice installed (apt-get install flite festival festvox-kallpc16k espeak-ng)"
         )
     return [v for v in VOICES if v.id in installed]
+
+
+def _speak(voice: Voice, texts: list[str], prosodies: list[Prosody]) -> list[Utterance | None]:
+    """:func:`synthesize`; for a multilingual voice a line espeak-ng cannot label is dropped (None), not fatal.
+
+    Generated words now and then make espeak-ng emit a phoneme that has no IPA name (German
+    "ur" before a consonant, Russian "ю" after one: ``'??'``, ``'u"'``); such a line is left out.
+    """
+    try:
+        return list(synthesize(voice, texts, prosodies))
+    except TTSError:
+        if not voice.ipa:
+            raise
+    spoken: list[Utterance | None] = []
+    for text, prosody in zip(texts, prosodies, strict=True):
+        try:
+            spoken.append(synthesize(voice, [text], [prosody])[0])
+        except TTSError as err:
+            log.warning("%s: left out %r (%s)", voice.id, text, err)
+            spoken.append(None)
+    return spoken
 
 
 def _pad_phones(phones: list[Phone], lead: float, total: float) -> list[Phone]:
@@ -214,6 +276,7 @@ def render_utterance(
     meta = {
         "text": text,
         "voice": voice.id,
+        "language": voice.language,
         "style": voice.id,
         "duration": round(duration, 4),
         "emotion": emotion,
@@ -230,17 +293,20 @@ def _make_shard(voice: Voice, shard_seed: np.random.SeedSequence, settings: Corp
     """Synthesise, teach, augment and featurise one shard of one voice."""
     rng = np.random.default_rng(shard_seed)
     text_seed = int(rng.integers(2**31))
-    texts = list(islice(sentences(text_seed), settings.utterances_per_shard))
+    lines = language_lines(voice.language, text_seed) if voice.ipa else sentences(text_seed)
+    texts = list(islice(lines, settings.utterances_per_shard))
     emotions = [(EMOTIONS[int(rng.integers(len(EMOTIONS)))], float(rng.choice([1.0, rng.uniform(0.2, 1.0)])))
                 for _ in texts]  # fmt: skip
     prosodies, gains = zip(*(sample_prosody(e, i, rng) for e, i in emotions), strict=True)
-    spoken = synthesize(voice, texts, prosodies)
+    spoken = _speak(voice, texts, list(prosodies))
     cols = indices(TEACHER_CHANNELS)
     clean_audio: list[np.ndarray] = []
     items = []
     for text, (emotion, intensity), prosody, gain_db, utt in zip(
         texts, emotions, prosodies, gains, spoken, strict=True
     ):
+        if utt is None:
+            continue
         babble = np.concatenate(clean_audio[-6:]) if clean_audio else None
         r = render_utterance(utt, text=text, voice=voice, emotion=emotion, intensity=intensity, prosody=prosody,
                              gain_db=gain_db, rng=rng, settings=settings, babble=babble)  # fmt: skip
@@ -282,7 +348,7 @@ def generate_corpus(
     if (root / MANIFEST).exists() and read_manifest(root).get("settings") != wanted:
         raise EmoteError(f"{root}: holds a corpus made with other settings; use an empty folder")
     voices = _voices(s)
-    plan = [(vi, voice) for vi, voice in enumerate(VOICES) if voice in voices]
+    plan = [(vi, voice) for vi, voice in enumerate(ALL_VOICES) if voice in voices]
     entries: list[dict[str, Any]] = []
     total_target = 60 * sum(
         s.validation_minutes_per_voice if v.id in s.validation_voices else s.minutes_per_voice

@@ -15,7 +15,8 @@ array               shape, dtype                meaning
 ``channels``        (C,) str                    curve names (ARKit or the capture's own)
 ``offsets``         (n + 1,) int64              item ``i`` is frames ``offsets[i]:offsets[i+1]``
 ``phone_start/end``  (P,) float32               phone intervals, seconds from the item start
-``phone_label``     (P,) uint8                  index into :data:`PHONE_LABELS`
+``phone_label``     (P,) uint8/uint16           index into ``phone_names``, else :data:`PHONE_LABELS`
+``phone_names``     (K,) str, optional           the shard's labels, when any is IPA (``"/ɲ/"``)
 ``phone_offsets``   (n + 1,) int64              item ``i``'s phones
 ``frame_weight``    (F,) uint8, optional         per-frame trust in the target, ``code / 255``
 ``meta``            () str (JSON)               per-item metadata list + shard header
@@ -129,6 +130,7 @@ class Shard:
     meta: list[dict[str, Any]]
     header: dict[str, Any]
     frame_weight: np.ndarray | None = None
+    phone_names: tuple[str, ...] = PHONE_LABELS
 
     def __len__(self) -> int:
         return len(self.meta)
@@ -142,7 +144,7 @@ class Shard:
         a, b = int(self.offsets[i]), int(self.offsets[i + 1])
         m = self.mel_per_frame
         p0, p1 = int(self.phone_offsets[i]), int(self.phone_offsets[i + 1])
-        phones = [Phone(float(s), float(e), PHONE_LABELS[k]) for s, e, k in
+        phones = [Phone(float(s), float(e), self.phone_names[k]) for s, e, k in
                   zip(self.phone_start[p0:p1], self.phone_end[p0:p1], self.phone_label[p0:p1], strict=True)]  # fmt: skip
         return Item(
             self.mel[a * m : b * m].astype(np.float32),
@@ -276,11 +278,11 @@ def write_shard(
         "offsets": offsets,
         "phone_start": np.asarray([p.start for p in phones], np.float32),
         "phone_end": np.asarray([p.end for p in phones], np.float32),
-        "phone_label": np.asarray([_PHONE_INDEX[p.label] for p in phones], np.uint8),
         "phone_offsets": phone_offsets,
         "meta": np.asarray(json.dumps({"header": {"version": FORMAT_VERSION, "mel_per_frame": m, "mel_code": list(MEL_CODE), **header},
                                        "items": [it.meta for it in items]})),
     }  # fmt: skip
+    arrays.update(_phone_labels([p.label for p in phones]))
     if compact:
         arrays.update(_compact(arrays["mel"], m, header))
     if any(it.weight is not None for it in items):
@@ -293,6 +295,19 @@ def write_shard(
     with atomic_path(path) as tmp:
         np.savez_compressed(tmp, **arrays)
     return path
+
+
+def _phone_labels(labels: list[str]) -> dict[str, np.ndarray]:
+    """``phone_label`` indices into :data:`PHONE_LABELS` (ARPAbet shards stay as they always were),
+    or, when any label is IPA (a multilingual voice), into the shard's own ``phone_names``."""
+    if all(label in _PHONE_INDEX for label in labels):
+        return {"phone_label": np.asarray([_PHONE_INDEX[label] for label in labels], np.uint8)}
+    names = sorted(set(labels))
+    index = {name: i for i, name in enumerate(names)}
+    return {
+        "phone_label": np.asarray([index[label] for label in labels], np.uint16),
+        "phone_names": np.asarray(names, dtype=str),
+    }
 
 
 def read_shard(path: str | PathLike[str]) -> Shard:
@@ -317,6 +332,9 @@ def read_shard(path: str | PathLike[str]) -> Shard:
                 header=meta["header"],
                 frame_weight=(
                     z["frame_weight"].astype(np.float32) / 255.0 if "frame_weight" in z.files else None
+                ),
+                phone_names=(
+                    tuple(str(n) for n in z["phone_names"]) if "phone_names" in z.files else PHONE_LABELS
                 ),
             )
     except FileNotFoundError:
@@ -351,14 +369,14 @@ def summarize(root: str | PathLike[str], shards: list[dict[str, Any]]) -> dict[s
             voices[meta.get("voice", meta.get("source", "?"))] += seconds / 3600
             emotions[meta.get("emotion", "unknown")] += 1
             items += 1
-        phones.update(np.asarray(shard.phone_label).tolist())
+        phones.update(shard.phone_names[k] for k in np.asarray(shard.phone_label).tolist())
     return {
         "items": items,
         "hours": {k: round(v, 4) for k, v in sorted(hours.items())},
         "hours_total": round(sum(hours.values()), 4),
         "voices_hours": {k: round(v, 4) for k, v in sorted(voices.items())},
         "emotions_items": dict(sorted(emotions.items())),
-        "phones": {PHONE_LABELS[k]: v for k, v in sorted(phones.items())},
+        "phones": dict(sorted(phones.items())),
     }
 
 

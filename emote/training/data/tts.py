@@ -48,6 +48,7 @@ from emote.phonetics.labels import PHONE_SET, SIL, ipa_label
 
 __all__ = [
     "LANGUAGE_VOICES",
+    "TRAINING_LANGUAGE_VOICES",
     "VOICES",
     "Prosody",
     "TTSError",
@@ -95,6 +96,14 @@ class Voice:
         short = self.name.removeprefix("voice_").removesuffix("_arctic_hts").replace("+", "_")
         return f"{self.engine}-{short}"
 
+    @property
+    def language(self) -> str:
+        """The language code of an IPA voice (``"es"``, ``"zh"`` for ``cmn-latn-pinyin``); ``"en"`` otherwise."""
+        if not self.ipa:
+            return "en"
+        base = self.name.split("+")[0]
+        return "zh" if base.startswith("cmn") else base
+
 
 VOICES: tuple[Voice, ...] = (
     Voice("flite", "kal", 100.0, 0.01),
@@ -124,6 +133,15 @@ LANGUAGE_VOICES: tuple[Voice, ...] = tuple(
     )
 )  # fmt: skip
 """espeak-ng voices of fifteen other languages, phones in IPA (``benchmarks/languages.py`` speaks them)."""
+
+TRAINING_LANGUAGE_VOICES: tuple[Voice, ...] = tuple(
+    Voice("espeak", f"{v.name}+{variant}", f0, ipa=True)
+    for v in LANGUAGE_VOICES
+    for variant, f0 in (("m3", 110.0), ("f2", 200.0))
+)
+"""The same fifteen languages in two other espeak-ng variants each (a male ``+m3``, a female ``+f2``):
+the multilingual training voices (``emote data generate --languages``). The variants change the
+voice (formants, pitch), not the phonemiser, so the benchmark's plain voices stay unheard ones."""
 
 
 @dataclass(frozen=True)
