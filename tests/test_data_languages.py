@@ -135,7 +135,8 @@ def test_generate_languages_on_the_command_line(tmp_path):
     assert not (tmp_path / "d" / "manifest.json").exists()
     listed = subprocess.run([sys.executable, "-m", "emote", "data", "generate", str(tmp_path / "d"), "--list-voices"],
                             capture_output=True, text=True, timeout=120, check=True).stdout  # fmt: skip
-    assert "espeak-ko_f2" in listed and "espeak-flite" not in listed
+    rows = {line.split()[0]: line.split()[1:] for line in listed.splitlines()}
+    assert rows["espeak-ko_f2"][0] == "ko" and rows["flite-kal16"][0] == "en"  # every voice with its language
 
 
 def test_fine_tuning_starts_from_a_model_file(languages_corpus, tmp_path):
