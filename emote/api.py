@@ -118,6 +118,7 @@ def animate(
     emotion_track: str | PathLike[str] | dict | None = None,
     fps: float = 30.0,
     engine: str = "phonetic",
+    model: str | PathLike[str] | None = None,
     performance: PerformanceSettings | None = None,
     stage_timings: bool = False,
     progress: Progress | None = None,
@@ -154,6 +155,10 @@ def animate(
     engine : str
         ``"phonetic"`` (rules over phones; needs no weights; the default: best on real
         speech) or ``"neural"`` (the EMOTE-style network in ``checkpoints/``).
+    model : str or path, optional
+        The neural engine's model: a shipped one by name (``"tts"``, the default, or
+        ``"multilingual"``, also taught fifteen other languages; see
+        ``checkpoints/MODEL_CARD.md``) or a model file. Only with ``engine="neural"``.
     performance : emote.performance.PerformanceSettings, optional
         Blinks, gaze and head motion (each on or off, and their details) and the ``seed`` of
         their randomness: the same seed gives the same animation. Default: all on, seed 0.
@@ -192,7 +197,7 @@ def animate(
     """
     # Settings are checked before any audio is decoded: a typo fails in milliseconds.
     track = emotion_track_for(emotion, intensity, emotion_track)
-    _check_engine(engine)
+    check_engine(engine, model)
     performance = _performance_settings(performance, deprecated, caller="animate")
     report = progress or (lambda fraction, stage: None)
     speech = analyse(
@@ -200,8 +205,9 @@ def animate(
         recognise=engine != "neural", language=language, progress=lambda f, stage: report(0.85 * f, stage),
     )  # fmt: skip
     anim = perform_speech(
-        speech, emotion_track=track, engine=engine, performance=performance, stage_timings=stage_timings
-    )
+        speech, emotion_track=track, engine=engine, model=model, performance=performance,
+        stage_timings=stage_timings,
+    )  # fmt: skip
     report(1.0, "done")
     return anim
 
@@ -311,6 +317,7 @@ def perform_speech(
     intensity: float = 1.0,
     emotion_track=None,
     engine: str = "phonetic",
+    model: str | PathLike[str] | None = None,
     performance: PerformanceSettings | None = None,
     stage_timings: bool = False,
     **deprecated: Any,
@@ -320,12 +327,12 @@ def perform_speech(
     from emote.performance import perform
 
     track = emotion_track_for(emotion, intensity, emotion_track)
-    _check_engine(engine)
+    check_engine(engine, model)
     performance = _performance_settings(performance, deprecated, caller="perform_speech")
     timer = _Timer()
     with timer("engine"):
         if engine == "neural":
-            face = _neural_curves(speech, track)
+            face = _neural_curves(speech, track, model)
         elif speech.source == "none":
             raise EmoteError(f"{speech.audio}: analysed without phones; the phonetic engine needs them")
         else:
@@ -434,12 +441,19 @@ def _outside_emote() -> int:
     return level
 
 
-def _check_engine(engine: str) -> None:
+def check_engine(engine: str, model: str | PathLike[str] | None = None) -> None:
+    """Raise EmoteError for an unknown engine, or a model the engine does not read or that is not there."""
     if engine not in ENGINES:
         raise EmoteError(f"unknown engine {engine!r}; available: {', '.join(ENGINES)}")
+    if model is not None:
+        if engine != "neural":
+            raise EmoteError(f"a model ({model}) is only read by the neural engine, not by {engine!r}")
+        from emote.engines.neural import check_model
+
+        check_model(model)
 
 
-def _neural_curves(speech: Speech, track) -> np.ndarray:
+def _neural_curves(speech: Speech, track, model: str | PathLike[str] | None = None) -> np.ndarray:
     """The neural engine over the recording, chunk by chunk.
 
     It reads audio, not phones; but phones from a transcript or the user's
@@ -458,6 +472,7 @@ def _neural_curves(speech: Speech, track) -> np.ndarray:
             n_frames=chunks.stop(k) - start,
             track=track,
             t0=start / speech.fps,
+            checkpoint=model,
             phones=speech.phones if speech.source not in ("recognition", "none") else None,
         )
         for k, (start, y) in enumerate(chunks.blocks())

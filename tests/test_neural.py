@@ -174,6 +174,45 @@ def test_a_missing_model_is_a_one_line_error(tmp_path, monkeypatch):
         load()
 
 
+def test_a_shipped_model_is_found_by_name_and_a_typo_names_the_shipped_ones(monkeypatch):
+    monkeypatch.delenv("EMOTE_CHECKPOINT", raising=False)
+    assert find_checkpoint("multilingual").name == "emote_multilingual.pt"
+    assert find_checkpoint("tts") == find_checkpoint()
+    with pytest.raises(EmoteError, match=r"multilingal: model file not found \(shipped models: tts, multilingual\)"):
+        load("multilingal")
+
+
+def test_animate_with_the_multilingual_model_reads_that_model(speech_dir, tmp_path):
+    from emote.api import animate
+
+    line = speech_dir / "bobby.wav"
+    default = animate(line, engine="neural", performance=PerformanceSettings(blinks=False, gaze=False, head=False))
+    other = animate(
+        line, engine="neural", model="multilingual",
+        performance=PerformanceSettings(blinks=False, gaze=False, head=False),
+    )  # fmt: skip
+    assert default.curves.shape == other.curves.shape
+    assert np.abs(default.curves - other.curves).max() > 0.05  # another network, other curves
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--engine", "phonetic", "--model", "multilingual"], "only read by the neural engine"),
+        (["--engine", "neural", "--model", "nosuch"], "nosuch: model file not found"),
+    ],
+)
+def test_animate_command_refuses_a_model_it_cannot_use_before_reading_audio(
+    speech_dir, tmp_path, capsys, args, message
+):
+    from emote.cli.main import main
+
+    assert main(["animate", str(speech_dir / "bobby.wav"), "--out", str(tmp_path / "out"), *args]) != 0
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and message in err[0]
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+
+
 def test_eval_command_measures_an_animation_against_a_textgrid(bobby, speech_dir, tmp_path, capsys):
     from emote.cli.main import main
 

@@ -90,6 +90,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "recogniser (a transcript or --timings still closes its lips; see checkpoints/MODEL_CARD.md)",
     )  # fmt: skip
     p.add_argument(
+        "--model", metavar="NAME|FILE",
+        help="the neural engine's model: tts (the default) or multilingual (also taught fifteen other "
+        "languages; mixed on English, see checkpoints/MODEL_CARD.md), or a model file",
+    )  # fmt: skip
+    p.add_argument(
         "--format",
         default="csv,json,npz,metahuman",
         help=f"comma-separated formats: {', '.join(FORMATS)} (default: the four curve formats)",
@@ -127,7 +132,7 @@ def parse_formats(spec: str) -> list[str]:
 
 def run(args: argparse.Namespace) -> int:
     from emote import limits
-    from emote.api import analyse, emotion_track_for, perform_speech
+    from emote.api import analyse, check_engine, emotion_track_for, perform_speech
     from emote.cli.progress import ProgressBar
     from emote.cli.rig_options import render_settings
     from emote.io.atomic import staged_outputs, sweep_stale_temporaries
@@ -156,8 +161,11 @@ def run(args: argparse.Namespace) -> int:
         if needs_mesh
         else None
     )
+    if args.model is not None:
+        check_engine(args.engine, args.model)
     performance = dict(
         engine=args.engine,
+        model=args.model,
         performance=PerformanceSettings(
             seed=args.seed, blinks=not args.no_blinks, gaze=not args.no_gaze, head=not args.no_head
         ),

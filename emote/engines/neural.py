@@ -11,7 +11,8 @@ job: the performance layer adds them procedurally.
 
 The model file comes from, in order: the ``checkpoint`` argument, the
 ``EMOTE_CHECKPOINT`` environment variable, ``checkpoints/`` inside the
-installed package or beside it in a source checkout.
+installed package or beside it in a source checkout. The argument and the
+variable take a file path or the name of a shipped model (:data:`MODELS`).
 """
 
 from __future__ import annotations
@@ -32,9 +33,11 @@ from emote.errors import EmoteError
 
 __all__ = [
     "DEFAULT_MODEL",
+    "MODELS",
     "ClosureSettings",
     "animate_neural",
     "bilabial_lock",
+    "check_model",
     "find_checkpoint",
     "load",
     "phone_lock",
@@ -43,26 +46,31 @@ __all__ = [
 DEFAULT_MODEL = "emote_tts.pt"
 """File name of the shipped model."""
 
+MODELS: dict[str, str] = {"tts": DEFAULT_MODEL, "multilingual": "emote_multilingual.pt"}
+"""The shipped models by name (``--model NAME``); checkpoints/MODEL_CARD.md describes each."""
+
 
 def find_checkpoint(checkpoint: str | PathLike[str] | None = None) -> Path:
     """The model file to use (see the module docstring for the search order).
+
+    ``checkpoint`` (or ``EMOTE_CHECKPOINT``) is a path, or a name in :data:`MODELS`.
 
     Raises
     ------
     EmoteError
         When no model file is found, naming where it looked.
     """
-    if checkpoint is not None:
+    if checkpoint is None:
+        checkpoint = os.environ.get("EMOTE_CHECKPOINT") or None
+    if checkpoint is not None and str(checkpoint) not in MODELS:
         return Path(checkpoint)
-    env = os.environ.get("EMOTE_CHECKPOINT")
-    if env:
-        return Path(env)
+    name = MODELS[str(checkpoint)] if checkpoint is not None else DEFAULT_MODEL
     package = Path(__file__).resolve().parents[1]
-    candidates = [package / "checkpoints" / DEFAULT_MODEL, package.parent / "checkpoints" / DEFAULT_MODEL]
+    candidates = [package / "checkpoints" / name, package.parent / "checkpoints" / name]
     for path in candidates:
         if path.is_file():
             return path
-    raise EmoteError(f"no neural model found (looked in {', '.join(str(c.parent) for c in candidates)}); "
+    raise EmoteError(f"no neural model {name} found (looked in {', '.join(str(c.parent) for c in candidates)}); "
                      "set EMOTE_CHECKPOINT or use --engine phonetic")  # fmt: skip
 
 
@@ -73,11 +81,23 @@ def _load_cached(path: str, mtime: float):
     return load_model(path)
 
 
-def load(checkpoint: str | PathLike[str] | None = None):
-    """The model (loaded once per file and kept)."""
+def check_model(checkpoint: str | PathLike[str] | None = None) -> Path:
+    """The model file :func:`find_checkpoint` names, which must exist (checked before any audio is read).
+
+    Raises
+    ------
+    EmoteError
+        No such file, naming it and the shipped models.
+    """
     path = find_checkpoint(checkpoint)
     if not path.is_file():
-        raise EmoteError(f"{path}: model file not found")
+        raise EmoteError(f"{path}: model file not found (shipped models: {', '.join(MODELS)})")
+    return path
+
+
+def load(checkpoint: str | PathLike[str] | None = None):
+    """The model (loaded once per file and kept)."""
+    path = check_model(checkpoint)
     return _load_cached(str(path.resolve()), path.stat().st_mtime)
 
 
