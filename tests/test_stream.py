@@ -220,3 +220,43 @@ def test_bad_pushes_are_refused_with_a_reason():
     stream.flush()
     with pytest.raises(EmoteError, match="closed"):
         stream.push(np.zeros(10, np.float32), 16000)
+
+
+def _switched(y: np.ndarray, **settings) -> tuple[np.ndarray, int, list[int]]:
+    """Curves of ``y`` streamed phonetic, switched to neural half-way; the switch frame; frames per push."""
+    stream = Stream(fps=30, blinks=False, gaze=False, head_motion=False, **settings)
+    parts, sizes, at = [], [], 0
+    for a in range(0, y.size, 1600):
+        if a == y.size // 2 // 1600 * 1600:
+            stream.set(engine="neural")
+            at = stream.frames_sent
+        parts.append(stream.push(y[a : a + 1600], 16000).curves)
+        sizes.append(len(parts[-1]))
+    parts.append(stream.flush().curves)
+    assert stream.settings.engine == "neural"
+    return np.concatenate(parts)[:, :52], at, sizes
+
+
+def test_an_engine_switch_mid_stream_crossfades_without_a_pop(corpus):
+    _, y = corpus
+    y = y[: 16000 * 6]
+    curves, at, sizes = _switched(y)
+    assert len(curves) == n_frames_for(duration=y.size / 16000, fps=30)
+    assert min(sizes[1:]) > 0  # frames kept coming through the switch (one push = one hop)
+    step = np.abs(np.diff(curves, axis=0)).max(axis=1)  # largest curve change frame to frame
+    near = slice(at - 2, at + 15)  # the switch and its 0.3 s transition
+    normal = np.percentile(np.r_[step[: at - 2], step[at + 15 :]], 99)
+    assert step[near].max() <= normal  # 0.18 measured against 0.24
+    # The measure sees a pop: cut over with no crossfade at all, the switch jumps past it.
+    cut, at_cut, _ = _switched(y, transition=0.0, seam=0.0)
+    assert np.abs(np.diff(cut, axis=0)).max(axis=1)[at_cut - 2 : at_cut + 15].max() > normal
+
+
+def test_a_bad_engine_switch_is_refused_and_the_stream_goes_on(bobby):
+    _, y = bobby
+    stream = Stream(fps=30)
+    stream.push(y[:8000], 16000)
+    with pytest.raises(EmoteError, match="unknown engine"):
+        stream.set(engine="rules")
+    assert stream.settings.engine == "phonetic"
+    assert len(stream.push(y[8000:], 16000)) > 0

@@ -59,6 +59,7 @@ __all__ = [
     "ipa_classes",
     "ipa_posteriors",
     "phone_posteriors",
+    "phones_from_log_probs",
     "recognize",
     "recognize_file",
 ]
@@ -358,7 +359,20 @@ def _posterior_pool() -> np.ndarray:
     return pool
 
 
-def _decode_hama(y: np.ndarray, settings: RecognizeSettings) -> list[Phone]:
+def phones_from_log_probs(
+    y: np.ndarray, log_probs: np.ndarray, settings: RecognizeSettings | None = None
+) -> list[Phone]:
+    """hama's phones of ``y`` (16 kHz) from its network's log-probabilities, already computed.
+
+    For a caller that evaluates the network piecewise (a live stream computes each
+    20 ms frame once, :mod:`emote.stream.recognizer`); ``log_probs`` are
+    :meth:`HamaNet.log_probs`' rows for ``y``. Phones tile ``[0, len(y) / 16000]``.
+    """
+    settings = settings or RecognizeSettings()
+    return _tidy(_decode_hama(y, settings, log_probs), y.size / SAMPLE_RATE, settings.min_silence)
+
+
+def _decode_hama(y: np.ndarray, settings: RecognizeSettings, log_probs: np.ndarray | None = None) -> list[Phone]:
     """hama's CTC frames as phones: each from its spike to the next, quiet blanks silent."""
     if y.size < 0.05 * SAMPLE_RATE:
         return []
@@ -367,12 +381,12 @@ def _decode_hama(y: np.ndarray, settings: RecognizeSettings) -> list[Phone]:
     tokens = model.decoder_tokens
     silent_ids = [model.blank_id, tokens.index(model.decode_cfg.word_boundary_token)]
     if settings.ipa and hama_.net is not None:
-        log_probs = hama_.net.log_probs(y)
+        log_probs = hama_.net.log_probs(y) if log_probs is None else log_probs
         frames = _add_closures(
             hama_.frame_tokens(y, log_probs), log_probs, silent_ids, settings.closure_evidence
         )
     else:
-        frames = hama_.frame_tokens(y)
+        frames = hama_.frame_tokens(y, log_probs)
     n = frames.size
     if n == 0:
         return []

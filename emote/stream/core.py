@@ -38,9 +38,11 @@ from emote.errors import EmoteError
 from emote.performance import PerformanceSettings, apply_emotion
 from emote.performance.head import head_angles
 from emote.performance.layer import add_motion, pauses_from_energy, speaking_mask
+from emote.performance.track import raised_cosine_step
 from emote.stream.audio import AudioInput, AudioWindow
 from emote.stream.engines import Loudness, Window, neural_window, phonetic_window
 from emote.stream.performance import LiveEmotion, MotionPlans, Switch
+from emote.stream.recognizer import FRAME, LEFT, RIGHT, LiveRecognizer
 
 LOOKAHEAD: dict[str, float] = {"phonetic": 0.1, "neural": 0.2}
 """Default look-ahead per engine, seconds: the least that keeps bilabial closure at the offline
@@ -71,6 +73,11 @@ class StreamSettings:
         The starting emotion, and the glide time of every later change.
     blinks, gaze, head_motion : bool
     seed : int
+    recognizer_left, recognizer_right : float
+        The phone recogniser's context (:class:`~emote.stream.recognizer.LiveRecognizer`):
+        seconds of audio before the frames it computes, and the age at which a frame's
+        phone log-probabilities are kept rather than recomputed. ``recognizer_left=None``:
+        the recogniser reruns over each whole window (closest to offline, most compute).
     phonetic : PhoneticSettings
         The phonetic engine's settings (``articulation`` etc.).
     checkpoint : path or None
@@ -91,6 +98,8 @@ class StreamSettings:
     gaze: bool = True
     head_motion: bool = True
     seed: int = 0
+    recognizer_left: float | None = None
+    recognizer_right: float = RIGHT
     phonetic: PhoneticSettings = field(default_factory=PhoneticSettings)
     checkpoint: str | None = None
 
@@ -103,7 +112,9 @@ class StreamSettings:
         lookahead = LOOKAHEAD[self.engine] if self.lookahead is None else self.lookahead
         for name, value, lo, hi in (("lookahead", lookahead, 0.0, 5.0), ("hop", self.hop, 0.01, 2.0),
                                     ("context", self.context, 0.2, 10.0), ("max_step", self.max_step, 0.1, 30.0),
-                                    ("seam", self.seam, 0.0, 1.0)):  # fmt: skip
+                                    ("seam", self.seam, 0.0, 1.0), ("recognizer_right", self.recognizer_right, 0.0, 2.0),
+                                    ("recognizer_left", 0.0 if self.recognizer_left is None else self.recognizer_left,
+                                     0.0, 5.0)):  # fmt: skip
             if not (isinstance(value, (int, float)) and math.isfinite(value) and lo <= value <= hi):
                 raise EmoteError(f"{name} must be a number of seconds in [{lo:g}, {hi:g}], got {value!r}")
         if not (isinstance(self.seed, int) and self.seed >= 0):
@@ -201,6 +212,7 @@ class Stream:
             from emote.engines.neural import load
 
             load(s.checkpoint)  # a missing model fails now, not at the first window
+        self._fading: tuple[str, float] | None = None  # (old engine, switch s) during a crossfade
         self.emotion = LiveEmotion(s.emotion, s.intensity, s.transition)
         self._perf = PerformanceSettings(seed=s.seed)
         self._plans = MotionPlans(s.fps, self._perf)
@@ -212,6 +224,7 @@ class Stream:
         }
         self._input = AudioInput()
         self._audio = AudioWindow()
+        self._recognizer: LiveRecognizer | None = None  # made at the first window that needs it
         self._known: list[Phone] = []  # phones of pushed transcripts, stream time
         self._next = 0  # first frame not yet sent
         self._analysed = 0  # newest sample the last window saw
@@ -295,15 +308,34 @@ class Stream:
         gaze: bool | None = None,
         head_motion: bool | None = None,
         phonetic: PhoneticSettings | None = None,
+        engine: str | None = None,
     ) -> None:
         """Change settings from the next frame on; every change glides (no pop).
 
         ``emotion``/``intensity`` glide over the stream's ``transition``; the
-        switches fade over 0.3 s; engine settings take effect at the next window,
-        its seam crossfade smoothing the change.
+        switches fade over 0.3 s; phonetic settings take effect at the next window,
+        its seam crossfade smoothing the change. A new ``engine`` runs beside the
+        old one for ``transition`` seconds from the next frame, the frames
+        crossfading from the old engine's face to the new one's (its look-ahead
+        stays the stream's: set ``latency`` when the stream is made).
+
+        Raises
+        ------
+        EmoteError
+            An unknown engine, or a neural model that cannot be loaded (the stream
+            keeps its engine).
         """
+        if engine is not None and engine != self.settings.engine:
+            replace(self.settings, engine=engine).checked()  # validates the name
+            if engine == "neural":
+                from emote.engines.neural import load
+
+                load(self.settings.checkpoint)  # outside the lock: the first load takes a while
         with self._lock:
             after = self._next / self.fps
+            if engine is not None and engine != self.settings.engine:
+                self._fading = (self.settings.engine, after)
+                self.settings = replace(self.settings, engine=engine)
             if emotion is not None or intensity is not None:
                 seg = self.emotion.segments[0]
                 self.emotion.change(emotion or seg.emotion, seg.intensity if intensity is None else intensity,
@@ -422,12 +454,17 @@ class Stream:
         s = self.settings
         n, fps = window.n_frames, window.fps
         energy = self._loudness.energy(window)
-        if s.engine == "neural":
-            speech = neural_window(window, self.emotion, s.checkpoint)
-        else:
-            speech = phonetic_window(window, energy, s.phonetic)
         weights = self.emotion.weights(window.t0 + np.arange(n) / fps)
-        curves = speech if s.engine == "neural" else apply_emotion(speech, weights)
+        curves = self._speech(s.engine, window, energy, weights)
+        if self._fading is not None:  # an engine change: crossfade from the old engine's face
+            old, at = self._fading
+            if window.t0 >= at + s.transition:
+                self._fading = None
+            else:
+                w = raised_cosine_step((window.t0 + np.arange(n) / fps - at) / max(s.transition, 1e-6) - 0.5)
+                if w.min() < 1.0:
+                    before = self._speech(old, window, energy, weights)
+                    curves = (before + (curves - before) * w[:, None].astype(np.float32)).astype(np.float32)
         frames = window.first + np.arange(n)
         gains = {name: sw.gain(frames, fps) for name, sw in self._switches.items()}
         blink, gaze = self._plans.motion(window.first, n, self.emotion)
@@ -441,8 +478,33 @@ class Stream:
         return add_motion(curves, blink=blink * gains["blinks"], gaze=gaze * gains["gaze"][:, None], head=head,
                           gaze_settings=self._perf.gaze_settings)  # fmt: skip
 
+    def _speech(self, engine: str, window: Window, energy: np.ndarray, weights: np.ndarray) -> np.ndarray:
+        """One engine's face (speech and emotion) over a window."""
+        s = self.settings
+        if engine == "neural":
+            return neural_window(window, self.emotion, s.checkpoint)
+        speech = phonetic_window(window, energy, s.phonetic, lambda: self._heard(window))
+        return apply_emotion(speech, weights)
+
+    def _heard(self, window: Window) -> list[Phone]:
+        """Recognised phones of a window's audio (:class:`LiveRecognizer`: each 20 ms frame computed once)."""
+        s = self.settings
+        if s.recognizer_left is None:  # the recogniser over the whole window, every window
+            from emote.audio.recognize import recognize
+
+            return list(recognize(y=window.y, sr=SAMPLE_RATE).phones)
+        if self._recognizer is None:
+            self._recognizer = LiveRecognizer(s.recognizer_left, s.recognizer_right)
+        a = round(window.t0 * SAMPLE_RATE)
+        return self._recognizer.phones(self._audio, a, a + window.y.size)
+
     def _forget(self) -> None:
         first = max(self._next - round(self.settings.context * self.fps), 0)
         t0 = first / self.fps
-        self._audio.forget_before(round(t0 * SAMPLE_RATE))
+        keep = round(t0 * SAMPLE_RATE)
+        if self._recognizer is not None:
+            self._recognizer.forget_before(keep // FRAME)
+            context = max(self._recognizer.stable - self._recognizer.left, 0) * FRAME  # its next run's
+            keep = min(keep, context)
+        self._audio.forget_before(keep)
         self._known = [p for p in self._known if p.end > t0]

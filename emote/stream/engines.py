@@ -18,7 +18,7 @@ reads a few frames ahead. The stream sends only frames at least its look-ahead o
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -95,18 +95,21 @@ class Loudness:
         return levels_to_energy(db, reference=float(reference), noise=float(noise))
 
 
-def phonetic_window(window: Window, energy: np.ndarray, settings: PhoneticSettings | None) -> np.ndarray:
-    """Mouth and jaw curves (n_frames, 61) for a window: recognised or given phones, then the engine."""
-    from emote.audio.recognize import recognize
+def phonetic_window(
+    window: Window, energy: np.ndarray, settings: PhoneticSettings | None, heard: Callable[[], list[Phone]]
+) -> np.ndarray:
+    """Mouth and jaw curves (n_frames, 61) for a window: recognised or given phones, then the engine.
 
+    ``heard`` gives the recognised phones of the window's audio (in window time); it is
+    called only where no pushed transcript covers the window.
+    """
     phones: Sequence[Phone] = window.phones
     start = min((p.start for p in phones), default=np.inf)
     end = max((p.end for p in phones), default=-np.inf)
     covered = start <= 0.0 and end >= window.n_frames / window.fps
     if not covered and float(energy.max(initial=0.0)) > 0.0:
         # Recognised phones fill what the known ones leave (a line with its text, then speech without).
-        heard = recognize(y=window.y, sr=SAMPLE_RATE).phones
-        phones = sorted([*phones, *(p for p in heard if not start <= (p.start + p.end) / 2 <= end)],
+        phones = sorted([*phones, *(p for p in heard() if not start <= (p.start + p.end) / 2 <= end)],
                         key=lambda p: p.start)  # fmt: skip
     return animate_phones(phones, n_frames=window.n_frames, fps=window.fps, energy=energy, settings=settings)
 

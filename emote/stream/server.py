@@ -14,8 +14,8 @@ WebSocket ``/ws`` (JSON text messages, audio as binary):
    server → ``{"type": "ready", "channels": [61 names], "fps": .., "lookahead": ..}``.
 2. client → binary messages: mono float32 little-endian PCM at ``sample_rate``;
    server → ``{"type": "frames", "first": i, "fps": f, "values": [[61 numbers], ...]}``.
-3. client → ``{"type": "set", "emotion": .., "intensity": .., "blinks": .., "gaze": .., "head_motion": ..}``
-   at any time (the change glides in).
+3. client → ``{"type": "set", "emotion": .., "intensity": .., "blinks": .., "gaze": .., "head_motion": ..,
+   "engine": ..}`` at any time (the change glides in; a new engine crossfades from the old one).
 4. client → ``{"type": "end"}``; server sends the last frames, ``{"type": "end"}`` and closes.
 
 Robustness, per connection, so one client never hurts the others:
@@ -234,10 +234,11 @@ class Session:
             await self._start(msg)
         elif kind == "set":
             self._need_stream()
-            keys = {"emotion", "intensity", "blinks", "gaze", "head_motion"}
+            keys = {"emotion", "intensity", "blinks", "gaze", "head_motion", "engine"}
             if set(msg) - keys - {"type"}:
                 raise ClientError(f"set takes {', '.join(sorted(keys))}")
-            self.stream.set(**{k: v for k, v in msg.items() if k in keys})
+            # Off the event loop: a first switch to the neural engine loads its model.
+            await asyncio.to_thread(self.stream.set, **{k: v for k, v in msg.items() if k in keys})
         elif kind == "end":
             self._need_stream()
             await self._send(await asyncio.to_thread(self.stream.flush))

@@ -204,9 +204,11 @@ $("stop").onclick = () => {
   if (ws && ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify({ type: "end" }));
 };
 const sendSettings = () => ws && ws.readyState === WebSocket.OPEN &&
-  ws.send(JSON.stringify({ type: "set", emotion: $("emotion").value, intensity: Number($("intensity").value) }));
+  ws.send(JSON.stringify({ type: "set", emotion: $("emotion").value, intensity: Number($("intensity").value),
+                           engine: $("engine").value }));
 $("emotion").onchange = sendSettings;
 $("intensity").onchange = sendSettings;
+$("engine").onchange = sendSettings; // mid-stream: the face crossfades to the other engine
 
 // ?autostart=mic starts listening at once (the headless browser test uses a fake microphone).
 if (new URLSearchParams(location.search).get("autostart") === "mic") startMic().catch((e) => { state.error = String(e.message || e); status(state.error); });

@@ -1,0 +1,100 @@
+"""The phone recogniser over a growing signal: each 20 ms frame computed once, when it is stable.
+
+hama's network (:class:`emote.audio.hama_net.HamaNet`) attends over all the audio it is
+given, so a frame's log-probabilities depend on what surrounds it. A stream that re-ran
+it over its whole window (a second of context) on every new piece paid for each frame
+ten times over. :class:`LiveRecognizer` keeps the log-probabilities of frames that are
+*stable*, at least ``right`` seconds older than the newest sample, and runs the network
+only over the frames after them plus ``left`` seconds of audio before them (their
+context); the youngest ``right`` seconds are provisional, used by the window that
+computed them and recomputed by the next.
+
+This is an approximation of the network over the whole clip (which sees seconds either
+side): ``benchmarks/stream.py`` measures its agreement, the greedy token per frame, and
+what it does to bilabial closure; the defaults are the shortest contexts that keep the
+tokens close (see :data:`LEFT`, :data:`RIGHT`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from emote.audio.convert import SAMPLE_RATE
+from emote.audio.phones import Phone
+from emote.stream.audio import AudioWindow
+
+FRAME = 320
+"""Samples per recogniser frame (20 ms at 16 kHz)."""
+
+LEFT = 0.4
+"""Default left context (s) the network sees before the first frame it computes."""
+
+RIGHT = 0.2
+"""Default right context (s): frames younger than this are recomputed by the next window."""
+
+
+class LiveRecognizer:
+    """hama's per-frame log-probabilities of a stream, each stable frame computed once.
+
+    Parameters
+    ----------
+    left, right : float
+        Seconds of context before the computed frames, and the age at which a frame is stable.
+    """
+
+    def __init__(self, left: float = LEFT, right: float = RIGHT) -> None:
+        from emote.audio.recognize import _hama_model
+
+        net = _hama_model().net
+        if net is None:
+            raise RuntimeError("the live recogniser needs hama 1.7's network (pip install 'hama>=1.7,<1.8')")
+        self._net = net
+        self.left = max(round(left * SAMPLE_RATE / FRAME), 0)
+        self.right = max(round(right * SAMPLE_RATE / FRAME), 0)
+        self._first = 0  # absolute frame of self._kept[0]
+        self._kept = np.zeros((0, net.proj.shape[1]), np.float32)
+        self.frames_computed = 0  # network frames evaluated (context included): the cost
+
+    @property
+    def stable(self) -> int:
+        """First frame not yet kept."""
+        return self._first + len(self._kept)
+
+    def log_probs(self, audio: AudioWindow, a: int, b: int) -> np.ndarray:
+        """Log-probabilities of the frames of samples ``[a, b)``, ``a`` a multiple of :data:`FRAME`.
+
+        Returns
+        -------
+        np.ndarray [shape=((b - a) // FRAME + 1, tokens), dtype=float32]
+            As :meth:`HamaNet.log_probs` of ``audio[a:b]`` would have them (frame ``k`` at
+            ``a + k FRAME``), kept frames reused.
+        """
+        f0, last = a // FRAME, b // FRAME
+        if not self._first <= f0 <= self.stable:  # the window left the kept frames behind
+            self._first, self._kept = f0, self._kept[:0]
+        lo = max(self.stable - self.left, 0)
+        fresh = self._net.log_probs(audio.read(lo * FRAME, b))
+        self.frames_computed += len(fresh)
+        new = fresh[self.stable - lo :]
+        out = np.concatenate([self._kept[f0 - self._first :], new])
+        settled = last + 1 - self.right - self.stable  # frames that just became stable
+        if settled > 0:
+            self._kept = np.concatenate([self._kept, new[:settled]])
+        return out
+
+    def forget_before(self, frame: int) -> None:
+        """Drop kept frames before ``frame`` (the stream's windows start after it)."""
+        cut = min(max(frame - self._first, 0), len(self._kept))
+        if cut:
+            self._kept = self._kept[cut:]
+            self._first += cut
+
+    def phones(self, audio: AudioWindow, a: int, b: int) -> list[Phone]:
+        """Recognised phones of samples ``[a, b)``, in seconds from ``a`` (as :func:`recognize` times them)."""
+        from emote.audio.recognize import phones_from_log_probs
+
+        start = a // FRAME * FRAME  # the frame grid is absolute; the window's start may fall inside a frame
+        y = audio.read(start, b)
+        phones = phones_from_log_probs(y, self.log_probs(audio, start, b))
+        shift = (a - start) / SAMPLE_RATE
+        return [Phone(max(p.start - shift, 0.0), p.end - shift, p.label) for p in phones if p.end > shift]
