@@ -42,7 +42,7 @@ from emote.performance.track import raised_cosine_step
 from emote.stream.audio import AudioInput, AudioWindow
 from emote.stream.engines import Loudness, Window, neural_window, phonetic_window
 from emote.stream.performance import LiveEmotion, MotionPlans, Switch
-from emote.stream.recognizer import FRAME, LEFT, RIGHT, LiveRecognizer
+from emote.stream.recognizer import FRAME, RIGHT, LiveRecognizer
 
 LOOKAHEAD: dict[str, float] = {"phonetic": 0.1, "neural": 0.2}
 """Default look-ahead per engine, seconds: the least that keeps bilabial closure at the offline
