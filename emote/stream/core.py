@@ -42,11 +42,19 @@ from emote.performance.track import raised_cosine_step
 from emote.stream.audio import AudioInput, AudioWindow
 from emote.stream.engines import Loudness, Window, neural_window, phonetic_window
 from emote.stream.performance import LiveEmotion, MotionPlans, Switch
-from emote.stream.recognizer import FRAME, RIGHT, LiveRecognizer
+from emote.stream.recognizer import FRAME, LEFT, RIGHT, LiveRecognizer
 
-LOOKAHEAD: dict[str, float] = {"phonetic": 0.1, "neural": 0.2}
-"""Default look-ahead per engine, seconds: the least that keeps bilabial closure at the offline
-level on the real test clips (``benchmarks/stream.py`` has closure against look-ahead)."""
+LOOKAHEAD: dict[str, float] = {"phonetic": 0.06, "neural": 0.2}
+"""Default look-ahead per engine, seconds (``benchmarks/stream.py``, closure against look-ahead on
+the four real clips with reference phones). Phonetic: closure stays within one of 29 /p b m/ of
+offline from 40 to 150 ms, so the 60 ms that, with :data:`HOP`, keeps the end-to-end latency
+under 120 ms. Neural: it loses closures at every look-ahead measured and fewest at 200 ms."""
+
+HOP: dict[str, float] = {"phonetic": 0.04, "neural": 0.1}
+"""Default hop per engine, seconds: the least new audio that runs a window. A frame waits up to
+a hop for its window, so a shorter hop means less latency and more windows (compute). Neural: a
+0.1 s hop also hears up to 0.1 s more than the look-ahead before most frames leave, and its
+closures need it."""
 
 
 @dataclass
@@ -61,8 +69,9 @@ class StreamSettings:
     lookahead : float or None
         Seconds of audio after a frame that are heard before it is sent (None: the
         engine's :data:`LOOKAHEAD`). More look-ahead, surer phones, more latency.
-    hop : float
-        New audio (s) that triggers the next window.
+    hop : float or None
+        Least new audio (s) that runs the next window, once a frame has become sendable
+        (None: the engine's :data:`HOP`). Smaller: less waiting, more compute.
     context : float
         Past audio (s) each window re-reads before its first new frame.
     max_step : float
@@ -87,7 +96,7 @@ class StreamSettings:
     fps: float = 30.0
     engine: str = "phonetic"
     lookahead: float | None = None
-    hop: float = 0.1
+    hop: float | None = None
     context: float = 1.0
     max_step: float = 8.0
     seam: float = 0.1
@@ -98,7 +107,7 @@ class StreamSettings:
     gaze: bool = True
     head_motion: bool = True
     seed: int = 0
-    recognizer_left: float | None = None
+    recognizer_left: float | None = LEFT
     recognizer_right: float = RIGHT
     phonetic: PhoneticSettings = field(default_factory=PhoneticSettings)
     checkpoint: str | None = None
@@ -110,7 +119,8 @@ class StreamSettings:
         if not (isinstance(self.fps, (int, float)) and math.isfinite(self.fps) and 1 <= self.fps <= 240):
             raise EmoteError(f"fps must be a number in [1, 240], got {self.fps!r}")
         lookahead = LOOKAHEAD[self.engine] if self.lookahead is None else self.lookahead
-        for name, value, lo, hi in (("lookahead", lookahead, 0.0, 5.0), ("hop", self.hop, 0.01, 2.0),
+        hop = HOP[self.engine] if self.hop is None else self.hop
+        for name, value, lo, hi in (("lookahead", lookahead, 0.0, 5.0), ("hop", hop, 0.01, 2.0),
                                     ("context", self.context, 0.2, 10.0), ("max_step", self.max_step, 0.1, 30.0),
                                     ("seam", self.seam, 0.0, 1.0), ("recognizer_right", self.recognizer_right, 0.0, 2.0),
                                     ("recognizer_left", 0.0 if self.recognizer_left is None else self.recognizer_left,
@@ -119,7 +129,7 @@ class StreamSettings:
                 raise EmoteError(f"{name} must be a number of seconds in [{lo:g}, {hi:g}], got {value!r}")
         if not (isinstance(self.seed, int) and self.seed >= 0):
             raise EmoteError(f"seed must be a non-negative integer, got {self.seed!r}")
-        return replace(self, lookahead=float(lookahead))
+        return replace(self, lookahead=float(lookahead), hop=float(hop))
 
 
 @dataclass(frozen=True)
@@ -405,14 +415,18 @@ class Stream:
             if final:
                 if self._next >= self._total_frames():
                     break
-            elif new < hop:
-                break
+            elif new < hop or not self._sendable(self._audio.end):
+                break  # a window runs once it has new audio and a frame to send
             step = min(new, round(s.max_step * SAMPLE_RATE))
             out.append(self._window(self._analysed + step, final=final and step == new))
             self._analysed += step
         first = self._next - sum(len(c) for c in out)
         curves = np.concatenate(out) if out else np.zeros((0, N_CHANNELS), np.float32)
         return Frames(first, s.fps, curves)
+
+    def _sendable(self, end: int) -> bool:
+        """Whether a window ending at sample ``end`` would make a new frame sure."""
+        return math.floor((end / SAMPLE_RATE - self.settings.lookahead) * self.fps) + 1 > self._next
 
     def _total_frames(self) -> int:
         return n_frames_for(duration=self._audio.end / SAMPLE_RATE, fps=self.fps) if self._audio.end else 0
