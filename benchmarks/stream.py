@@ -322,6 +322,42 @@ def recognizer_tokens(clips: dict[str, str], contexts: list[tuple[float, float]]
     return out
 
 
+def markdown(report: dict) -> str:
+    """The README's "Live" tables, from a result file's ``results``."""
+    lines = []
+    if "latency" in report:
+        lines += ["| setting | look-ahead | hop | latency median | p95 | target | CPU per second of audio |",
+                  "|---|---|---|---|---|---|---|"]  # fmt: skip
+        for label, r in report["latency"].items():
+            lines.append(f"| {label} | {r['lookahead_s'] * 1000:.0f} ms | {r['hop_s'] * 1000:.0f} ms | "
+                         f"{r['latency_median_s'] * 1000:.0f} ms | {r['latency_p95_s'] * 1000:.0f} ms | "
+                         f"{TARGET[r['engine']] * 1000:.0f} ms | {r['compute_per_audio_second']:.2f} s |")  # fmt: skip
+        lines.append("")
+    if "concurrency" in report:
+        lines += ["| setting | streams sustained at 60 fps |", "|---|---|"]
+        lines += [f"| {label} | {r['sustained_streams']} |" for label, r in report["concurrency"].items()]
+        lines.append("")
+    if "quality" in report:
+        q = report["quality"]
+        lines += ["| row | closure | vs offline | same verdict as offline | lip gap vs offline | mouth MAE | "
+                  "JawOpen r | CPU per s |", "|---|---|---|---|---|---|---|---|"]  # fmt: skip
+        for e, o in q["offline"].items():
+            lines.append(f"| {e}, offline | {o['closure']:.3f} | | | | | | |")
+        for label, r in q["rows"].items():
+            lines.append(f"| {label} | {r['closure']:.3f} | {r['closure_points_vs_offline']:+.1f} | "
+                         f"{r['closure_agreement']:.3f} | {r['min_gap_mm_vs_offline']:.2f} mm | "
+                         f"{r['mouth_mae_vs_offline']:.4f} | {r['jaw_correlation']:.3f} | {r['cpu_per_audio_second']:.3f} s |")  # fmt: skip
+        lines.append("")
+    if "recognizer_tokens" in report:
+        lines += [
+            "| recogniser context | emissions found | precision | network frames per frame |",
+            "|---|---|---|---|",
+        ]
+        lines += [f"| {k} | {r['recall']:.3f} | {r['precision']:.3f} | {r['frames_computed_per_frame']:.1f} |"
+                  for k, r in report["recognizer_tokens"].items()]  # fmt: skip
+    return "\n".join(lines)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="short clips, fewer rows, up to 4 streams")
@@ -329,7 +365,13 @@ def main() -> None:
     ap.add_argument(
         "--skip", default="", help="comma list of parts to skip: latency,concurrency,quality,tokens"
     )
+    ap.add_argument(
+        "--tables", action="store_true", help="print the README tables from results/stream.json and stop"
+    )
     args = ap.parse_args()
+    if args.tables:
+        print(markdown(json.loads((REPO / "benchmarks" / "results" / "stream.json").read_text())["results"]))
+        return
     engines = args.engines.split(",")
     skip = set(filter(None, args.skip.split(",")))
 
@@ -414,6 +456,7 @@ def main() -> None:
             print(f"{label:<52} {r['closure']:7.3f} {r['closure_points_vs_offline']:+6.1f}p {r['closure_agreement']:6.3f} "
                   f"{r['min_gap_mm_vs_offline']:6.2f} {r['mouth_mae_vs_offline']:7.4f} {r['jaw_correlation']:6.3f} "
                   f"{r['cpu_per_audio_second']:6.3f} {r['streamed_at_seams']:10.0f} {r['streamed_elsewhere']:9.0f}")  # fmt: skip
+    print("\n" + markdown(report))
     name = "stream_quick" if args.quick else "stream"
     print(f"wrote {write_results(name, report)}")
 

@@ -23,10 +23,12 @@ outputs (any together; --jsonl when none is given):
                            ARKit-named blend shapes ("perfect sync")
   --jsonl                  one JSON object per frame on stdout: {"frame", "time", "curves": {name: value}}
 
-latency: a frame leaves once --latency seconds of audio after it have been heard (phonetic 0.1 s,
-neural 0.2 s by default: the least that keeps lip closures as offline), plus the wait for the next
-analysis (--hop) and its compute. --latency 0.06 --hop 0.05 is the low-latency setting (about 0.1 s
-end to end, some /p b m/ closures missed); benchmarks/stream.py measures both.
+latency: a frame leaves once --latency seconds of audio after it have been heard (phonetic 0.06 s,
+neural 0.2 s by default), plus the wait for the next analysis (at least --hop of new audio: phonetic
+0.04 s, neural 0.1 s) and its compute: about 0.1 s end to end for the phonetic engine, 0.3 s for the
+neural one. --hop 0.1 trades 50 ms for fewer analyses (more streams on one machine); the neural
+engine's --latency 0.1 --hop 0.05 is faster but misses some /p b m/ closures. benchmarks/stream.py
+measures all of these.
 
 examples:
   emote stream line.wav --realtime --livelink 192.168.1.20      # a MetaHuman speaks the line in Unreal
