@@ -92,6 +92,35 @@ def test_a_session_streams_every_frame_and_ends(server, speech48k):
     assert jaw.max() > 0.2 and jaw.min() < 0.1
 
 
+def test_a_client_switches_the_engine_mid_stream_and_frames_keep_coming(server, speech48k):
+    y = np.concatenate([speech48k, speech48k])
+    with connect(server.ws, max_size=None) as ws:
+        ws.send(json.dumps({"type": "start", "sample_rate": 48000, "fps": 30}))
+        assert json.loads(ws.recv(timeout=30))["type"] == "ready"
+        half = y.size // 2 // 4800 * 4800
+        for a in range(0, y.size, 4800):
+            if a == half:
+                ws.send(json.dumps({"type": "set", "engine": "neural"}))
+            ws.send(y[a : a + 4800].tobytes())
+        ws.send(json.dumps({"type": "end"}))
+        msgs = _messages(ws)
+    assert msgs[-1] == {"type": "end"}
+    frames = [row for m in msgs if m["type"] == "frames" for row in m["values"]]
+    assert len(frames) == n_frames_for(duration=y.size / 48000, fps=30)
+    # Frames after the switch, from the neural engine: the jaw still follows the speech.
+    jaw = np.array(frames)[len(frames) // 2 + 15 :, INDEX["JawOpen"]]
+    assert jaw.max() > 0.2 and jaw.min() < 0.1
+
+
+def test_an_unknown_engine_in_set_is_a_clear_error(server):
+    with connect(server.ws) as ws:
+        ws.send(json.dumps({"type": "start", "sample_rate": 16000}))
+        assert json.loads(ws.recv(timeout=30))["type"] == "ready"
+        ws.send(json.dumps({"type": "set", "engine": "rules"}))
+        msgs = _messages(ws)
+    assert msgs[-1]["type"] == "error" and "unknown engine" in msgs[-1]["message"]
+
+
 @pytest.mark.parametrize(
     ("first", "then", "message"),
     [("not json", None, "JSON"),

@@ -3,16 +3,20 @@
 How a stream works (each step reuses the offline code; nothing is re-implemented):
 
 1. :meth:`Stream.push` turns the samples into 16 kHz mono (:mod:`emote.stream.audio`).
-2. When at least ``hop`` seconds of new audio are in, a *window* is analysed: the
-   audio from ``context`` seconds before the first unsent frame to the newest
-   sample, through the engine exactly as offline (:mod:`emote.stream.engines`)
-   and the performance layer (:mod:`emote.stream.performance`).
+2. When at least ``hop`` seconds of new audio are in and a frame has become
+   sendable, a *window* is analysed: the audio from ``context`` seconds before the
+   first unsent frame to the newest sample, through the engine as offline
+   (:mod:`emote.stream.engines`) and the performance layer
+   (:mod:`emote.stream.performance`). The phone recogniser keeps the frames it has
+   decided (:mod:`emote.stream.recognizer`) and runs only over the newer audio.
 3. Frames at least ``lookahead`` seconds older than the newest sample are sent;
    the younger ones are kept as provisional. The next window's first frames are
    crossfaded from the provisional ones over ``seam`` seconds, so a window edge
    never shows as a jump.
 4. Audio, phones and plans older than the next window can need are forgotten:
    memory is flat for any length.
+5. An engine change runs the old and the new engine side by side for
+   ``transition`` seconds and crossfades their faces.
 
 The end-to-end latency of a frame is its look-ahead, plus the wait for the next
 window (up to ``hop``), plus the window's compute time; ``benchmarks/stream.py``
