@@ -71,7 +71,7 @@ LATENCY_ROWS = {
 }
 CONCURRENCY_ROWS = ["phonetic", "phonetic, hop 0.1", "neural"]
 # Quality rows: look-ahead at each engine's default hop, then the recogniser's context.
-LOOKAHEADS = {"phonetic": [0.04, 0.06, 0.08, 0.1, 0.15, 0.2], "neural": [0.1, 0.15, 0.2, 0.3]}
+LOOKAHEADS = {"phonetic": [0.03, 0.05, 0.08, 0.1, 0.15, 0.2], "neural": [0.1, 0.15, 0.2, 0.3]}
 RECOGNIZER_ROWS = {  # label -> settings, at the phonetic defaults
     "whole window": {"recognizer_left": None},
     "kept frames, left 0.4 s, right 0.2 s": {"recognizer_left": 0.4, "recognizer_right": 0.2},

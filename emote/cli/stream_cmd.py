@@ -23,9 +23,9 @@ outputs (any together; --jsonl when none is given):
                            ARKit-named blend shapes ("perfect sync")
   --jsonl                  one JSON object per frame on stdout: {"frame", "time", "curves": {name: value}}
 
-latency: a frame leaves once --latency seconds of audio after it have been heard (phonetic 0.06 s,
+latency: a frame leaves once --latency seconds of audio after it have been heard (phonetic 0.05 s,
 neural 0.2 s by default), plus the wait for the next analysis (at least --hop of new audio: phonetic
-0.04 s, neural 0.1 s) and its compute: about 0.1 s end to end for the phonetic engine, 0.3 s for the
+0.05 s, neural 0.1 s) and its compute: about 0.1 s end to end for the phonetic engine, 0.3 s for the
 neural one. --hop 0.1 trades 50 ms for fewer analyses (more streams on one machine); the neural
 engine's --latency 0.1 --hop 0.05 is faster but misses some /p b m/ closures. benchmarks/stream.py
 measures all of these.
