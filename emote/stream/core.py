@@ -51,7 +51,7 @@ from emote.stream.recognizer import FRAME, LEFT, RIGHT, LiveRecognizer
 LOOKAHEAD: dict[str, float] = {"phonetic": 0.05, "neural": 0.2}
 """Default look-ahead per engine, seconds (``benchmarks/stream.py``, closure against look-ahead on
 the four real clips with reference phones). Phonetic: closure stays within one of 29 /p b m/ of
-offline from 40 to 150 ms, so 50 ms, which with :data:`HOP` keeps the end-to-end latency under
+offline from 30 to 150 ms, so 50 ms, which with :data:`HOP` keeps the end-to-end latency under
 120 ms. Neural: it loses closures at every look-ahead under 150 ms."""
 
 HOP: dict[str, float] = {"phonetic": 0.05, "neural": 0.1}
