@@ -191,12 +191,13 @@ def seam_jerk(curves: np.ndarray, offline: np.ndarray, seams: list[int], fps: fl
     return out
 
 
-def _bilabial_gaps(curves: np.ndarray, ref, fps: float) -> np.ndarray:
-    """Smallest lip gap (mm, ``lip_gap_proxy``) in each /p b m/ of the reference."""
+def _bilabial_gaps(curves: np.ndarray, ref, fps: float, judge=None) -> np.ndarray:
+    """Smallest lip gap (mm) in each /p b m/ of the reference: ``lip_gap_proxy``, or the posed
+    mesh of a :class:`emote.eval.mesh.MeshJudge`."""
     from emote.eval.metrics import lip_gap_proxy
     from emote.phonetics.phoneset import BILABIALS, frames_in, to_segments
 
-    gap = lip_gap_proxy(curves)
+    gap = lip_gap_proxy(curves) if judge is None else judge.lip_gap(curves)
     seg = to_segments(ref)
     frames = [frames_in(seg.start[i], seg.end[i], fps=fps, n_frames=len(gap)) for i in seg.where(BILABIALS)]
     return np.array([gap[f].min() for f in frames if f.size])
@@ -208,8 +209,11 @@ def quality(rows: dict[str, tuple[str, dict]], clips: dict[str, str], fps: float
     from emote.animation.channels import INDEX, MOUTH_NAMES, indices
     from emote.audio.io import load_audio
     from emote.audio.timings import read_timings
+    from emote.eval.mesh import MeshJudge
     from emote.performance import PerformanceSettings
+    from emote.rigs.registry import load_rig
 
+    judge = MeshJudge(load_rig("default"))  # the lip gap on the default head's posed mesh, mm
     mouth, jaw = indices(list(MOUTH_NAMES)), INDEX["JawOpen"]
     still = PerformanceSettings(blinks=False, gaze=False, head=False)
     material = []
@@ -222,20 +226,26 @@ def quality(rows: dict[str, tuple[str, dict]], clips: dict[str, str], fps: float
     out: dict = {"offline": {}, "rows": {}}
     for e in {engine for engine, _ in rows.values()}:
         gaps = np.concatenate([_bilabial_gaps(off[e], ref, fps) for ref, _, off in material])
-        out["offline"][e] = {"bilabials": int(gaps.size), "closure": float((gaps < 1.5).mean())}
+        mesh = np.concatenate([_bilabial_gaps(off[e], ref, fps, judge) for ref, _, off in material])
+        out["offline"][e] = {"bilabials": int(gaps.size), "closure": float((gaps < 1.5).mean()),
+                             "mesh_closure": float((mesh < 1.5).mean())}  # fmt: skip
     for label, (engine, settings) in rows.items():
         gaps, offline_gaps, mae, jaw_r, jerk, cpu, seconds = [], [], [], [], [], 0.0, 0.0
+        mesh, offline_mesh = [], []
         for ref, y, offline in material:
             off = offline[engine]
             curves, seams, busy = streamed(y, engine, fps, **settings)
             gaps.append(_bilabial_gaps(curves, ref, fps))
             offline_gaps.append(_bilabial_gaps(off, ref, fps))
+            mesh.append(_bilabial_gaps(curves, ref, fps, judge))
+            offline_mesh.append(_bilabial_gaps(off, ref, fps, judge))
             mae.append((float(np.abs(curves[:, mouth] - off[:, mouth]).mean()), len(curves)))
             jaw_r.append(float(np.corrcoef(curves[:, jaw], off[:, jaw])[0, 1]))
             jerk.append(seam_jerk(curves, off, seams, fps))
             cpu += busy
             seconds += y.size / 16000
         g, o = np.concatenate(gaps), np.concatenate(offline_gaps)
+        gm, om = np.concatenate(mesh), np.concatenate(offline_mesh)
         closure, base = float((g < 1.5).mean()), float((o < 1.5).mean())
         out["rows"][label] = {
             "engine": engine,
@@ -244,6 +254,9 @@ def quality(rows: dict[str, tuple[str, dict]], clips: dict[str, str], fps: float
             "closure_points_vs_offline": 100 * (closure - base),
             "closure_agreement": float(((g < 1.5) == (o < 1.5)).mean()),
             "min_gap_mm_vs_offline": float(np.abs(g - o).mean()),
+            "mesh_closure": float((gm < 1.5).mean()),
+            "mesh_closure_points_vs_offline": 100 * float((gm < 1.5).mean() - (om < 1.5).mean()),
+            "mesh_min_gap_mm_vs_offline": float(np.abs(gm - om).mean()),
             "mouth_mae_vs_offline": sum(m * n for m, n in mae) / sum(n for _, n in mae),
             "jaw_correlation": float(np.mean(jaw_r)),
             "cpu_per_audio_second": cpu / seconds,
@@ -251,7 +264,8 @@ def quality(rows: dict[str, tuple[str, dict]], clips: dict[str, str], fps: float
         }
         r = out["rows"][label]
         print(f"  {label:<44} closure {closure:.3f} ({r['closure_points_vs_offline']:+.1f}p, agree "
-              f"{r['closure_agreement']:.3f}, gap {r['min_gap_mm_vs_offline']:.2f} mm) MAE {r['mouth_mae_vs_offline']:.4f} "
+              f"{r['closure_agreement']:.3f}, gap {r['min_gap_mm_vs_offline']:.2f} mm; mesh {r['mesh_closure']:.3f}, "
+              f"{r['mesh_closure_points_vs_offline']:+.1f}p, gap {r['mesh_min_gap_mm_vs_offline']:.2f} mm) MAE {r['mouth_mae_vs_offline']:.4f} "
               f"jaw r {r['jaw_correlation']:.3f} cpu/s {r['cpu_per_audio_second']:.3f}", flush=True)  # fmt: skip
     return out
 
@@ -339,13 +353,18 @@ def markdown(report: dict) -> str:
         lines.append("")
     if "quality" in report:
         q = report["quality"]
-        lines += ["| row | closure | vs offline | same verdict as offline | lip gap vs offline | mouth MAE | "
-                  "JawOpen r | CPU per s |", "|---|---|---|---|---|---|---|---|"]  # fmt: skip
+        lines += ["| row | closure | vs offline | same verdict as offline | lip gap vs offline | mesh closure | "
+                  "vs offline | mesh gap vs offline | mouth MAE | JawOpen r | CPU per s |",
+                  "|---|---|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
         for e, o in q["offline"].items():
-            lines.append(f"| {e}, offline | {o['closure']:.3f} | | | | | | |")
+            lines.append(
+                f"| {e}, offline | {o['closure']:.3f} | | | | {o.get('mesh_closure', float('nan')):.3f} | | | | | |"
+            )
         for label, r in q["rows"].items():
+            mesh = (f"{r['mesh_closure']:.3f} | {r['mesh_closure_points_vs_offline']:+.1f} | "
+                    f"{r['mesh_min_gap_mm_vs_offline']:.2f} mm" if "mesh_closure" in r else " | | ")  # fmt: skip
             lines.append(f"| {label} | {r['closure']:.3f} | {r['closure_points_vs_offline']:+.1f} | "
-                         f"{r['closure_agreement']:.3f} | {r['min_gap_mm_vs_offline']:.2f} mm | "
+                         f"{r['closure_agreement']:.3f} | {r['min_gap_mm_vs_offline']:.2f} mm | {mesh} | "
                          f"{r['mouth_mae_vs_offline']:.4f} | {r['jaw_correlation']:.3f} | {r['cpu_per_audio_second']:.3f} s |")  # fmt: skip
         lines.append("")
     if "recognizer_tokens" in report:
