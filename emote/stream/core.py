@@ -50,9 +50,10 @@ from emote.stream.recognizer import FRAME, LEFT, RIGHT, LiveRecognizer
 
 LOOKAHEAD: dict[str, float] = {"phonetic": 0.05, "neural": 0.2}
 """Default look-ahead per engine, seconds (``benchmarks/stream.py``, closure against look-ahead on
-the four real clips with reference phones). Phonetic: closure stays within one of 29 /p b m/ of
-offline from 30 to 150 ms, so 50 ms, which with :data:`HOP` keeps the end-to-end latency under
-120 ms. Neural: it loses closures at every look-ahead under 150 ms."""
+the four real clips with reference phones). Phonetic: closure from the curves stays within one
+of 29 /p b m/ of offline from 30 to 150 ms (on the default head's mesh within two, 80 ms none), so
+50 ms, which with :data:`HOP` keeps the end-to-end latency under 120 ms. Neural: it loses closures
+at every look-ahead, most under 150 ms."""
 
 HOP: dict[str, float] = {"phonetic": 0.05, "neural": 0.1}
 """Default hop per engine, seconds: the least new audio that runs a window. A frame waits up to

@@ -30,8 +30,8 @@ LEFT = 0.8
 """Default left context (s) the network sees before the first frame it computes. Measured
 (``benchmarks/stream.py``, phonetic defaults): 0.8 s keeps the streamed curves as close to offline
 as re-running the whole window (the same closure count of 29, mouth MAE 0.0162 against 0.0165) for
-9% less CPU; 0.4 s saves 26% and strays further (JawOpen correlation with offline 0.70 against
-0.76)."""
+3-9% less CPU (two runs); 0.4 s saves 24-26% and strays further (JawOpen correlation with offline
+0.70 against 0.76)."""
 
 RIGHT = 0.2
 """Default right context (s): frames younger than this are recomputed by the next window."""
