@@ -28,11 +28,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from emote.audio import bilabial
 from emote.audio.convert import SAMPLE_RATE
 from emote.audio.espeak import phonemize
 from emote.audio.features import frame_energy
 from emote.audio.phones import Alignment, Phone, Word
-from emote.audio.recognize import ipa_classes, ipa_posteriors
+from emote.audio.recognize import hama_encoding, ipa_classes, ipa_posteriors_of
 from emote.errors import TranscriptError
 from emote.phonetics.features import distance, parse_ipa
 from emote.phonetics.labels import SIL, ipa_label
@@ -56,12 +57,18 @@ class CtcAlignSettings:
         Shorter pauses (s) inside speech go to the phone before.
     band : int
         States kept around the lattice's diagonal.
+    closures : bool
+        Stretch each aligned /p b m/ over the lip closure that
+        :mod:`emote.audio.bilabial`'s detector hears there (CTC places a stop's spike
+        at its release, and a 20 ms frame either way decides whether a short
+        bilabial's frames are closed).
     """
 
     latency: float = 0.06
     quiet: float = 0.1
     min_silence: float = 0.05
     band: int = 2000
+    closures: bool = True
 
 
 def ctc_align(
@@ -100,7 +107,8 @@ def ctc_align(
         y = soxr.resample(y, sr, SAMPLE_RATE)
     words = phonemize(text, language)
     phones = [p for w in words for p in w]
-    log_probs = ipa_posteriors(y)
+    encoding = hama_encoding(y)
+    log_probs = ipa_posteriors_of(encoding)
     targets = np.array([_class_of(p) for p in phones], np.int64)
     blank = log_probs.shape[1] - 1
     path = viterbi_ctc(log_probs, targets, blank=blank, band=s.band)
@@ -125,7 +133,14 @@ def ctc_align(
     text_words = text.split()
     labels = text_words if len(text_words) == len(words) else ["".join(w) for w in words]
     word_list = [Word(a, b, lab.lower()) for (a, b), lab in zip(spans, labels, strict=True) if b > a]
-    return Alignment(_fill(out, y.size / SAMPLE_RATE, s.min_silence), word_list, "ctc-align")
+    filled = _fill(out, y.size / SAMPLE_RATE, s.min_silence)
+    if s.closures:
+        model = bilabial.detector()
+        heard = model.probability(
+            bilabial.closure_features(y, log_probs, encoding, bilabial.group_pool(ipa_classes()))
+        )
+        filled = bilabial.mark_closures(filled, bilabial.closure_spans(heard, model.threshold), insert=False)
+    return Alignment(filled, word_list, "ctc-align")
 
 
 def viterbi_ctc(

@@ -137,6 +137,10 @@ class HamaNet:
 
     def log_probs(self, y: np.ndarray) -> np.ndarray:
         """Token log-probabilities of ``y`` [shape=(n,)] @ 16 kHz: (frames, 191) float32, 20 ms frames."""
+        return self.project(self.encode(y))
+
+    def encode(self, y: np.ndarray) -> np.ndarray:
+        """The last Conformer block's output for ``y`` [shape=(n,)] @ 16 kHz: (frames, 144) float32."""
         x = np.pad(np.clip(np.asarray(y, np.float32), -1.0, 1.0), 200, mode="reflect")
         n = (x.size - 400) // 160 + 1
         frames = np.lib.stride_tricks.as_strided(x, (n, 400), (160 * x.strides[0], x.strides[0]))
@@ -153,6 +157,10 @@ class HamaNet:
             h = h + self._convolution(h, *block["conv"])
             h = h + 0.5 * _feed_forward(h, *block["ffn2"])
             h = _layer_norm(h, *block["norm"])
+        return h
+
+    def project(self, h: np.ndarray) -> np.ndarray:
+        """Token log-probabilities of :meth:`encode`'s frames: (frames, 191)."""
         logits = h @ self.proj + self.proj_bias
         logits -= logits.max(axis=1, keepdims=True)
         return logits - np.log(np.exp(logits).sum(axis=1, keepdims=True))

@@ -40,7 +40,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from emote.audio import sphinx
+from emote.audio import bilabial, sphinx
 from emote.audio.convert import SAMPLE_RATE
 from emote.audio.features import frame_energy
 from emote.audio.hama_net import HamaNet, read_hama_pack
@@ -56,8 +56,10 @@ Engine = Literal["auto", "hama", "pocketsphinx"]
 
 __all__ = [
     "RecognizeSettings",
+    "hama_encoding",
     "ipa_classes",
     "ipa_posteriors",
+    "ipa_posteriors_of",
     "phone_posteriors",
     "phones_from_log_probs",
     "recognize",
@@ -89,12 +91,10 @@ class RecognizeSettings:
         Label hama's phones in IPA (:func:`emote.phonetics.labels.ipa_label`, any
         language: the phonetic engine reads their articulatory features) rather than
         folding them into English ARPAbet. PocketSphinx's are ARPAbet either way.
-    closure_evidence : float
-        With ``ipa``: summed probability of hama's bilabial tokens at which a /p b m/
-        that greedy decoding passed over is emitted anyway (1: never). 0.1 recovers
-        most bilabials of the synthetic voices of ``benchmarks/languages.py`` that
-        greedy decoding misses, with a bilabial probability that high on 0-3.5% of
-        their other frames.
+    closures : bool
+        With ``ipa``: the bilabial closures heard by :mod:`emote.audio.bilabial`'s
+        detector are written into the phones (a bilabial inserted where the
+        recogniser heard none, one it heard stretched over the closure).
     """
 
     engine: Engine = "auto"
@@ -103,7 +103,7 @@ class RecognizeSettings:
     hama_latency: float = 0.06
     quiet: float = 0.1
     ipa: bool = False
-    closure_evidence: float = 0.1
+    closures: bool = True
 
 
 def recognize(
@@ -285,10 +285,42 @@ def ipa_posteriors(y: np.ndarray, *, chunk: float = 10.0, context: float = 1.0) 
     return _pooled_log_probs(y, _ipa_pool(), chunk=chunk, context=context)
 
 
-def _pooled_log_probs(y: np.ndarray, pool: np.ndarray, *, chunk: float, context: float) -> np.ndarray:
-    hama_ = _hama_model()
-    if hama_.net is None:
+def hama_encoding(y: np.ndarray, *, chunk: float = 10.0, context: float = 1.0) -> np.ndarray:
+    """hama's network's last hidden layer per 20 ms frame of 16 kHz speech (frames, 144).
+
+    Analysed in pieces as :func:`phone_posteriors`; :func:`ipa_posteriors_of` turns it
+    into :func:`ipa_posteriors` without running the network again.
+    """
+    return _chunked(y, lambda piece: _net().encode(piece), chunk=chunk, context=context)
+
+
+def ipa_posteriors_of(encoding: np.ndarray) -> np.ndarray:
+    """:func:`ipa_posteriors` from :func:`hama_encoding`'s frames."""
+    return _pool_log_probs(_net().project(encoding), _ipa_pool())
+
+
+def _net() -> HamaNet:
+    net = _hama_model().net
+    if net is None:
         raise EmoteError("phone posteriors need hama 1.7's recogniser network (pip install 'hama>=1.7,<1.8')")
+    return net
+
+
+def _pool_log_probs(log_probs: np.ndarray, pool: np.ndarray) -> np.ndarray:
+    return np.log(np.maximum(np.exp(log_probs) @ pool, 1e-6)).astype(np.float32)
+
+
+def _pooled_log_probs(y: np.ndarray, pool: np.ndarray, *, chunk: float, context: float) -> np.ndarray:
+    return _chunked(
+        y, lambda piece: _pool_log_probs(_net().log_probs(piece), pool), chunk=chunk, context=context
+    )
+
+
+def _chunked(
+    y: np.ndarray, frames_of: Callable[[np.ndarray], np.ndarray], *, chunk: float, context: float
+) -> np.ndarray:
+    """``frames_of`` (rows per 20 ms frame) over ``y`` in ``chunk``-second pieces with ``context`` either side."""
+    _net()
     y = np.asarray(y, np.float32)
     if y.size == 0:
         y = np.zeros(1, np.float32)  # one frame, as for any signal shorter than a frame
@@ -296,15 +328,18 @@ def _pooled_log_probs(y: np.ndarray, pool: np.ndarray, *, chunk: float, context:
     step = max(int(chunk * SAMPLE_RATE) // hop, 1) * hop
     ctx = int(context * SAMPLE_RATE) // hop * hop
     n = y.size // hop + 1
-    out = np.empty((n, pool.shape[1]), np.float32)
+    out: np.ndarray | None = None
     filled = 0
     for a in range(0, y.size, step):
         lo, hi = max(a - ctx, 0), min(a + step + ctx, y.size)
         k0, f0 = (a - lo) // hop, a // hop
         m = min(step // hop, n - f0)
-        probs = np.exp(hama_.net.log_probs(y[lo:hi])[k0 : k0 + m]) @ pool
-        out[f0 : f0 + len(probs)] = np.log(np.maximum(probs, 1e-6))
-        filled = f0 + len(probs)
+        rows = frames_of(y[lo:hi])[k0 : k0 + m]
+        if out is None:
+            out = np.empty((n, rows.shape[1]), np.float32)
+        out[f0 : f0 + len(rows)] = rows
+        filled = f0 + len(rows)
+    assert out is not None
     # A signal of whole chunks (10 s, or the API's 60 s pieces) ends a frame past the network's
     # last one: hold that frame rather than leave the row uninitialised.
     out[filled:] = out[filled - 1]
@@ -380,13 +415,11 @@ def _decode_hama(y: np.ndarray, settings: RecognizeSettings, log_probs: np.ndarr
     model = hama_.model
     tokens = model.decoder_tokens
     silent_ids = [model.blank_id, tokens.index(model.decode_cfg.word_boundary_token)]
-    if settings.ipa and hama_.net is not None:
-        log_probs = hama_.net.log_probs(y) if log_probs is None else log_probs
-        frames = _add_closures(
-            hama_.frame_tokens(y, log_probs), log_probs, silent_ids, settings.closure_evidence
-        )
-    else:
-        frames = hama_.frame_tokens(y, log_probs)
+    encoding = None
+    if settings.ipa and hama_.net is not None and log_probs is None:
+        encoding = hama_.net.encode(y)
+        log_probs = hama_.net.project(encoding)
+    frames = hama_.frame_tokens(y, log_probs)
     n = frames.size
     if n == 0:
         return []
@@ -414,50 +447,36 @@ def _decode_hama(y: np.ndarray, settings: RecognizeSettings, log_probs: np.ndarr
         a, b = float(max(f - shift, 0) * step), float(min(max(run - shift, 1) * step, length))
         width = (b - a) / len(labels)
         phones.extend(Phone(a + i * width, a + (i + 1) * width, lab) for i, lab in enumerate(labels))
-    return [p for p in phones if p.end > p.start]
+    phones = [p for p in phones if p.end > p.start]
+    if settings.ipa and settings.closures and log_probs is not None and hama_.net is not None:
+        if encoding is None:  # log-probabilities computed by the caller: the detector needs the hidden layer
+            encoding = hama_.net.encode(y)
+        phones = _heard_closures(y, encoding, _pool_log_probs(log_probs, _ipa_pool()), phones, latency=shift)
+    return phones
 
 
-@functools.lru_cache(maxsize=1)
-def _bilabial_tokens() -> np.ndarray:
-    """hama's tokens that begin with a bilabial (/p b m β ɸ ɓ ʙ/, aspirated or tense too)."""
-    return np.array(
-        [t for t, token in enumerate(_hama_model().model.decoder_tokens)
-         if (phones := _token_phones(token)) and phones[0].place == "bilabial"],
-        np.int64,
-    )  # fmt: skip
+def _heard_closures(
+    y: np.ndarray, encoding: np.ndarray, ipa: np.ndarray, phones: list[Phone], *, latency: int
+) -> list[Phone]:
+    """``phones`` with the bilabial closures :mod:`emote.audio.bilabial` hears in ``y`` written in.
 
-
-def _add_closures(
-    frames: np.ndarray, log_probs: np.ndarray, silent_ids: list[int], evidence: float
-) -> np.ndarray:
-    """Greedy frames with a bilabial emitted where the network hears one that greedy decoding let pass.
-
-    A lip closure is what the face must never miss, and a short /b/ or /m/ between vowels
-    often loses the greedy choice to the blank or the vowel while its probability still
-    rises. Where the summed probability of the bilabial tokens peaks above ``evidence``
-    and no bilabial is emitted within two frames, the best bilabial token is emitted at
-    the peak or the nearest frame within two that is silent or repeats the phone before
-    (a phone's own onset is never overwritten).
+    ``encoding`` and ``ipa`` are the network's hidden frames and IPA log-probabilities. An
+    inserted bilabial is the one of /p b m/ the recogniser gives most probability over
+    the closure (its frames ``latency`` later).
     """
-    bilabial = _bilabial_tokens()
-    if evidence >= 1.0 or bilabial.size == 0:
-        return frames
-    probs = np.exp(log_probs[:, bilabial])
-    mass = probs.sum(axis=1)
-    out = frames.copy()
-    emitted = np.isin(frames, bilabial)
-    n = mass.size
-    for f in range(n):
-        left, right = mass[f - 1] if f else -1.0, mass[f + 1] if f + 1 < n else -1.0
-        if mass[f] < evidence or mass[f] < left or mass[f] <= right:
-            continue  # not a peak above the evidence
-        if emitted[max(f - 2, 0) : f + 3].any():
-            continue
-        for g in (f, f - 1, f + 1, f - 2, f + 2):  # the peak, else the nearest frame free to take it
-            if 0 <= g < n and (out[g] in silent_ids or (g > 0 and out[g] == out[g - 1])):
-                out[g] = bilabial[int(np.argmax(probs[f]))]
-                emitted[g] = True
-                break
+    classes = ipa_classes()
+    model = bilabial.detector()
+    probability = model.probability(bilabial.closure_features(y, ipa, encoding, bilabial.group_pool(classes)))
+    spans = bilabial.closure_spans(probability, model.threshold)
+    if not spans:
+        return phones
+    stops = {c.base: k for k, c in enumerate(classes) if c.base in ("p", "b", "m")}
+    out = phones
+    for a, b in spans:
+        f0, f1 = round(a / bilabial.FRAME) + latency, round(b / bilabial.FRAME) + latency + 1
+        window = ipa[max(f0, 0) : max(f1, 1)]
+        best = max(stops, key=lambda base: window[:, stops[base]].max()) if len(window) and stops else "b"
+        out = bilabial.mark_closures(out, [(a, b)], insert=True, label=ipa_label(best))
     return out
 
 
