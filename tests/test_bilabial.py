@@ -89,7 +89,9 @@ def test_a_closure_stretches_the_bilabial_there_or_inserts_one():
     assert kept[1].end == pytest.approx(0.27) and kept[2].end == pytest.approx(0.28)
     # A transcript decides which phones exist: nothing inserted; closed lips at rest need no phone.
     assert mark_closures(vowel, [(0.25, 0.31)], insert=False) == vowel
-    assert mark_closures(vowel, [(0.02, 0.08)], insert=True) == vowel
+    assert mark_closures(vowel, [(0.02, 0.05)], insert=True) == vowel
+    onset = mark_closures(vowel, [(0.04, 0.08)], insert=True)  # the hold of a first /b/
+    assert [p.label for p in onset] == ["SIL", "/b/", "/a/", "SIL"] and onset[1].start == pytest.approx(0.04)
     assert is_bilabial("/m/") and is_bilabial("/pʲ/") and is_bilabial("B") and not is_bilabial("/f/")
 
 

@@ -277,19 +277,22 @@ def mark_closures(
     it, taking at most half of each neighbour (every phone stays); without one, with
     ``insert``, a bilabial ``label`` is put there, and the phones it covers lose that
     time (one covered entirely goes). The result tiles the same stretch. A span in
-    silence is left alone: closed lips at rest need no phone.
+    silence more than 40 ms from any phone is left alone: closed lips at rest need no phone.
     """
     out = list(phones)
     for a, b in spans:
         near = [i for i, p in enumerate(out) if p.end > a - FRAME and p.start < b + FRAME]
-        speech = [i for i in near if out[i].label != SIL and out[i].end > a and out[i].start < b]
-        if not speech:
+        # A closure just before speech is that speech's first stop (its hold is silent);
+        # one further from any phone is the lips at rest.
+        if not any(p.label != SIL and p.end > a - 2 * FRAME and p.start < b + 2 * FRAME for p in out):
             continue
         own = [i for i in near if is_bilabial(out[i].label)]
         if own:
             i = min(own, key=lambda k: abs(0.5 * (out[k].start + out[k].end) - 0.5 * (a + b)))
             _stretch(out, i, a, b)
         elif insert:
+            # A hold in the silence before speech runs up to the speech.
+            b = min([p.start for p in out if p.label != SIL and b <= p.start < b + 2 * FRAME], default=b)
             out = _place(out, Phone(a, b, label))
     return out
 
