@@ -168,3 +168,21 @@ def test_a_line_without_bilabials_gets_none():
     heard = recognize(y=utt.samples, sr=utt.sr, settings=RecognizeSettings(ipa=True)).phones
     assert not any(is_bilabial(p.label) for p in heard)
     assert any(p.label != "SIL" for p in heard)
+
+
+def test_the_benchmarks_lines_are_not_training_text():
+    import sys
+    from pathlib import Path
+
+    from emote.training.bilabial import LANGUAGES, LOCALE, catalog_lines
+
+    if not LOCALE.is_dir():
+        pytest.skip("platform: no gettext catalogs under /usr/share/locale")
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    try:
+        import languages
+    finally:
+        sys.path.pop(0)
+    locale = {("zh" if voice.startswith("cmn") else voice): loc for voice, loc in LANGUAGES.items()}
+    for code, lines in languages.SENTENCES.items():
+        assert set(catalog_lines(locale[code], n=10_000, rng=random.Random(0))).isdisjoint(lines), code
