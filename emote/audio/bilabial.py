@@ -17,7 +17,7 @@ lexical access based on acoustic landmarks and distinctive features", JASA 111(4
 2002, and of M. Hasegawa-Johnson et al., "Landmark-based speech recognition",
 ICASSP 2005 (one binary detector per feature, over a window of spectral frames).
 
-The weights (``bilabial.json``, beside this module, some 30 kilobytes) are learned by
+The weights (``bilabial.json``, beside this module, about 120 kilobytes) are learned by
 ``python -m emote.training.bilabial`` from speech that no benchmark scores:
 espeak-ng voice variants in two dozen languages reading the system's translated
 program messages, and LJSpeech with forced-aligned phones; the threshold is chosen

@@ -27,7 +27,7 @@ entirely, and every fifth LJSpeech clip. The threshold maximises the F1 of closu
 frame either side, is at or over the threshold; a run of such frames is a false
 alarm when it touches no bilabial.
 
-The model (:class:`emote.audio.bilabial.ClosureDetector`) has one hidden layer of 24
+The model (:class:`emote.audio.bilabial.ClosureDetector`) has one hidden layer of 32
 rectified units; it is fitted by :func:`fit`, the closed frames weighted up to balance
 the classes.
 """
@@ -181,8 +181,8 @@ def fit(
     x: np.ndarray,
     y: np.ndarray,
     *,
-    hidden: int = 24,
-    epochs: int = 10,
+    hidden: int = 32,
+    epochs: int = 12,
     weight_decay: float = 1e-4,
     seed: int = 0,
 ) -> tuple[tuple[np.ndarray, np.ndarray], ...]:
@@ -302,8 +302,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--lines", type=int, default=8, help="lines per voice variant (default 8)")
     parser.add_argument("--voices", type=int, default=8, help="voice variants per language (default 8)")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--hidden", type=int, default=24, help="hidden units (0: logistic regression)")
-    parser.add_argument("--epochs", type=int, default=10)
+    parser.add_argument(
+        "--hidden", type=int, default=32, help="hidden units (default 32; 0: logistic regression)"
+    )
+    parser.add_argument("--epochs", type=int, default=12, help="passes over the material (default 12)")
     parser.add_argument(
         "--cache",
         type=Path,
