@@ -243,7 +243,7 @@ def event_scores(probability: np.ndarray, labels: np.ndarray, threshold: float) 
 def choose_threshold(probs: list[np.ndarray], labels: list[np.ndarray]) -> tuple[float, dict]:
     """The threshold of the best event F1 over the held-out utterances, and its scores."""
     best: tuple[float, float, dict] = (-1.0, 0.5, {})
-    for threshold in np.round(np.arange(0.3, 0.96, 0.025), 3):
+    for threshold in np.round(np.arange(0.3, 0.991, 0.01), 3):
         total = np.sum(
             [event_scores(p, lab, threshold) for p, lab in zip(probs, labels, strict=True)], axis=0
         )
