@@ -25,7 +25,8 @@ and the jaw opening heard in the audio, ``emote.audio.formants``), no blinks, ga
     intervals whose lip gap closes, ``emote.eval``) and open/closed contrast (mean lip gap on
     open vowels over that on bilabials) against the exact phones, for the face animated
     from the exact phones (the ceiling), from the transcript (espeak-ng's phonemiser +
-    the CTC aligner on the recogniser's IPA posteriors) and from the audio alone (recognised
+    the CTC aligner on the recogniser's IPA posteriors, each /p b m/ stretched over the
+    closure ``emote.audio.bilabial`` hears there) and from the audio alone (recognised
     IPA phones, with the closures that ``emote.audio.bilabial``'s detector hears written in;
     ``audio_recogniser_only_*``: without them); and the aligner's median onset error (ms)
     against the exact timings.
