@@ -298,8 +298,8 @@ def main(argv: list[str] | None = None) -> int:
         default=repo.parent / "shared/data/train-speech/ljspeech",
         help="LJSpeech clips with metadata.csv (skipped when missing)",
     )
-    parser.add_argument("--ljspeech-clips", type=int, default=400, help="clips read (default 400)")
-    parser.add_argument("--lines", type=int, default=8, help="lines per voice variant (default 8)")
+    parser.add_argument("--ljspeech-clips", type=int, default=483, help="clips read (default 483)")
+    parser.add_argument("--lines", type=int, default=16, help="lines per voice variant (default 16)")
     parser.add_argument("--voices", type=int, default=8, help="voice variants per language (default 8)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument(
