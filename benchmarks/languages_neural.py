@@ -9,7 +9,7 @@ The neural row of ``benchmarks/languages.py`` (issue 18, item 5), on the same ma
 same measures, for two model files side by side (``--baseline``, the shipped model, and
 ``--checkpoint``, e.g. the multilingual fine-tune ``configs/emote_multilingual_finetune.toml``):
 
-(a) **synthetic voices**: the two lines per language of ``languages.SENTENCES``, spoken by the
+(a) **synthetic voices**: the four lines per language of ``languages.SENTENCES``, spoken by the
     plain espeak-ng voice of the language (``LANGUAGE_VOICES``: the test; the fine-tune heard
     other variants of the voices, ``+m3``/``+f2``, speaking generated lines, never these). From
     the audio alone, 30 fps, neutral: bilabial closure and open/closed contrast of the lip-gap

@@ -318,7 +318,7 @@ def test_a_signalled_batch_stops_its_workers_cleanly_without_tracebacks(tmp_path
     assert list(out.glob(".emote-*.mp4")), "the render never started"
     os.killpg(proc.pid, signum)
     _, err = proc.communicate(timeout=60)
-    assert proc.returncode == 128 + signum
+    assert proc.returncode == 128 + signum, err.decode()[-2000:]  # seen once as 1 under load: keep the why
     assert "Traceback" not in err.decode() and err.decode().strip().splitlines()[-1].startswith("emote: ")
     assert not [p for p in leftovers(out) if ".emote-" in p and "tmp" in p]
     assert not (out / "a.mp4").exists() and not list((out / ".emote-batch").glob("*.done.json"))
