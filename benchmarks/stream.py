@@ -62,12 +62,15 @@ CLIPS = {  # clip -> reference phone TextGrid
 TARGET = {"phonetic": 0.120, "neural": 0.200}
 PIECE = 320  # 20 ms at 16 kHz
 # Latency rows: the defaults; a 0.1 s hop (fewer windows: the throughput a server with many
-# clients may prefer); the neural engine with less look-ahead and hop (meets its target, loses closures).
+# clients may prefer); the neural engine with less look-ahead and hop (meets its target, loses closures),
+# and two settings between those.
 LATENCY_ROWS = {
     "phonetic": ("phonetic", {}),
     "phonetic, hop 0.1": ("phonetic", {"hop": 0.1}),
     "neural": ("neural", {}),
     "neural, la 0.1, hop 0.05": ("neural", {"latency": 0.1, "hop": 0.05}),
+    "neural, la 0.14, hop 0.04": ("neural", {"latency": 0.14, "hop": 0.04}),
+    "neural, la 0.15, hop 0.03": ("neural", {"latency": 0.15, "hop": 0.03}),
 }
 CONCURRENCY_ROWS = ["phonetic", "phonetic, hop 0.1", "neural"]
 # Quality rows: look-ahead at each engine's default hop, then the recogniser's context.
@@ -444,7 +447,8 @@ def main() -> None:
             for la in LOOKAHEADS[engine][1::2] if args.quick else LOOKAHEADS[engine]:
                 rows[f"{engine}, look-ahead {la * 1000:.0f} ms"] = (engine, {"latency": la})
             if engine == "neural" and not args.quick:  # the low-latency row's closures
-                rows["neural, look-ahead 100 ms, hop 0.05"] = (engine, {"latency": 0.1, "hop": 0.05})
+                for la, hop in ((0.1, 0.05), (0.14, 0.04), (0.15, 0.03)):  # the in-between latency rows
+                    rows[f"neural, look-ahead {la * 1000:.0f} ms, hop {hop:g}"] = (engine, {"latency": la, "hop": hop})
             report.setdefault("defaults", {})[engine] = {"lookahead_s": defaults.lookahead, "hop_s": defaults.hop,
                                                          "recognizer_left_s": defaults.recognizer_left,
                                                          "recognizer_right_s": defaults.recognizer_right}  # fmt: skip
