@@ -448,7 +448,10 @@ def main() -> None:
                 rows[f"{engine}, look-ahead {la * 1000:.0f} ms"] = (engine, {"latency": la})
             if engine == "neural" and not args.quick:  # the low-latency row's closures
                 for la, hop in ((0.1, 0.05), (0.14, 0.04), (0.15, 0.03)):  # the in-between latency rows
-                    rows[f"neural, look-ahead {la * 1000:.0f} ms, hop {hop:g}"] = (engine, {"latency": la, "hop": hop})
+                    rows[f"neural, look-ahead {la * 1000:.0f} ms, hop {hop:g}"] = (
+                        engine,
+                        {"latency": la, "hop": hop},
+                    )
             report.setdefault("defaults", {})[engine] = {"lookahead_s": defaults.lookahead, "hop_s": defaults.hop,
                                                          "recognizer_left_s": defaults.recognizer_left,
                                                          "recognizer_right_s": defaults.recognizer_right}  # fmt: skip
