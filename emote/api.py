@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import os
 import sys
 import time
 import warnings
@@ -156,9 +157,10 @@ def animate(
         ``"phonetic"`` (rules over phones; needs no weights; the default: best on real
         speech) or ``"neural"`` (the EMOTE-style network in ``checkpoints/``).
     model : str or path, optional
-        The neural engine's model: a shipped one by name (``"tts"``, the default, or
-        ``"multilingual"``, also taught fifteen other languages; see
-        ``checkpoints/MODEL_CARD.md``) or a model file. Only with ``engine="neural"``.
+        The neural engine's model: a shipped one by name (``"tts"``, or ``"multilingual"``,
+        also taught fifteen other languages; see ``checkpoints/MODEL_CARD.md``) or a model
+        file. Only with ``engine="neural"``. Default: ``"multilingual"`` for a ``language``
+        named other than English, ``"tts"`` otherwise (``EMOTE_CHECKPOINT`` overrides both).
     performance : emote.performance.PerformanceSettings, optional
         Blinks, gaze and head motion (each on or off, and their details) and the ``seed`` of
         their randomness: the same seed gives the same animation. Default: all on, seed 0.
@@ -330,6 +332,15 @@ def perform_speech(
     check_engine(engine, model)
     performance = _performance_settings(performance, deprecated, caller="perform_speech")
     timer = _Timer()
+    if (
+        engine == "neural"
+        and model is None
+        and not os.environ.get("EMOTE_CHECKPOINT")
+        and _hears_jaw(speech.language)
+    ):
+        # A language named other than English: the model also taught fifteen other languages
+        # closes more of their bilabials from audio alone (benchmarks/languages_neural.py).
+        model = "multilingual"
     with timer("engine"):
         if engine == "neural":
             face = _neural_curves(speech, track, model)
@@ -361,6 +372,10 @@ def perform_speech(
         "n_phones": len(speech.phones),
         "settings": {"blinks": performance.blinks, "gaze": performance.gaze, "head_motion": performance.head},
     }
+    if engine == "neural":
+        from emote.engines.neural import find_checkpoint
+
+        metadata["model"] = find_checkpoint(model).name
     seconds = {**speech.timings, **timer.seconds}
     log.info("%s: stage seconds %s", speech.audio, ", ".join(f"{k} {v:.3f}" for k, v in seconds.items()))
     if stage_timings:  # wall-clock: kept out of the files unless asked for (reproducible outputs)

@@ -178,7 +178,9 @@ def test_a_shipped_model_is_found_by_name_and_a_typo_names_the_shipped_ones(monk
     monkeypatch.delenv("EMOTE_CHECKPOINT", raising=False)
     assert find_checkpoint("multilingual").name == "emote_multilingual.pt"
     assert find_checkpoint("tts") == find_checkpoint()
-    with pytest.raises(EmoteError, match=r"multilingal: model file not found \(shipped models: tts, multilingual\)"):
+    with pytest.raises(
+        EmoteError, match=r"multilingal: model file not found \(shipped models: tts, multilingual\)"
+    ):
         load("multilingal")
 
 
@@ -186,13 +188,32 @@ def test_animate_with_the_multilingual_model_reads_that_model(speech_dir, tmp_pa
     from emote.api import animate
 
     line = speech_dir / "bobby.wav"
-    default = animate(line, engine="neural", performance=PerformanceSettings(blinks=False, gaze=False, head=False))
+    default = animate(
+        line, engine="neural", performance=PerformanceSettings(blinks=False, gaze=False, head=False)
+    )
     other = animate(
         line, engine="neural", model="multilingual",
         performance=PerformanceSettings(blinks=False, gaze=False, head=False),
     )  # fmt: skip
     assert default.curves.shape == other.curves.shape
     assert np.abs(default.curves - other.curves).max() > 0.05  # another network, other curves
+
+
+def test_a_language_other_than_english_gets_the_multilingual_model_by_default(speech_dir, monkeypatch):
+    from emote.api import animate
+
+    monkeypatch.delenv("EMOTE_CHECKPOINT", raising=False)
+    still = PerformanceSettings(blinks=False, gaze=False, head=False)
+    line = speech_dir / "13697_11991_000000.opus"  # the Spanish clip
+    spanish = animate(line, engine="neural", language="es", use_transcript_file=False, performance=still)
+    told = animate(line, engine="neural", language="es", model="multilingual", use_transcript_file=False,
+                   performance=still)  # fmt: skip
+    unnamed = animate(line, engine="neural", use_transcript_file=False, performance=still)
+    assert (
+        spanish.metadata["model"] == "emote_multilingual.pt" and unnamed.metadata["model"] == "emote_tts.pt"
+    )
+    np.testing.assert_array_equal(spanish.curves, told.curves)
+    assert np.abs(spanish.curves - unnamed.curves).max() > 0.05
 
 
 @pytest.mark.parametrize(

@@ -91,8 +91,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )  # fmt: skip
     p.add_argument(
         "--model", metavar="NAME|FILE",
-        help="the neural engine's model: tts (the default) or multilingual (also taught fifteen other "
-        "languages; mixed on English, see checkpoints/MODEL_CARD.md), or a model file",
+        help="the neural engine's model: tts or multilingual (also taught fifteen other languages; mixed "
+        "on English, see checkpoints/MODEL_CARD.md), or a model file (default: multilingual when "
+        "--language names a language other than English, else tts)",
     )  # fmt: skip
     p.add_argument(
         "--format",
