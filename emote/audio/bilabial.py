@@ -55,6 +55,7 @@ __all__ = [
     "detector",
     "is_bilabial",
     "mark_closures",
+    "runs",
 ]
 
 FRAME = 0.02  # s: the recogniser's frame, and the detector's
@@ -244,6 +245,12 @@ def detector() -> ClosureDetector:
     return ClosureDetector.from_json(data)
 
 
+def runs(mask: np.ndarray) -> list[tuple[int, int]]:
+    """``(first, stop)`` frame indices of each run of True in ``mask`` (``stop`` exclusive)."""
+    edges = np.flatnonzero(np.diff(np.concatenate([[False], mask, [False]]).astype(np.int8)))
+    return [(int(a), int(b)) for a, b in zip(edges[::2], edges[1::2], strict=True)]
+
+
 def closure_spans(
     probability: np.ndarray, threshold: float, *, offset: float = 0.0
 ) -> list[tuple[float, float]]:
@@ -251,11 +258,9 @@ def closure_spans(
 
     Frame ``k`` stands for ``[k - 1/2, k + 1/2] * 20 ms`` (+ ``offset``).
     """
-    closed = np.concatenate([[False], probability >= threshold, [False]])
-    edges = np.flatnonzero(np.diff(closed.astype(np.int8)))
     return [
         (offset + max(a - 0.5, 0.0) * FRAME, offset + (b - 0.5) * FRAME)
-        for a, b in zip(edges[::2], edges[1::2], strict=True)
+        for a, b in runs(probability >= threshold)
     ]
 
 

@@ -46,7 +46,7 @@ from pathlib import Path
 
 import numpy as np
 
-from emote.audio.bilabial import ClosureDetector, closure_features, group_pool
+from emote.audio.bilabial import ClosureDetector, closure_features, group_pool, runs
 from emote.audio.convert import SAMPLE_RATE
 from emote.audio.phones import Phone
 from emote.phonetics.phoneset import BILABIALS, frames_in, to_segments
@@ -223,21 +223,10 @@ def event_scores(probability: np.ndarray, labels: np.ndarray, threshold: float) 
     on = probability >= threshold
     closed = labels == 1
     near = closed | (labels == -1)
-    starts = np.flatnonzero(closed & ~np.concatenate([[False], closed[:-1]]))
-    found = 0
-    for s in starts:
-        e = s
-        while e + 1 < len(closed) and closed[e + 1]:
-            e += 1
-        found += bool(on[max(s - 1, 0) : e + 2].any())
-    run_starts = np.flatnonzero(on & ~np.concatenate([[False], on[:-1]]))
-    alarms = 0
-    for s in run_starts:
-        e = s
-        while e + 1 < len(on) and on[e + 1]:
-            e += 1
-        alarms += not near[s : e + 1].any()
-    return len(starts), found, len(run_starts), alarms
+    bilabials, heard = runs(closed), runs(on)
+    found = sum(bool(on[max(a - 1, 0) : b + 1].any()) for a, b in bilabials)  # within a frame of it
+    alarms = sum(not near[a:b].any() for a, b in heard)
+    return len(bilabials), found, len(heard), alarms
 
 
 def choose_threshold(probs: list[np.ndarray], labels: list[np.ndarray]) -> tuple[float, dict]:
