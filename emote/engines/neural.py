@@ -20,7 +20,7 @@ from __future__ import annotations
 import hashlib
 import os
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from os import PathLike
@@ -43,6 +43,7 @@ __all__ = [
     "find_checkpoint",
     "finish_curves",
     "load",
+    "network",
     "network_inputs",
     "phone_lock",
 ]
@@ -294,8 +295,12 @@ def animate_neural(
 _NETS: dict[tuple[str, str], object] = {}
 
 
+def network(checkpoint: str | PathLike[str] | None = None, device: str = "cpu"):
+    """The model's network (:class:`emote.nn.networks.EmoteNet`) on ``device``: a copy kept per device."""
+    return _net_on(load(checkpoint), device)
+
+
 def _net_on(model, device: str):
-    """The model's network on ``device`` (a copy, kept; the CPU one is the model's own)."""
     if device == "cpu":
         return model.net
     key = (model.path, device)
@@ -317,6 +322,7 @@ def animate_neural_batch(
     batch_size: int = 32,
     closures: ClosureSettings | None = ClosureSettings(),
     timings: dict[str, float] | None = None,
+    map_fn: Callable = map,
 ) -> list[np.ndarray]:
     """:func:`animate_neural` over many clips, the network run on batches of them (on a GPU, say).
 
@@ -340,6 +346,9 @@ def animate_neural_batch(
         Clips per network call.
     timings : dict, optional
         Wall seconds added per stage: ``inputs``, ``to_device``, ``network``, ``from_device``, ``curves``.
+    map_fn : callable
+        Runs the last stage (:func:`finish_curves`, numpy) over the clips: the builtin, or
+        a process pool's ``map`` to spread it over cores.
 
     Returns
     -------
@@ -369,13 +378,14 @@ def animate_neural_batch(
     ]
     t = timed("inputs", t)
     results: list[np.ndarray] = [np.zeros((0, N_CHANNELS), np.float32)] * len(features)
+    outs: dict[int, np.ndarray] = {}
     order = sorted((i for i, x in enumerate(inputs) if x is not None), key=lambda i: len(inputs[i][1]))
     for b in range(0, len(order), batch_size):
         idx = order[b : b + batch_size]
         frames = max(len(inputs[i][1]) for i in idx)
         mel = np.stack([_pad(inputs[i][0], 2 * frames, inputs[i][0].min()) for i in idx])
         weights = np.stack([_pad(inputs[i][1], frames, None) for i in idx])
-        t = time.perf_counter()
+        t = timed("inputs", t)  # padding and stacking the batch
         mel_d, weights_d = torch.from_numpy(mel).to(device), torch.from_numpy(weights).to(device)
         sync()
         t = timed("to_device", t)
@@ -386,11 +396,18 @@ def animate_neural_batch(
         out = out_d.float().cpu().numpy()
         t = timed("from_device", t)
         for k, i in enumerate(idx):
-            mel_i, weights_i = inputs[i]
-            results[i] = finish_curves(out[k, : len(weights_i)], mel_i, cfg, fps=fps, n_frames=n_frames[i],
-                                       track=track, closures=closures)  # fmt: skip
-        timed("curves", t)
+            outs[i] = out[k, : len(inputs[i][1])]
+    t = time.perf_counter()
+    jobs = [(outs[i], inputs[i][0], cfg, fps, n_frames[i], track, closures) for i in order]
+    for i, curves in zip(order, map_fn(_finish, jobs), strict=True):
+        results[i] = curves
+    timed("curves", t)
     return results
+
+
+def _finish(job: tuple) -> np.ndarray:
+    out, mel, cfg, fps, n_frames, track, closures = job
+    return finish_curves(out, mel, cfg, fps=fps, n_frames=n_frames, track=track, closures=closures)
 
 
 def _pad(x: np.ndarray, rows: int, fill: float | None) -> np.ndarray:
