@@ -3,6 +3,9 @@ gives the engine's curves, clip by clip."""
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -45,3 +48,24 @@ def test_batch_refuses_mismatched_inputs_and_passes_empty_clips_through(clips):
         animate_neural_batch([f, f], [10], fps=30)
     out = animate_neural_batch([f, f], [0, 12], fps=30)
     assert out[0].shape == (0, 61) and out[1].shape == (12, 61)
+
+
+def test_gpu_benchmarks_pipeline_on_cpu_gives_the_engines_features_and_all_the_audio(clips, tmp_path):
+    """benchmarks/speed_gpu.py's end-to-end path (process pool, batched network), on CPU and two clips."""
+    import soundfile as sf
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    import speed_gpu
+
+    paths = []
+    for k, y in enumerate(clips[1:]):
+        paths.append(tmp_path / f"clip{k}.wav")
+        sf.write(paths[-1], y, 16000, subtype="FLOAT")
+    report, features = speed_gpu.end_to_end(paths, device="cpu", batch=2, workers=1, repeat=2)
+    assert report["clips"] == 4 and report["distinct_clips"] == 2
+    assert report["audio_seconds"] == pytest.approx(2 * sum(y.size for y in clips[1:]) / 16000)
+    assert set(report["stages"]) >= {"features (pool)", "network", "curves"}
+    assert report["x_real_time"] > 0
+    cfg = load().config
+    for f, y in zip(features, clips[1:], strict=True):
+        np.testing.assert_array_equal(f, speech_features(y, sr=16000, settings=cfg.features))
