@@ -20,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import os
 from collections import OrderedDict
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from os import PathLike
@@ -36,10 +37,14 @@ __all__ = [
     "MODELS",
     "ClosureSettings",
     "animate_neural",
+    "animate_neural_batch",
     "bilabial_lock",
     "check_model",
     "find_checkpoint",
+    "finish_curves",
     "load",
+    "network",
+    "network_inputs",
     "phone_lock",
 ]
 
@@ -275,29 +280,207 @@ def animate_neural(
     """
     import torch
 
+    model = load(checkpoint)
+    if n_frames <= 0:
+        return np.zeros((0, N_CHANNELS), np.float32)
+    mel, weights = network_inputs(_features(y, sr, model.config.features), model.config, fps=fps,
+                                  n_frames=n_frames, track=track, t0=t0)  # fmt: skip
+    style_id = _style_id(model.config, style)
+    with torch.inference_mode():
+        out = model.net(torch.from_numpy(mel)[None], torch.from_numpy(weights)[None], style_id)
+    return finish_curves(out[0].numpy(), mel, model.config, fps=fps, n_frames=n_frames, track=track, t0=t0,
+                         closures=closures, phones=phones)  # fmt: skip
+
+
+_NETS: dict[tuple[str, str], object] = {}
+
+
+def network(checkpoint: str | PathLike[str] | None = None, device: str = "cpu"):
+    """The model's network (:class:`emote.nn.networks.EmoteNet`) on ``device``: a copy kept per device."""
+    return _net_on(load(checkpoint), device)
+
+
+def _net_on(model, device: str):
+    if device == "cpu":
+        return model.net
+    key = (model.path, device)
+    if key not in _NETS:
+        import copy
+
+        _NETS[key] = copy.deepcopy(model.net).to(device).eval()
+    return _NETS[key]
+
+
+def animate_neural_batch(
+    features: Sequence[np.ndarray],
+    n_frames: Sequence[int],
+    *,
+    fps: float,
+    track=None,
+    checkpoint: str | PathLike[str] | None = None,
+    device: str = "cpu",
+    batch_size: int = 32,
+    closures: ClosureSettings | None = ClosureSettings(),
+    timings: dict[str, float] | None = None,
+    map_fn: Callable = map,
+) -> list[np.ndarray]:
+    """:func:`animate_neural` over many clips, the network run on batches of them (on a GPU, say).
+
+    Clips are sorted by length and each batch padded to its longest with the quietest
+    feature value, the silence :func:`emote.nn.features.align_mel` pads with: the
+    network is convolutional, so only a padded clip's last 1.8 s (its receptive field)
+    can differ from :func:`animate_neural`'s curves: they hear more silence past the end
+    instead of the convolutions' zero padding. ``batch_size=1`` gives exactly the engine's curves.
+
+    Parameters
+    ----------
+    features : sequence of np.ndarray
+        :func:`emote.nn.features.speech_features` of each clip (with the model's settings).
+    n_frames : sequence of int
+        Frames to produce for each clip.
+    fps, track, checkpoint, closures
+        As :func:`animate_neural` (one emotion track for all the clips).
+    device : str
+        Torch device of the network (``"cpu"``, ``"cuda"``).
+    batch_size : int
+        Clips per network call.
+    timings : dict, optional
+        Wall seconds added per stage: ``inputs``, ``to_device``, ``network``, ``from_device``, ``curves``.
+    map_fn : callable
+        Runs the last stage (:func:`finish_curves`, numpy) over the clips: the builtin, or
+        a process pool's ``map`` to spread it over cores.
+
+    Returns
+    -------
+    list of np.ndarray [shape=(n_frames[i], 61), dtype=float32]
+    """
+    import time
+
+    import torch
+
+    if len(features) != len(n_frames):
+        raise ValueError(f"{len(features)} feature arrays for {len(n_frames)} frame counts")
+    model = load(checkpoint)
+    cfg = model.config
+    net = _net_on(model, device)
+    sync = torch.cuda.synchronize if device.startswith("cuda") else (lambda: None)
+    seconds = timings if timings is not None else {}
+
+    def timed(stage: str, t: float) -> float:
+        now = time.perf_counter()
+        seconds[stage] = seconds.get(stage, 0.0) + now - t
+        return now
+
+    t = time.perf_counter()
+    inputs = [
+        network_inputs(f, cfg, fps=fps, n_frames=n, track=track) if n > 0 else None
+        for f, n in zip(features, n_frames, strict=True)
+    ]
+    t = timed("inputs", t)
+    results: list[np.ndarray] = [np.zeros((0, N_CHANNELS), np.float32)] * len(features)
+    outs: dict[int, np.ndarray] = {}
+    order = sorted((i for i, x in enumerate(inputs) if x is not None), key=lambda i: len(inputs[i][1]))
+    for b in range(0, len(order), batch_size):
+        idx = order[b : b + batch_size]
+        frames = max(len(inputs[i][1]) for i in idx)
+        mel = np.stack([_pad(inputs[i][0], 2 * frames, inputs[i][0].min()) for i in idx])
+        weights = np.stack([_pad(inputs[i][1], frames, None) for i in idx])
+        t = timed("inputs", t)  # padding and stacking the batch
+        mel_d, weights_d = torch.from_numpy(mel).to(device), torch.from_numpy(weights).to(device)
+        sync()
+        t = timed("to_device", t)
+        with torch.inference_mode():
+            out_d = net(mel_d, weights_d)
+        sync()
+        t = timed("network", t)
+        out = out_d.float().cpu().numpy()
+        t = timed("from_device", t)
+        for k, i in enumerate(idx):
+            outs[i] = out[k, : len(inputs[i][1])]
+    t = time.perf_counter()
+    jobs = [(outs[i], inputs[i][0], cfg, fps, n_frames[i], track, closures) for i in order]
+    for i, curves in zip(order, map_fn(_finish, jobs), strict=True):
+        results[i] = curves
+    timed("curves", t)
+    return results
+
+
+def _finish(job: tuple) -> np.ndarray:
+    out, mel, cfg, fps, n_frames, track, closures = job
+    return finish_curves(out, mel, cfg, fps=fps, n_frames=n_frames, track=track, closures=closures)
+
+
+def _pad(x: np.ndarray, rows: int, fill: float | None) -> np.ndarray:
+    """``x`` padded to ``rows`` rows with ``fill`` (None: its last row repeated)."""
+    if len(x) >= rows:
+        return x
+    if fill is None:
+        return np.concatenate([x, np.repeat(x[-1:], rows - len(x), axis=0)])
+    return np.concatenate([x, np.full((rows - len(x), x.shape[1]), fill, x.dtype)])
+
+
+def network_inputs(features: np.ndarray, cfg, *, fps: float, n_frames: int, track=None, t0: float = 0.0):
+    """The network's input for ``n_frames`` frames at ``fps``: features trimmed or padded, emotion weights.
+
+    Parameters
+    ----------
+    features : np.ndarray [shape=(rows, cfg.features.width)]
+        :func:`emote.nn.features.speech_features` of the signal.
+    cfg : ModelConfig
+    fps, n_frames, track, t0
+        As :func:`animate_neural`.
+
+    Returns
+    -------
+    mel : np.ndarray [shape=(2 F, width), dtype=float32]
+        Features for ``F`` frames at ``cfg.frame_rate``, ``F`` a multiple of ``cfg.stride``.
+    weights : np.ndarray [shape=(F, 8), dtype=float32]
+        Per-frame emotion weights (neutral for a neutral-only model).
+    """
     from emote.nn.features import align_mel
     from emote.performance.track import as_track
 
-    model = load(checkpoint)
-    cfg = model.config
-    if n_frames <= 0:
-        return np.zeros((0, N_CHANNELS), np.float32)
     rate = cfg.frame_rate
     frames = int(np.ceil((n_frames - 1) / fps * rate)) + 2
     frames += (-frames) % cfg.stride  # the latent runs at 1/stride of the frame rate
-    mel = align_mel(_features(y, sr, cfg.features), frames, settings=cfg.features)
+    mel = align_mel(features, frames, settings=cfg.features)
     # A neutral-only model (the ablation) runs neutral; the performance layer adds the emotion below.
     weights = as_track(None if cfg.neutral_only else track).weights(t0 + np.arange(frames) / rate)
-    style_id = None
-    if style is not None:
-        if style not in cfg.styles:
-            raise EmoteError(f"unknown style {style!r}; this model knows: {', '.join(cfg.styles) or 'none'}")
-        style_id = torch.tensor([cfg.styles.index(style)])
-    with torch.inference_mode():
-        out = model.net(
-            torch.from_numpy(mel)[None], torch.from_numpy(np.asarray(weights, np.float32))[None], style_id
-        )
-    pred = interpolate_frames(out[0].numpy(), fps=rate, times=np.arange(n_frames) / fps)
+    return mel, np.asarray(weights, np.float32)
+
+
+def _style_id(cfg, style: str | None):
+    import torch
+
+    if style is None:
+        return None
+    if style not in cfg.styles:
+        raise EmoteError(f"unknown style {style!r}; this model knows: {', '.join(cfg.styles) or 'none'}")
+    return torch.tensor([cfg.styles.index(style)])
+
+
+def finish_curves(
+    out: np.ndarray,
+    mel: np.ndarray,
+    cfg,
+    *,
+    fps: float,
+    n_frames: int,
+    track=None,
+    t0: float = 0.0,
+    closures: ClosureSettings | None = ClosureSettings(),
+    phones=None,
+) -> np.ndarray:
+    """The network's output (frames at ``cfg.frame_rate``, ``cfg.channels``) → the engine's curves.
+
+    Resampled to ``fps``, placed in the 61 channels, clipped, the emotion composed for a
+    neutral-only model, and the closure pass (see :func:`animate_neural`'s parameters).
+    ``mel`` is :func:`network_inputs`' first output (the closure pass reads its posteriors).
+    """
+    from emote.performance.track import as_track
+
+    rate = cfg.frame_rate
+    pred = interpolate_frames(out, fps=rate, times=np.arange(n_frames) / fps)
     curves = np.zeros((n_frames, N_CHANNELS), np.float32)
     for j, name in enumerate(cfg.channels):
         if name in INDEX:
