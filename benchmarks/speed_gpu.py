@@ -213,7 +213,8 @@ def main() -> None:
     ap.add_argument("--min-seconds", type=float, default=1.0, help="least timing per batch size in (a)")
     ap.add_argument("--results-dir", type=Path, default=RESULTS, help="where speed_gpu.json goes")
     ap.add_argument(
-        "--commit", help="the commit timed, recorded where the checkout has no git (a device copy)"
+        "--commit",
+        help="the commit timed, recorded instead of the checkout's git HEAD (a device copy's .git can be stale)",
     )
     args = ap.parse_args()
 
@@ -230,7 +231,7 @@ def main() -> None:
     # One torch thread by default: the pool has the cores, and spinning OpenMP threads on a busy
     # machine can be many times slower than one (benchmarks/README.md).
     torch.set_num_threads(args.threads)
-    if args.commit and not STARTED["commit"]:
+    if args.commit:  # a device copy carries the working tree, but its .git may hold an older HEAD
         STARTED["commit"] = args.commit
     os.environ.update(OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1")  # pool workers
 
