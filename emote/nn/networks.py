@@ -9,7 +9,9 @@ canonical curves and to a CPU budget (≥ 500× real time on one core):
 
 - :class:`MotionPrior` — FLINT-like temporal VAE: a 1-D convolutional encoder
   downsamples curve sequences 4× (50 Hz → 12.5 Hz latent frames), the decoder
-  upsamples back. Convolutions instead of FLINT's transformer keep it fast;
+  upsamples back. Trained by the shipped recipe with a KL weight of 1e-4, it is in
+  effect an autoencoder (its latents cannot be sampled); :mod:`emote.nn.prior` trains
+  the same network as a generative prior. Convolutions instead of FLINT's transformer keep it fast;
   the receptive field (~1 s) covers coarticulation.
 - :class:`SpeechEncoder` — log-mel and phone posteriors (100 Hz) → strided convolutions → the
   prior's latent rate, modulated by the emotion embedding (FiLM, Perez et al.

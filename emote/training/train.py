@@ -1,7 +1,13 @@
 """Training: the EMOTE recipe in three stages, resumable, logged.
 
-1. **prior** — the temporal VAE motion prior (:class:`MotionPrior`) learns
-   curve sequences alone (reconstruction + closure-weighted lip gap + a small KL);
+1. **prior** — the motion prior (:class:`MotionPrior`) learns curve sequences
+   alone (reconstruction + closure-weighted lip gap + a KL of weight ``losses.kl``).
+   With the recipes' 1e-4 it is a VAE in shape only, in effect an **autoencoder**
+   whose latents cannot be sampled. It is kept because it gives better lips and
+   emotion than the generative prior of :mod:`emote.nn.prior`: 2026-12-05, real-speech
+   recipe, validation curve error 0.0105 against 0.0275 under that VAE's decoder
+   (``checkpoints/MODEL_CARD.md``). ``TrainConfig.motion_prior`` freezes a generative
+   prior's decoder instead;
 2. **classifier** — the emotion classifier learns the window's emotion from
    the upper-face curves (soft labels: the mean emotion weights);
 3. **main** — :class:`EmoteNet` learns speech + emotion → prior latents with
