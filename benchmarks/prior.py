@@ -24,6 +24,10 @@ voices (:func:`emote.training.train_prior.teacher_split`, never seen by the prio
 - **KL per latent element** (nats) and **reconstruction** (posterior mean) MAE and lip-gap
   error (mm, ``emote.eval.lip_gap_proxy``) on the held-out windows.
 
+``--split select`` compares with the clips of the *training* voices that training held out
+(every 8th, :data:`emote.training.train_prior.SELECT_EVERY`) instead: that is where settings are
+chosen, so the held-out voices stay a test the priors were not tuned on.
+
 Prints a table and writes ``benchmarks/results/NAME.json`` (with commit and machine).
 """
 
@@ -177,6 +181,9 @@ def main() -> int:
                     help="model whose frozen decoder is sampled for comparison ('' to skip)")  # fmt: skip
     ap.add_argument("--cache", type=Path, default=REPO / ".emote_data" / "prior")
     ap.add_argument("--no-cnn", action="store_true", help="logistic regression only")
+    ap.add_argument("--split", choices=("heldout", "select"), default="heldout",
+                    help="real motion: the held-out voices (the test) or the training voices' held-out clips "
+                         "(for choosing settings)")  # fmt: skip
     ap.add_argument("--name", default="prior", help="result file name (benchmarks/results/NAME.json)")
     args = ap.parse_args()
 
@@ -185,13 +192,15 @@ def main() -> int:
     from emote.nn.checkpoint import load_model
     from emote.nn.prior import load_prior, sample_prior
     from emote.training.prior import validate, windows
-    from emote.training.train_prior import teacher_split
+    from emote.training.train_prior import SELECT_EVERY, teacher_split
 
     torch.set_num_threads(1)
     t0 = time.perf_counter()
     priors = {p.stem: load_prior(p) for p in args.prior}
     channels = next(iter(priors.values())).channels
-    _, valid, _, held = teacher_split(args.cache, channels, minutes_per_voice=5.0)
+    train, valid, train_voices, held = teacher_split(args.cache, channels, minutes_per_voice=5.0)
+    if args.split == "select":
+        valid, held = train[::SELECT_EVERY], [f"every {SELECT_EVERY}th clip of {', '.join(train_voices)}"]
     # Classifier halves by clip (alternate clips: every voice in both), so no window of a test clip is trained on.
     real_tr, real_te = (
         windows(valid[0::2], WINDOW, hop=WINDOW // 2),
@@ -199,7 +208,7 @@ def main() -> int:
     )
     real = np.concatenate([real_tr, real_te])
     n_samples = len(real)
-    report: dict = {"heldout_voices": held, "real_windows": len(real), "classifier_train_windows": 2 * len(real_tr),
+    report: dict = {"split": args.split, "heldout_voices": held, "real_windows": len(real), "classifier_train_windows": 2 * len(real_tr),
                     "classifier_test_windows": 2 * len(real_te), "window_s": WINDOW / FPS, "priors": {}}  # fmt: skip
     f, p_real = spectra(real, [channels.index(c) for c in MOUTH_JAW if c in channels])
     report["teacher"] = {**{f"teacher_{k}": v for k, v in band_shares(f, p_real).items()},

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -11,8 +12,23 @@ import pytest
 import torch
 
 from emote.errors import EmoteError
-from emote.nn.prior import LatentAR1, TemporalVAE, kl_per_element, load_prior, sample_prior, save_prior
-from emote.training.prior import PriorSettings, teacher_motion, train_prior, validate, windows
+from emote.nn.prior import (
+    LatentAR1,
+    LatentMDN,
+    TemporalVAE,
+    kl_per_element,
+    load_prior,
+    sample_prior,
+    save_prior,
+)
+from emote.training.prior import (
+    PriorSettings,
+    fit_latent_prior,
+    teacher_motion,
+    train_prior,
+    validate,
+    windows,
+)
 
 CHANNELS = ("JawOpen", "MouthClose", "MouthFunnel", "BrowInnerUp")
 TINY = PriorSettings(latent_dim=4, widths=(8, 8, 8), blocks=(0, 0, 1), steps=150, batch=8, window=32, lr=3e-3,
@@ -158,8 +174,10 @@ def test_a_training_run_freezes_a_given_motion_prior_under_the_speech_network(tm
     generate_corpus(data, CorpusSettings(minutes_per_voice=0.1, validation_minutes_per_voice=0.05,
                                          utterances_per_shard=4, voices=("espeak-en-us_m1", "espeak-en-us_f2"),
                                          validation_voices=("espeak-en-us_f2",), features=FeatureSettings()))  # fmt: skip
-    prior = _fresh()
-    prior_path = save_prior(tmp_path / "prior.pt", prior, TINY.model_config(CHANNELS), {})
+    torch.manual_seed(0)
+    bounded = replace(TINY, bounded=True)
+    prior = TemporalVAE(bounded.model_config(CHANNELS), len(CHANNELS))
+    prior_path = save_prior(tmp_path / "prior.pt", prior, bounded.model_config(CHANNELS), {})
     stage = StageConfig(steps=3, batch=4, window=32, lr=1e-3, warmup=1)
     cfg = TrainConfig(data=str(data), out=str(tmp_path / "run"), device="cpu", log_every=1, eval_every=1000,
                       save_every=1000, variants=2, motion_prior=str(prior_path),
@@ -168,6 +186,7 @@ def test_a_training_run_freezes_a_given_motion_prior_under_the_speech_network(tm
                       prior=replace_steps(stage, 50), classifier=stage, main=stage)  # fmt: skip
     model = load_model(train(cfg))
     assert model.config.latent_dim == TINY.latent_dim and model.config.prior_widths == TINY.widths
+    assert model.config.bounded_output  # the speech network decodes through the same clamp
     log = [json.loads(line) for line in (tmp_path / "run" / "log.jsonl").read_text().splitlines()]
     assert not [r for r in log if r.get("stage") == "prior" and "loss" in r]
     for k, v in prior.decoder.state_dict().items():
@@ -175,6 +194,91 @@ def test_a_training_run_freezes_a_given_motion_prior_under_the_speech_network(tm
 
 
 def replace_steps(stage, steps):
-    from dataclasses import replace
-
     return replace(stage, steps=steps)
+
+
+def switching(n: int, length: int, seed: int) -> torch.Tensor:
+    """Latent-like sequences (n, 1, length) that hold ±1 and switch sign about once per 20 frames."""
+    rng = np.random.default_rng(seed)
+    flips = rng.random((n, length)) < 0.05
+    sign = np.where(rng.random((n, 1)) < 0.5, -1.0, 1.0) * np.cumprod(np.where(flips, -1.0, 1.0), axis=1)
+    return torch.from_numpy(sign + 0.05 * rng.standard_normal((n, length))).float()[:, None, :]
+
+
+def test_learned_latent_prior_learns_to_hold_and_switch_where_a_gaussian_ar1_cannot():
+    torch.manual_seed(0)
+    data = switching(256, 40, 0)
+    mdn = LatentMDN(1, hidden=16, components=3)
+    opt = torch.optim.Adam(mdn.parameters(), lr=1e-2)
+    for _ in range(150):
+        idx = torch.randint(0, len(data), (32,))
+        loss = -mdn.log_prob(data[idx]).mean()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    test = switching(64, 40, 1)
+    with torch.no_grad():
+        nll = float(-mdn.log_prob(test).mean())
+    # the best stationary Gaussian AR(1) for these data (rho = their lag-1 correlation, unit variance)
+    rho = float((test[..., 1:] * test[..., :-1]).mean() / test.pow(2).mean())
+    normal = torch.distributions.Normal
+    first = -normal(0.0, 1.0).log_prob(test[..., :1])
+    rest = -normal(rho * test[..., :-1], (1 - rho**2) ** 0.5).log_prob(test[..., 1:])
+    ar1_nll = float(torch.cat([first, rest], -1).mean())
+    assert nll < ar1_nll - 1.0  # nats per frame: the mixture models the switching, the Gaussian cannot
+    z = mdn.sample(200, 40, generator=torch.Generator().manual_seed(0))
+    assert float((z.abs() - 1).abs().median()) < 0.2  # values near ±1, not spread between
+    assert float((z[..., 1:] * z[..., :-1] < 0).float().mean()) < 0.15  # held between switches, not jittering
+
+
+def test_two_stage_prior_is_saved_and_sampled_from_its_learned_prior(tmp_path):
+    train, valid = toy_clips(24, 0), toy_clips(6, 1)
+    settings = replace(TINY, mdn_steps=60, mdn_hidden=16, mdn_components=2, mdn_window=32)
+    prior, figures = train_prior(train, valid, CHANNELS, settings)
+    assert isinstance(prior.sequence, LatentMDN)
+    assert np.isfinite(figures["kl_per_element"]) and figures["kl_per_element"] > 0.0
+    path = save_prior(tmp_path / "p.pt", prior, settings.model_config(CHANNELS), {})
+    loaded = load_prior(path).prior
+    assert isinstance(loaded.sequence, LatentMDN) and loaded.sequence.components == 2
+    s = sample_prior(loaded, 48, 4, seed=3)
+    assert s.shape == (4, 48, len(CHANNELS)) and np.isfinite(s).all()
+    # refitting the second stage changes the samples, not the VAE
+    before = {k: v.clone() for k, v in loaded.state_dict().items() if not k.startswith("sequence.")}
+    fit_latent_prior(loaded, train, replace(settings, mdn_steps=5, seed=9))
+    assert all(torch.equal(v, loaded.state_dict()[k]) for k, v in before.items())
+
+
+def test_bounded_decoder_stays_in_range_and_still_passes_gradient_through_clamped_values():
+    torch.manual_seed(0)
+    cfg = replace(TINY, bounded=True).model_config(CHANNELS)
+    prior = TemporalVAE(cfg, len(CHANNELS))
+    z = (5.0 * torch.randn(2, TINY.latent_dim, 8)).requires_grad_()
+    y = prior.decoder(z)
+    assert float(y.detach().min()) >= 0.0 and float(y.detach().max()) <= 1.0
+    clamped = (y == 0.0) | (y == 1.0)
+    assert bool(clamped.any())
+    (y - 0.5).abs().sum().backward()  # a target inside the range: clamped outputs must be pulled back
+    assert float(z.grad.abs().sum()) > 0.0
+    unbounded = TemporalVAE(TINY.model_config(CHANNELS), len(CHANNELS))
+    unbounded.load_state_dict(prior.state_dict())
+    torch.testing.assert_close(y.detach(), unbounded.decoder(z.detach()).clamp(0.0, 1.0))
+
+
+def test_a_copied_teacher_cache_trains_without_the_tts_voices(tmp_path, monkeypatch):
+    """The GPU box has no TTS voices: a cache made with the same channels/minutes/seed is used as it is."""
+    from emote.training import train_prior as tp
+    from emote.training.data import tts
+    from emote.training.data.corpus import CorpusSettings
+
+    held = list(CorpusSettings().validation_voices)
+    clips = toy_clips(3, 0)
+    for name, voices, seed in (("train.npz", ["v1", "v2"], 0), ("valid.npz", held, 1)):
+        key = json.dumps({"voices": voices, "seconds": 6.0, "channels": list(CHANNELS), "seed": seed})
+        np.savez(tmp_path / name, key=key, n=len(clips), **{f"c{i}": c for i, c in enumerate(clips)})
+    monkeypatch.setattr(tts, "available_voices", lambda: [])
+    train, valid, voices, got_held = tp.teacher_split(tmp_path, CHANNELS, minutes_per_voice=0.1)
+    assert voices == ["v1", "v2"] and got_held == held and len(train) == len(valid) == 3
+    with pytest.raises(
+        EmoteError, match="not installed"
+    ):  # other minutes: not this cache, and no voices to make it
+        tp.teacher_split(tmp_path, CHANNELS, minutes_per_voice=0.2)

@@ -68,6 +68,11 @@ class ModelConfig:
         Speaker/style names with a learned code (empty: no style code).
     classifier_width : int
     features : FeatureSettings
+    bounded_output : bool
+        The prior decoder ends in a straight-through clamp to [0, 1] (blendshape channels only):
+        its curves are in range by construction, a frame the target holds at exactly 0 can be
+        decoded exactly (any negative pre-activation), and the gradient still reaches values
+        clamped on the wrong side (Bengio et al. 2013's straight-through estimator).
     neutral_only : bool
         The neutral-only ablation: trained with the emotion condition always
         neutral; at inference the engine runs it neutral and the performance
@@ -87,6 +92,7 @@ class ModelConfig:
     classifier_width: int = 64
     features: FeatureSettings = field(default_factory=FeatureSettings)
     neutral_only: bool = False
+    bounded_output: bool = False
 
     @property
     def frame_rate(self) -> float:

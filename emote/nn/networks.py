@@ -105,10 +105,11 @@ class _Up(nn.Module):
 
 
 class PriorDecoder(nn.Module):
-    """Latent sequence (B, D, T/4) → curves (B, T, C)."""
+    """Latent sequence (B, D, T/4) → curves (B, T, C); in [0, 1] when ``cfg.bounded_output``."""
 
     def __init__(self, cfg: ModelConfig, n_channels: int) -> None:
         super().__init__()
+        self.bounded = cfg.bounded_output
         w50, w25, w12 = cfg.prior_widths
         b50, b25, b12 = cfg.prior_blocks
         self.inp = nn.Conv1d(cfg.latent_dim, w12, 3, padding=1)
@@ -130,7 +131,10 @@ class PriorDecoder(nn.Module):
         h = self.up50(F.gelu(h))
         for b in self.blocks50:
             h = b(h)
-        return self.head(F.gelu(self.norm(h))).transpose(1, 2)
+        y = self.head(F.gelu(self.norm(h))).transpose(1, 2)
+        if self.bounded:  # straight-through clamp: forward in [0, 1], backward the identity
+            y = y + (y.clamp(0.0, 1.0) - y).detach()
+        return y
 
 
 class PriorEncoder(nn.Module):

@@ -17,7 +17,16 @@ module:
   ``ρ`` near 1, articulation near 0). Its marginal is still N(0, 1), so a speech
   network trained against the decoder sees the same latent scale; with
   ``learn = False`` it is FLINT's i.i.d. N(0, I);
-- :class:`TemporalVAE` — encoder + decoder (:class:`MotionPrior`) + that prior;
+- :class:`LatentMDN` — a *learned* autoregressive prior over the latent sequence, fitted to
+  the aggregate posterior of a trained VAE (the second stage of a two-stage VAE: Dai & Wipf,
+  "Diagnosing and Enhancing VAE Models", ICLR 2019; ex-post density estimation, Ghosh et al.,
+  "From Variational to Deterministic Autoencoders", ICLR 2020): a GRU (Cho et al. 2014) reads
+  ``z_<t`` and gives ``p(z_t | z_<t)`` as a mixture of diagonal Gaussians over the whole latent
+  frame (a mixture density network, Bishop 1994; Graves 2013). A fixed N(0, I) or AR(1) prior
+  leaves "holes" where the posterior puts no mass, and teacher emotion is held for seconds and
+  then *switches*; a mixture can say "hold" or "jump", a single Gaussian cannot;
+- :class:`TemporalVAE` — encoder + decoder (:class:`MotionPrior`) + the AR(1) prior it is trained
+  against, and the learned prior it is sampled from when it has one;
 - :func:`sample_prior` — curves decoded from latents drawn from the prior;
 - :func:`save_prior` / :func:`load_prior` — the small prior file
   (``checkpoints/motion_prior.pt``) that a training run can freeze under its
@@ -43,6 +52,7 @@ from emote.nn.networks import MotionPrior
 
 __all__ = [
     "LatentAR1",
+    "LatentMDN",
     "LoadedPrior",
     "TemporalVAE",
     "kl_per_element",
@@ -120,12 +130,80 @@ class LatentAR1(nn.Module):
         return z
 
 
+class LatentMDN(nn.Module):
+    """Learned autoregressive latent prior: ``p(z_t | z_<t)`` = a GRU's mixture of ``components`` diagonal Gaussians.
+
+    One mixture over the whole latent frame (all channels share the component), so a component
+    can stand for "the expression holds" (a narrow Gaussian around the last frame's slow
+    channels) and another for "it changes". Frame 0 is predicted from a learned start vector.
+    """
+
+    def __init__(self, dim: int, *, hidden: int = 128, components: int = 4) -> None:
+        super().__init__()
+        self.dim, self.hidden, self.components = dim, hidden, components
+        self.start = nn.Parameter(torch.zeros(dim))
+        self.gru = nn.GRU(dim, hidden, batch_first=True)
+        self.head = nn.Linear(hidden, components * (1 + 2 * dim))
+
+    @property
+    def spec(self) -> dict[str, int]:
+        return {"dim": self.dim, "hidden": self.hidden, "components": self.components}
+
+    def _mixture(self, h: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Hidden states (B, L, H) → log mixing weights (B, L, K), means and log-scales (B, L, K, D)."""
+        out = self.head(h)
+        k, d = self.components, self.dim
+        logits, rest = out[..., :k], out[..., k:].unflatten(-1, (k, 2 * d))
+        mean, log_scale = rest.chunk(2, dim=-1)
+        return torch.log_softmax(logits, -1), mean, log_scale.clamp(-7.0, 3.0)
+
+    def log_prob(self, z: torch.Tensor) -> torch.Tensor:
+        """``log p(z_t | z_<t)`` in nats for every latent frame of ``z`` (B, D, L) → (B, L)."""
+        x = z.transpose(1, 2)
+        inp = torch.cat([self.start.expand(x.shape[0], 1, -1), x[:, :-1]], dim=1)
+        log_w, mean, log_scale = self._mixture(self.gru(inp)[0])
+        r = (x[:, :, None, :] - mean) * torch.exp(-log_scale)
+        comp = (-0.5 * r.pow(2) - log_scale - 0.5 * math.log(2 * math.pi)).sum(-1)
+        return torch.logsumexp(log_w + comp, dim=-1)
+
+    def kl(self, mu: torch.Tensor, logvar: torch.Tensor, *, samples: int = 4) -> torch.Tensor:
+        """Monte-Carlo KL(q || p) in nats per latent element (B, D, L) spread evenly over the channels."""
+        q = torch.distributions.Normal(mu, torch.exp(0.5 * logvar))
+        total = torch.zeros(mu.shape[0], mu.shape[2], device=mu.device)
+        for _ in range(samples):
+            z = q.rsample()
+            total = total + q.log_prob(z).sum(1) - self.log_prob(z)
+        return (total / samples)[:, None, :].expand(-1, mu.shape[1], -1) / mu.shape[1]
+
+    @torch.no_grad()
+    def sample(self, n: int, length: int, *, generator: torch.Generator | None = None) -> torch.Tensor:
+        """Latent sequences (n, D, length) drawn frame by frame (ancestral sampling)."""
+        x = self.start.detach().expand(n, 1, -1).contiguous()
+        h = None
+        out = []
+        for _ in range(length):
+            y, h = self.gru(x, h)
+            log_w, mean, log_scale = self._mixture(y[:, 0])
+            k = torch.multinomial(log_w.exp(), 1, generator=generator)[:, 0]
+            pick = torch.arange(n)
+            eps = torch.randn(n, self.dim, generator=generator)
+            z = mean[pick, k] + torch.exp(log_scale[pick, k]) * eps
+            out.append(z)
+            x = z[:, None, :]
+        return torch.stack(out, dim=-1)
+
+
 class TemporalVAE(MotionPrior):
-    """The motion prior (encoder + decoder of :class:`MotionPrior`) with its latent prior :class:`LatentAR1`."""
+    """The motion prior (encoder + decoder of :class:`MotionPrior`) with its latent prior :class:`LatentAR1`.
+
+    ``sequence`` (a :class:`LatentMDN`), when set, is the prior the VAE is *sampled* from: fitted
+    after training to the posterior of the training motion (two-stage VAE).
+    """
 
     def __init__(self, cfg: ModelConfig, n_channels: int, *, temporal: bool = True) -> None:
         super().__init__(cfg, n_channels)
         self.latent = LatentAR1(cfg.latent_dim, learn=temporal)
+        self.sequence: LatentMDN | None = None
 
 
 @dataclass
@@ -145,13 +223,16 @@ class LoadedPrior:
 def sample_prior(prior: MotionPrior, n_frames: int, n: int = 1, *, seed: int = 0) -> np.ndarray:
     """``n`` curve sequences (n, n_frames, C) decoded from latents drawn from the prior.
 
-    A :class:`TemporalVAE` draws from its :class:`LatentAR1`; any other
+    A :class:`TemporalVAE` draws from its learned :class:`LatentMDN` when it has one, else from
+    its :class:`LatentAR1`; any other
     :class:`MotionPrior` (or an :class:`~emote.nn.networks.EmoteNet`, whose
     ``decoder`` is a frozen prior decoder) from i.i.d. N(0, I).
     """
     latent_frames = math.ceil(n_frames / 4)
     g = torch.Generator().manual_seed(seed)
-    if isinstance(prior, TemporalVAE):
+    if isinstance(prior, TemporalVAE) and prior.sequence is not None:
+        z = prior.sequence.sample(n, latent_frames, generator=g)
+    elif isinstance(prior, TemporalVAE):
         z = prior.latent.sample(n, latent_frames, generator=g)
     else:
         z = torch.randn(n, prior.decoder.inp.in_channels, latent_frames, generator=g)
@@ -166,6 +247,7 @@ def save_prior(
         "format": FORMAT,
         "config": json.dumps(config.to_dict()),
         "temporal": prior.latent.learn,
+        "sequence": json.dumps(prior.sequence.spec if prior.sequence is not None else None),
         "prior": stored_state(prior),
         "card": json.dumps(card),
     }
@@ -187,6 +269,9 @@ def load_prior(path: str | PathLike[str]) -> LoadedPrior:
     try:
         cfg = ModelConfig.from_dict(json.loads(blob["config"]))
         prior = TemporalVAE(cfg, len(cfg.channels), temporal=bool(blob.get("temporal", True)))
+        spec = json.loads(blob.get("sequence", "null"))
+        if spec is not None:
+            prior.sequence = LatentMDN(spec["dim"], hidden=spec["hidden"], components=spec["components"])
         prior.load_state_dict(float_state(blob["prior"]))
         card = json.loads(blob.get("card", "{}"))
     except UNUSABLE as err:

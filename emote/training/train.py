@@ -410,7 +410,7 @@ class Trainer:
             )
         pc = loaded.config
         self.model_cfg = replace(self.model_cfg, latent_dim=pc.latent_dim, prior_widths=pc.prior_widths,
-                                 prior_blocks=pc.prior_blocks)  # fmt: skip
+                                 prior_blocks=pc.prior_blocks, bounded_output=pc.bounded_output)  # fmt: skip
         log.info("motion prior from %s (latent %d at 1/4 rate)", path, pc.latent_dim)
         return loaded.prior
 
