@@ -239,7 +239,7 @@ def main() -> int:
             }  # fmt: skip
     report["seconds"] = time.perf_counter() - t0
 
-    keys = ["element_compression", "kl_per_element", "active_latent_channels", "recon_mae", "recon_gap_mae_mm",
+    keys = ["element_compression", "kl_per_element", "kl_per_element_ar1", "active_latent_channels", "recon_mae", "recon_gap_mae_mm",
             "out_of_range_share", "log_spectral_distance_db", "jerk_ratio_to_teacher", "classifier_logistic_accuracy",
             "classifier_cnn_accuracy"]  # fmt: skip
     t = report["teacher"]
