@@ -126,6 +126,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--mdn-steps", type=int, default=0, help="stage 2: steps fitting the learned latent prior"
     )
+    ap.add_argument("--velocity", type=float, default=d.velocity, help="weight of the velocity L1 (0: none)")
     ap.add_argument("--mdn-components", type=int, default=d.mdn_components)
     ap.add_argument("--fit-only", type=Path, help="run only stage 2 on this trained prior file")
     ap.add_argument("--steps", type=int, default=d.steps)
@@ -158,7 +159,7 @@ def main(argv: list[str] | None = None) -> int:
           f"{len(select)} clips, held out for selection); held out {', '.join(held)}", flush=True)  # fmt: skip
     settings = PriorSettings(latent_dim=args.latent_dim, beta=args.beta, free_bits=args.free_bits, steps=args.steps, temporal=not args.iid,
                              max_seconds=args.max_seconds, seed=args.seed, widths=tuple(args.widths), bounded=args.bounded,
-                             batch=args.batch, window=args.window, lr=args.lr, device=args.device, mdn_steps=args.mdn_steps,
+                             batch=args.batch, window=args.window, lr=args.lr, device=args.device, mdn_steps=args.mdn_steps, velocity=args.velocity,
                              mdn_components=args.mdn_components)  # fmt: skip
     logger = lambda r: print(json.dumps(r), flush=True)  # noqa: E731
     if args.fit_only:
