@@ -5,8 +5,9 @@
    With the recipes' 1e-4 it is a VAE in shape only, in effect an **autoencoder**
    whose latents cannot be sampled. It is kept because it gives better lips and
    emotion than the generative prior of :mod:`emote.nn.prior`: 2026-12-05, real-speech
-   recipe, validation curve error 0.0105 against 0.0275 under that VAE's decoder
-   (``checkpoints/MODEL_CARD.md``). ``TrainConfig.motion_prior`` freezes a generative
+   recipe, validation curve error 0.0105 against 0.0275 under the decoder of the first VAE
+   prior, whose own reconstruction error was 0.028 (``checkpoints/MODEL_CARD.md``). The
+   retrained prior reconstructs at 0.0045 and has not yet been trained under a speech network. ``TrainConfig.motion_prior`` freezes a generative
    prior's decoder instead;
 2. **classifier** — the emotion classifier learns the window's emotion from
    the upper-face curves (soft labels: the mean emotion weights);
