@@ -45,11 +45,11 @@ audio, text, out, engine = sys.argv[1], sys.argv[2] or None, Path(sys.argv[3]), 
 import_s = time.perf_counter() - t0
 nn = {}
 torch_import_s = None
-if engine == "neural":  # torch's import is a one-time process cost, kept apart like emote's own import
-    t = time.perf_counter()
+if engine == "neural":
+    t = time.perf_counter()  # torch's import is a one-time process cost, kept apart like emote's own import
     import torch
     torch_import_s = time.perf_counter() - t
-if engine == "neural":  # time the neural engine's parts by wrapping the functions it calls
+    # Time the neural engine's parts by wrapping the functions it calls.
     from importlib import import_module
     recognize = import_module("emote.audio.recognize")  # the package's name `recognize` is a function
     neural = import_module("emote.engines.neural")

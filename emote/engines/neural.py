@@ -326,8 +326,8 @@ def animate_neural_batch(
 ) -> list[np.ndarray]:
     """:func:`animate_neural` over many clips, the network run on batches of them (on a GPU, say).
 
-    Clips are sorted by length and each batch padded to its longest with the quietest
-    feature value, the silence :func:`emote.nn.features.align_mel` pads with: the
+    Clips are sorted by length and each batch padded to its longest by
+    :func:`emote.nn.features.align_mel` (the quietest feature value, silence): the
     network is convolutional, so only a padded clip's last 1.8 s (its receptive field)
     can differ from :func:`animate_neural`'s curves: they hear more silence past the end
     instead of the convolutions' zero padding. ``batch_size=1`` gives exactly the engine's curves.
@@ -358,6 +358,8 @@ def animate_neural_batch(
 
     import torch
 
+    from emote.nn.features import align_mel
+
     if len(features) != len(n_frames):
         raise ValueError(f"{len(features)} feature arrays for {len(n_frames)} frame counts")
     model = load(checkpoint)
@@ -383,8 +385,8 @@ def animate_neural_batch(
     for b in range(0, len(order), batch_size):
         idx = order[b : b + batch_size]
         frames = max(len(inputs[i][1]) for i in idx)
-        mel = np.stack([_pad(inputs[i][0], 2 * frames, inputs[i][0].min()) for i in idx])
-        weights = np.stack([_pad(inputs[i][1], frames, None) for i in idx])
+        mel = np.stack([align_mel(inputs[i][0], frames, settings=cfg.features) for i in idx])
+        weights = np.stack([_hold_last(inputs[i][1], frames) for i in idx])
         t = timed("inputs", t)  # padding and stacking the batch
         mel_d, weights_d = torch.from_numpy(mel).to(device), torch.from_numpy(weights).to(device)
         sync()
@@ -410,13 +412,11 @@ def _finish(job: tuple) -> np.ndarray:
     return finish_curves(out, mel, cfg, fps=fps, n_frames=n_frames, track=track, closures=closures)
 
 
-def _pad(x: np.ndarray, rows: int, fill: float | None) -> np.ndarray:
-    """``x`` padded to ``rows`` rows with ``fill`` (None: its last row repeated)."""
+def _hold_last(x: np.ndarray, rows: int) -> np.ndarray:
+    """``x`` padded to ``rows`` rows by repeating its last row (an emotion held past the end)."""
     if len(x) >= rows:
         return x
-    if fill is None:
-        return np.concatenate([x, np.repeat(x[-1:], rows - len(x), axis=0)])
-    return np.concatenate([x, np.full((rows - len(x), x.shape[1]), fill, x.dtype)])
+    return np.concatenate([x, np.repeat(x[-1:], rows - len(x), axis=0)])
 
 
 def network_inputs(features: np.ndarray, cfg, *, fps: float, n_frames: int, track=None, t0: float = 0.0):
