@@ -377,3 +377,71 @@ def test_shipped_configs_load():
     assert (
         total == sum(s.max_seconds for s in (ablation.prior, ablation.classifier, ablation.main)) <= 30 * 60
     )
+
+
+def _randomised(net: torch.nn.Module) -> torch.nn.Module:
+    """The network with every parameter drawn at random (zero-initialised blocks would hide a path)."""
+    torch.manual_seed(0)
+    for p in net.parameters():
+        torch.nn.init.normal_(p, std=0.2)
+    return net.eval()
+
+
+@pytest.mark.parametrize("lookahead", [0, 5, 8])
+def test_a_lookahead_model_reads_no_further_than_its_lookahead(lookahead):
+    cfg = ModelConfig(channels=("JawOpen", "MouthClose", "BrowInnerUp"), lookahead=lookahead, **TINY_MODEL)
+    net = _randomised(EmoteNet(cfg))
+    frames = 48
+    mel, w = torch.randn(1, 2 * frames, 40), torch.softmax(torch.randn(1, frames, 8), dim=-1)
+    with torch.inference_mode():
+        base = net(mel, w)
+        for t in (7, 20, 31):
+            later = mel.clone()
+            later[:, 2 * (t + lookahead) + 1 :] += torch.randn_like(later[:, 2 * (t + lookahead) + 1 :])
+            moved = (net(later, w) - base).abs().amax(dim=2)[0]
+            assert moved[: t + 1].max() == 0, (t, moved)  # nothing past t + D reaches frames <= t
+            assert moved[t + 4 :].max() > 0  # ... but it does reach the frames that may read it
+
+
+def test_a_lookahead_model_uses_its_lookahead_and_a_centred_model_reads_far_ahead():
+    frames = 48
+    mel, w = torch.randn(1, 2 * frames, 40), torch.softmax(torch.randn(1, frames, 8), dim=-1)
+    later = mel.clone()
+    later[:, 2 * 28 :] += 1.0  # features from frame 28 on
+    for lookahead, reached in ((5, 23), (None, 12)):
+        cfg = ModelConfig(channels=("JawOpen", "MouthClose"), lookahead=lookahead, **TINY_MODEL)
+        net = _randomised(EmoteNet(cfg))
+        with torch.inference_mode():
+            moved = (net(later, w) - net(mel, w)).abs().amax(dim=2)[0]
+        assert moved[reached] > 0, (lookahead, moved)  # frame 23 reads frame 28; the centred model, far more
+
+
+def test_a_lookahead_model_keeps_the_centred_models_parameter_names():
+    centred = EmoteNet(ModelConfig(channels=("JawOpen",), **TINY_MODEL)).state_dict()
+    causal = EmoteNet(ModelConfig(channels=("JawOpen",), lookahead=4, **TINY_MODEL)).state_dict()
+    assert {k: v.shape for k, v in centred.items()} == {k: v.shape for k, v in causal.items()}
+    assert ModelConfig(lookahead=5).lookahead_seconds == 0.1 and ModelConfig().lookahead_seconds is None
+    for bad in (-1, 51, 2.5, True):
+        with pytest.raises(EmoteError, match="lookahead must be a whole number"):
+            ModelConfig(lookahead=bad)
+
+
+def test_a_lookahead_model_trains_and_its_file_keeps_the_lookahead(corpus, tmp_path, speech_dir):
+    from emote.audio.io import load_audio
+    from emote.engines.neural import animate_neural
+
+    cfg = tiny_config(corpus, tmp_path, prior=4, classifier=2, main=6)
+    cfg = replace(cfg, model=replace(cfg.model, lookahead=5))
+    path = train(cfg)
+    model = load_model(path)
+    assert model.config.lookahead == 5 and model.config.causal
+    audio = load_audio(sorted(speech_dir.glob("*.wav"))[0])
+    curves = animate_neural(audio.samples[: 2 * audio.sr], audio.sr, fps=30, n_frames=60, checkpoint=path)
+    assert curves.shape == (60, len(CHANNELS)) and np.isfinite(curves).all()
+    # a look-ahead model cannot start from a centred one: its decoder would compute something else
+    shipped = tiny_config(corpus, tmp_path / "centred", prior=2, classifier=0, main=2)
+    centred = train(shipped)
+    with pytest.raises(EmoteError, match="look-ahead"):
+        Trainer(
+            replace(cfg, out=str(tmp_path / "again"), init=str(centred), prior=replace(cfg.prior, steps=0))
+        )

@@ -78,6 +78,12 @@ class ModelConfig:
         neutral; at inference the engine runs it neutral and the performance
         layer adds the emotion (:func:`emote.performance.compose.apply_emotion`),
         as the phonetic engine's output gets it.
+    lookahead : int or None
+        None: every convolution is centred and a frame reads about a second of the future
+        (the shipped models). An integer ``D``: the speech encoder and prior decoder are
+        causal and the output is delayed by ``D`` curve frames, so frame ``t`` reads
+        features up to frame ``t + D`` (``D / frame_rate`` seconds) and no further, which
+        bounds a stream's latency (:mod:`emote.nn.networks`).
     """
 
     channels: tuple[str, ...] = ()
@@ -93,6 +99,24 @@ class ModelConfig:
     features: FeatureSettings = field(default_factory=FeatureSettings)
     neutral_only: bool = False
     bounded_output: bool = False
+    lookahead: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.lookahead is not None and (isinstance(self.lookahead, bool) or not isinstance(self.lookahead, int)
+                                           or not 0 <= self.lookahead <= 50):  # fmt: skip
+            raise EmoteError(
+                f"[model] lookahead must be a whole number of frames in 0..50, not {self.lookahead!r}"
+            )
+
+    @property
+    def causal(self) -> bool:
+        """Causal convolutions (a look-ahead model)."""
+        return self.lookahead is not None
+
+    @property
+    def lookahead_seconds(self) -> float | None:
+        """The features a frame reads past its own time, seconds (None: the whole clip)."""
+        return None if self.lookahead is None else self.lookahead / self.frame_rate
 
     @property
     def frame_rate(self) -> float:

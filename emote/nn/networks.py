@@ -13,6 +13,11 @@ canonical curves and to a CPU budget (≥ 500× real time on one core):
   effect an autoencoder (its latents cannot be sampled); :mod:`emote.nn.prior` trains
   the same network as a generative prior. Convolutions instead of FLINT's transformer keep it fast;
   the receptive field (~1 s) covers coarticulation.
+- A *look-ahead* model (``ModelConfig.lookahead = D``) makes every convolution of the
+  speech encoder and the prior decoder causal (padded on the left only, as in WaveNet,
+  van den Oord et al. 2016) and delays its output by ``D`` frames, so curve frame ``t``
+  reads features up to frame ``t + D`` and nothing later: a stream can send each frame
+  ``D / 50`` s after its audio arrives and compute exactly what the whole clip would give.
 - :class:`SpeechEncoder` — log-mel and phone posteriors (100 Hz) → strided convolutions → the
   prior's latent rate, modulated by the emotion embedding (FiLM, Perez et al.
   2018) at 25 and 12.5 Hz, so the emotion shapes the predicted latents;
@@ -71,13 +76,38 @@ class Pointwise(nn.Module):
         return torch.matmul(self.weight, x) + self.bias[:, None]
 
 
+class CausalConv1d(nn.Conv1d):
+    """A 1-D convolution padded on the left only: output ``j`` reads inputs ``≤ stride · j``.
+
+    Its parameters are named as :class:`torch.nn.Conv1d`'s, so checkpoints read the same.
+    """
+
+    def __init__(self, c_in: int, c_out: int, kernel: int, *, stride: int = 1, dilation: int = 1) -> None:
+        super().__init__(c_in, c_out, kernel, stride=stride, dilation=dilation)
+        self.left = dilation * (kernel - 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return super().forward(F.pad(x, (self.left, 0)))
+
+
+def conv1d(
+    c_in: int, c_out: int, kernel: int, *, stride: int = 1, dilation: int = 1, causal: bool = False
+) -> nn.Conv1d:
+    """A centred ("same") convolution, or a :class:`CausalConv1d` with ``causal``."""
+    if causal:
+        return CausalConv1d(c_in, c_out, kernel, stride=stride, dilation=dilation)
+    return nn.Conv1d(c_in, c_out, kernel, stride=stride, padding=dilation * (kernel // 2), dilation=dilation)
+
+
 class ResBlock(nn.Module):
     """Pre-norm residual block: ``x + W2 · gelu(FiLM(conv_k(norm(x))))``, optional FiLM condition."""
 
-    def __init__(self, channels: int, *, kernel: int = 5, dilation: int = 1, cond_dim: int = 0) -> None:
+    def __init__(
+        self, channels: int, *, kernel: int = 5, dilation: int = 1, cond_dim: int = 0, causal: bool = False
+    ) -> None:
         super().__init__()
         self.norm = ChannelNorm(channels)
-        self.conv = nn.Conv1d(channels, channels, kernel, padding=dilation * (kernel // 2), dilation=dilation)
+        self.conv = conv1d(channels, channels, kernel, dilation=dilation, causal=causal)
         self.out = Pointwise(channels, channels, zero=True)  # each block starts as the identity
         self.film = Pointwise(cond_dim, 2 * channels, zero=True) if cond_dim else None
 
@@ -89,16 +119,16 @@ class ResBlock(nn.Module):
         return x + self.out(F.gelu(h))
 
 
-def _down(c_in: int, c_out: int) -> nn.Conv1d:
-    return nn.Conv1d(c_in, c_out, 5, stride=2, padding=2)
+def _down(c_in: int, c_out: int, causal: bool = False) -> nn.Conv1d:
+    return conv1d(c_in, c_out, 5, stride=2, causal=causal)
 
 
 class _Up(nn.Module):
     """×2 nearest-neighbour upsampling then a convolution (no checkerboard artefacts)."""
 
-    def __init__(self, c_in: int, c_out: int) -> None:
+    def __init__(self, c_in: int, c_out: int, causal: bool = False) -> None:
         super().__init__()
-        self.conv = nn.Conv1d(c_in, c_out, 5, padding=2)
+        self.conv = conv1d(c_in, c_out, 5, causal=causal)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.conv(F.interpolate(x, scale_factor=2, mode="nearest"))
@@ -110,16 +140,17 @@ class PriorDecoder(nn.Module):
     def __init__(self, cfg: ModelConfig, n_channels: int) -> None:
         super().__init__()
         self.bounded = cfg.bounded_output
+        c = cfg.causal  # curve frame t reads latents <= t // 4
         w50, w25, w12 = cfg.prior_widths
         b50, b25, b12 = cfg.prior_blocks
-        self.inp = nn.Conv1d(cfg.latent_dim, w12, 3, padding=1)
-        self.blocks12 = nn.ModuleList(ResBlock(w12, dilation=2**i) for i in range(b12))
-        self.up25 = _Up(w12, w25)
-        self.blocks25 = nn.ModuleList(ResBlock(w25) for _ in range(b25))
-        self.up50 = _Up(w25, w50)
-        self.blocks50 = nn.ModuleList(ResBlock(w50) for _ in range(b50))
+        self.inp = conv1d(cfg.latent_dim, w12, 3, causal=c)
+        self.blocks12 = nn.ModuleList(ResBlock(w12, dilation=2**i, causal=c) for i in range(b12))
+        self.up25 = _Up(w12, w25, c)
+        self.blocks25 = nn.ModuleList(ResBlock(w25, causal=c) for _ in range(b25))
+        self.up50 = _Up(w25, w50, c)
+        self.blocks50 = nn.ModuleList(ResBlock(w50, causal=c) for _ in range(b50))
         self.norm = ChannelNorm(w50)
-        self.head = nn.Conv1d(w50, n_channels, 3, padding=1)
+        self.head = conv1d(w50, n_channels, 3, causal=c)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         h = self.inp(z)
@@ -138,7 +169,11 @@ class PriorDecoder(nn.Module):
 
 
 class PriorEncoder(nn.Module):
-    """Curves (B, T, C) → posterior mean and log-variance (B, D, T/4) each."""
+    """Curves (B, T, C) → posterior mean and log-variance (B, D, T/4) each.
+
+    Centred even in a look-ahead model: it reads the targets, which are whole, and only
+    trains the decoder.
+    """
 
     def __init__(self, cfg: ModelConfig, n_channels: int) -> None:
         super().__init__()
@@ -208,15 +243,16 @@ class SpeechEncoder(nn.Module):
 
     def __init__(self, cfg: ModelConfig) -> None:
         super().__init__()
+        c = cfg.causal  # latent j reads mel frames <= 8 j (curve frame 4 j)
         w50, w25, w12 = cfg.speech_widths
         b50, b25, b12 = cfg.speech_blocks
         m, e = cfg.features.width, cfg.emotion_dim
-        self.inp = nn.Conv1d(m, w50, 5, stride=2, padding=2)  # 100 Hz → 50 Hz
-        self.blocks50 = nn.ModuleList(ResBlock(w50) for _ in range(b50))
-        self.down25 = _down(w50, w25)
-        self.blocks25 = nn.ModuleList(ResBlock(w25, dilation=2**i, cond_dim=e) for i in range(b25))
-        self.down12 = _down(w25, w12)
-        self.blocks12 = nn.ModuleList(ResBlock(w12, dilation=2**i, cond_dim=e) for i in range(b12))
+        self.inp = conv1d(m, w50, 5, stride=2, causal=c)  # 100 Hz → 50 Hz
+        self.blocks50 = nn.ModuleList(ResBlock(w50, causal=c) for _ in range(b50))
+        self.down25 = _down(w50, w25, c)
+        self.blocks25 = nn.ModuleList(ResBlock(w25, dilation=2**i, cond_dim=e, causal=c) for i in range(b25))
+        self.down12 = _down(w25, w12, c)
+        self.blocks12 = nn.ModuleList(ResBlock(w12, dilation=2**i, cond_dim=e, causal=c) for i in range(b12))
         self.norm = ChannelNorm(w12)
         self.head = Pointwise(w12, cfg.latent_dim)
 
@@ -233,6 +269,11 @@ class SpeechEncoder(nn.Module):
         for b in self.blocks12:
             h = b(h, e12)
         return self.head(F.gelu(self.norm(h)))
+
+
+def _hold_end(x: torch.Tensor, frames: int) -> torch.Tensor:
+    """(B, T, K) lengthened to ``frames`` by repeating its last frame."""
+    return F.pad(x.transpose(1, 2), (0, frames - x.shape[1]), mode="replicate").transpose(1, 2)
 
 
 class EmoteNet(nn.Module):
@@ -252,9 +293,26 @@ class EmoteNet(nn.Module):
     def forward(
         self, mel: torch.Tensor, weights: torch.Tensor, style: torch.Tensor | None = None
     ) -> torch.Tensor:
-        """Curves (B, T, C) for mel (B, 2T, M) and emotion weights (B, T, 8)."""
+        """Curves (B, T, C) for mel (B, 2T, M) and emotion weights (B, T, 8).
+
+        A look-ahead model's last ``D`` frames read its inputs' last frame repeated, as
+        the end of a clip (trailing silence, mostly) would continue.
+        """
+        d = self.cfg.lookahead or 0
+        if d:
+            t = weights.shape[1]
+            n = -(-(t + d) // 4) * 4  # the delayed frames, rounded up to whole latent frames
+            mel, weights = _hold_end(mel, 2 * n), _hold_end(weights, n)
+            return self.ahead(mel, weights, style)[:, d : d + t]
+        return self.ahead(mel, weights, style)
+
+    def ahead(
+        self, mel: torch.Tensor, weights: torch.Tensor, style: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """The undelayed output (B, T, C): in a look-ahead model, frame ``t`` is curve frame
+        ``t - D`` (training compares it with that frame's target); otherwise :meth:`forward`."""
         z = self.speech(mel, self.emotion(weights, style))
-        return self.decoder(z)
+        return self.decoder(z)[:, : weights.shape[1]]
 
 
 class EmotionClassifier(nn.Module):

@@ -313,6 +313,17 @@ def loss_weights(stored: np.ndarray, how: str, floor: float) -> np.ndarray:
     raise ValueError(f"frame_weights must be 'mask', 'soft' or 'off', got {how!r}")
 
 
+def _behind(b: dict[str, torch.Tensor], lookahead: int | None) -> dict[str, torch.Tensor]:
+    """A batch's per-frame targets without their last ``lookahead`` frames: a look-ahead model
+    is graded on the frames whose future the window holds (training never pads the future)."""
+    if not lookahead:
+        return b
+    frames = b["target"].shape[1]
+    return {
+        k: (v[:, : frames - lookahead] if v.dim() >= 2 and v.shape[1] == frames else v) for k, v in b.items()
+    }
+
+
 def _schedule(fraction: float, step: int, stage: StageConfig) -> float:
     """Learning-rate factor: linear warm-up, then cosine to 5% of the peak."""
     if step < stage.warmup:
@@ -410,6 +421,9 @@ class Trainer:
                 f"{path}: motion prior models other channels than this run's ({', '.join(self.channels)})"
             )
         pc = loaded.config
+        if self.model_cfg.causal:
+            raise EmoteError(f"{path}: a look-ahead model ([model] lookahead) trains its own causal prior; "
+                             "leave motion_prior unset")  # fmt: skip
         self.model_cfg = replace(self.model_cfg, latent_dim=pc.latent_dim, prior_widths=pc.prior_widths,
                                  prior_blocks=pc.prior_blocks, bounded_output=pc.bounded_output)  # fmt: skip
         log.info("motion prior from %s (latent %d at 1/4 rate)", path, pc.latent_dim)
@@ -435,6 +449,9 @@ class Trainer:
             loaded = load_model(path)
             if tuple(loaded.config.channels) != tuple(self.channels):
                 raise EmoteError(f"{path}: trained for other channels than this dataset's")
+            if loaded.config.lookahead != self.model_cfg.lookahead:
+                raise EmoteError(f"{path}: its look-ahead ({loaded.config.lookahead}) differs from "
+                                 f"this config's [model] lookahead ({self.model_cfg.lookahead})")  # fmt: skip
             if self.cfg.prior.steps > 0 and not self.cfg.motion_prior:
                 raise EmoteError(f"{path}: a model file has no prior encoder; set [prior] steps = 0")
             try:
@@ -564,14 +581,24 @@ class Trainer:
             phone_confusion=self.cfg.phone_confusion,
         )
 
+    def _ahead(self, mel: torch.Tensor, weights: torch.Tensor, style: torch.Tensor | None) -> torch.Tensor:
+        """The network's curves for a batch of windows, float; a look-ahead model's first ``D``
+        frames are dropped, so frame ``t`` of the result is the window's frame ``t`` read with
+        ``D`` frames of the window's own future (see :func:`_behind`)."""
+        d = self.model_cfg.lookahead
+        if not d:
+            return self.net(mel, weights, style).float()
+        return self.net.ahead(mel, weights, style)[:, d:].float()
+
     def main_loss(self, b: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         L = self.cfg.losses
         style = b["style"].clamp_min(0) if self.model_cfg.styles else None
         if self.cfg.augment_features:
             b = {**b, "mel": self._augment_mel(b["mel"])}
+        inputs = b
+        b = _behind(b, self.model_cfg.lookahead)
         with self._autocast():
-            out = self.net(b["mel"], b["weights"], style)
-        out = out.float()
+            out = self._ahead(inputs["mel"], inputs["weights"], style)
         # Each frame counts by its trust (recorded speech: the recogniser's confidence, see TrainConfig).
         fw = b["frame_weight"]
         mask = b["mask"] * fw[..., None]
@@ -587,8 +614,7 @@ class Trainer:
         parts["emo"] = emo.detach()
         if L.exchange_lip or L.exchange_emotion or L.exchange_rec:
             with self._autocast():
-                out2 = self.net(b["mel"], b["weights2"], style)
-            out2 = out2.float()
+                out2 = self._ahead(inputs["mel"], inputs["weights2"], style)
             # Same audio, other emotion: closures stay closed, pure articulation stays put.
             c = b["closure"] * fw
             ex_gap = (
@@ -652,9 +678,10 @@ class Trainer:
                 continue
             else:
                 self.net.eval()
-                pred = self.net(
+                pred = self._ahead(
                     b["mel"], b["weights"], b["style"].clamp_min(0) if self.model_cfg.styles else None
-                ).float()
+                )
+                b = _behind(b, self.model_cfg.lookahead)
             fw = b["frame_weight"]
             mask = b["mask"] * fw[..., None]
             closure = b["closure"] * fw
