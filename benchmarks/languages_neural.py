@@ -64,33 +64,55 @@ def neural(y: np.ndarray, sr: int, n: int, checkpoint: Path, *, closure_pass: bo
                           closures=ClosureSettings() if closure_pass else None)  # fmt: skip
 
 
-def _sources(y, sr, n, models: dict[str, Path]) -> dict[str, np.ndarray]:
+def _sources(y, sr, n, models: dict[str, Path], aligned=None) -> dict[str, np.ndarray]:
+    from emote.engines.neural import ClosureSettings, animate_neural
+
     out = {}
     for label, path in models.items():
         out[f"{label}_neural"] = neural(y, sr, n, path, closure_pass=True)
         out[f"{label}_network"] = neural(y, sr, n, path, closure_pass=False)
+        if aligned is not None:
+            out[f"{label}_neural_transcript"] = animate_neural(
+                y, sr, fps=FPS, n_frames=n, checkpoint=path, closures=ClosureSettings(), phones=aligned
+            )
     return out
+
+
+CLOSURE_BAR, CONTRAST_BAR = 0.95, 10.0
+
+
+def passes(row: dict, model: str) -> bool:
+    """Closure and contrast at the bar both from the audio alone and from the transcript."""
+    return all(
+        row[f"{model}_{source}_bilabial_closure"] >= CLOSURE_BAR
+        and row[f"{model}_{source}_open_closed_contrast"] >= CONTRAST_BAR
+        for source in ("neural", "neural_transcript")
+    )
 
 
 def synthetic(code: str, voice, lines, models: dict[str, Path]) -> dict:
     """(a) One language: closure and contrast from the audio alone, per model."""
+    from emote.audio.ctc_align import ctc_align
     from emote.audio.recognize import RecognizeSettings, recognize
     from emote.training.data.tts import synthesize
 
     clips: dict[str, list] = {}
     bilabials = 0
     t0 = time.process_time()
-    for utt in synthesize(voice, list(lines)):
+    for line, utt in zip(lines, synthesize(voice, list(lines)), strict=True):
         y, sr, n = utt.samples, utt.sr, int(np.ceil(utt.duration * FPS))
         bilabials += bilabial_count(utt.phones)
         heard = recognize(y=y, sr=sr, settings=RecognizeSettings(ipa=True)).phones
-        faces = {"phonetic_audio": languages._face(heard, y, sr, n), **_sources(y, sr, n, models)}
+        aligned = ctc_align(y=y, sr=sr, text=line, language=code).phones
+        faces = {"phonetic_audio": languages._face(heard, y, sr, n), **_sources(y, sr, n, models, aligned)}
         for source, curves in faces.items():
             clips.setdefault(source, []).append((curves, utt.phones))
     row: dict = {"language": code, "voice": voice.name, "bilabials": bilabials}
     for source, items in clips.items():
         for key, value in languages._pooled(items).items():
             row[f"{source}_{key}"] = value
+    for label in models:
+        row[f"{label}_passes"] = passes(row, label)
     row["seconds"] = round(time.process_time() - t0, 1)
     return row
 
@@ -193,6 +215,7 @@ def main() -> int:
         results["synthetic"].append(row)
         print("  " + code + ": " + ", ".join(f"{m} {row[f'{m}_neural_bilabial_closure']:.2f}" for m in models),
               flush=True)  # fmt: skip
+    results["passes"] = {m: [r["language"] for r in results["synthetic"] if r[f"{m}_passes"]] for m in models}
     if args.capture.is_dir():
         print("(b) Mandarin face capture", flush=True)
         results["capture"] = capture(args.capture, models)
@@ -220,7 +243,13 @@ def _table(results: dict, models: list[str]) -> None:
             np.nanmean([r[f"{m}_{k}_bilabial_closure"] for r in results["synthetic"]])
             for k in ("neural", "network")
         ]
-        print(f"  {m}: mean closure over languages {means[0]:.3f} (network alone {means[1]:.3f})")  # fmt: skip
+        passed = [r["language"] for r in results["synthetic"] if r.get(f"{m}_passes")]
+        print(f"  {m}: mean closure over languages {means[0]:.3f} (network alone {means[1]:.3f}); "
+              f"at the bar from audio and transcript in {len(passed)}: {' '.join(passed)}")  # fmt: skip
+    print("\nSynthetic voices, with the transcript (CTC-aligned): bilabial closure | open/closed contrast")
+    for r in results["synthetic"]:
+        print(f"{r['language']:<5}{r['bilabials']:>8}" + "".join(f"{_cell(r, f'{m}_neural_transcript'):>24}"
+                                                              for m in models))  # fmt: skip
     if "capture" in results:
         print("\nMandarin capture: JawOpen against the captured jaw (correlation, lag)")
         for r in results["capture"]:

@@ -62,19 +62,20 @@ CLIPS = {  # clip -> reference phone TextGrid
 TARGET = {"phonetic": 0.120, "neural": 0.200}
 PIECE = 320  # 20 ms at 16 kHz
 # Latency rows: the defaults; a 0.1 s hop (fewer windows: the throughput a server with many
-# clients may prefer); the neural engine with less look-ahead and hop (meets its target, loses closures),
-# and two settings between those.
+# clients may prefer); the neural engine with less look-ahead, and with the centred tts model at
+# the look-ahead that model needs (the defaults before the look-ahead model).
 LATENCY_ROWS = {
     "phonetic": ("phonetic", {}),
     "phonetic, hop 0.1": ("phonetic", {"hop": 0.1}),
     "neural": ("neural", {}),
     "neural, la 0.1, hop 0.05": ("neural", {"latency": 0.1, "hop": 0.05}),
-    "neural, la 0.14, hop 0.04": ("neural", {"latency": 0.14, "hop": 0.04}),
-    "neural, la 0.15, hop 0.03": ("neural", {"latency": 0.15, "hop": 0.03}),
+    "neural, hop 0.1": ("neural", {"hop": 0.1}),
+    "neural, tts model, la 0.2, hop 0.1": ("neural", {"checkpoint": "tts", "latency": 0.2, "hop": 0.1}),
 }
-CONCURRENCY_ROWS = ["phonetic", "phonetic, hop 0.1", "neural"]
-# Quality rows: look-ahead at each engine's default hop, then the recogniser's context.
-LOOKAHEADS = {"phonetic": [0.03, 0.05, 0.08, 0.1, 0.15, 0.2], "neural": [0.1, 0.15, 0.2, 0.3]}
+CONCURRENCY_ROWS = ["phonetic", "phonetic, hop 0.1", "neural", "neural, hop 0.1"]
+# Quality rows: look-ahead at each engine's default hop (and model), then the recogniser's
+# context, and the centred tts model (each row is judged against offline curves of its own model).
+LOOKAHEADS = {"phonetic": [0.03, 0.05, 0.08, 0.1, 0.15, 0.2], "neural": [0.06, 0.1, 0.14, 0.2]}
 RECOGNIZER_ROWS = {  # label -> settings, at the phonetic defaults
     "whole window": {"recognizer_left": None},
     "kept frames, left 0.4 s, right 0.2 s": {"recognizer_left": 0.4, "recognizer_right": 0.2},
@@ -215,28 +216,38 @@ def quality(rows: dict[str, tuple[str, dict]], clips: dict[str, str], fps: float
     from emote.eval.mesh import MeshJudge
     from emote.performance import PerformanceSettings
     from emote.rigs.registry import load_rig
+    from emote.stream.core import NEURAL_MODEL
 
     judge = MeshJudge(load_rig("default"))  # the lip gap on the default head's posed mesh, mm
     mouth, jaw = indices(list(MOUTH_NAMES)), INDEX["JawOpen"]
     still = PerformanceSettings(blinks=False, gaze=False, head=False)
+
+    def source(engine: str, settings: dict) -> tuple[str, str | None]:
+        """The offline run a row is judged against: its engine, and the neural model it streams."""
+        return engine, (settings.get("checkpoint") or NEURAL_MODEL) if engine == "neural" else None
+
+    def name(key: tuple[str, str | None]) -> str:
+        return key[0] if key[1] in (None, NEURAL_MODEL) else f"{key[0]}, {key[1]} model"
+
+    runs = {source(engine, settings) for engine, settings in rows.values()}
     material = []
     for clip, grid in clips.items():
         path = SPEECH / clip
         y = load_audio(path).samples
-        offline = {e: emote.animate(path, engine=e, use_transcript_file=False, fps=fps, performance=still).curves
-                   for e in {engine for engine, _ in rows.values()}}  # fmt: skip
+        offline = {key: emote.animate(path, engine=key[0], model=key[1], use_transcript_file=False, fps=fps,
+                                      performance=still).curves for key in runs}  # fmt: skip
         material.append((read_timings(SPEECH / grid).phones, y, offline))
     out: dict = {"offline": {}, "rows": {}}
-    for e in {engine for engine, _ in rows.values()}:
-        gaps = np.concatenate([_bilabial_gaps(off[e], ref, fps) for ref, _, off in material])
-        mesh = np.concatenate([_bilabial_gaps(off[e], ref, fps, judge) for ref, _, off in material])
-        out["offline"][e] = {"bilabials": int(gaps.size), "closure": float((gaps < 1.5).mean()),
-                             "mesh_closure": float((mesh < 1.5).mean())}  # fmt: skip
+    for key in sorted(runs, key=str):
+        gaps = np.concatenate([_bilabial_gaps(off[key], ref, fps) for ref, _, off in material])
+        mesh = np.concatenate([_bilabial_gaps(off[key], ref, fps, judge) for ref, _, off in material])
+        out["offline"][name(key)] = {"bilabials": int(gaps.size), "closure": float((gaps < 1.5).mean()),
+                                     "mesh_closure": float((mesh < 1.5).mean())}  # fmt: skip
     for label, (engine, settings) in rows.items():
         gaps, offline_gaps, mae, jaw_r, jerk, cpu, seconds = [], [], [], [], [], 0.0, 0.0
         mesh, offline_mesh = [], []
         for ref, y, offline in material:
-            off = offline[engine]
+            off = offline[source(engine, settings)]
             curves, seams, busy = streamed(y, engine, fps, **settings)
             gaps.append(_bilabial_gaps(curves, ref, fps))
             offline_gaps.append(_bilabial_gaps(off, ref, fps))
@@ -399,6 +410,7 @@ def main() -> None:
 
     from emote.audio.io import load_audio
     from emote.stream import Stream
+    from emote.stream.core import NEURAL_MODEL
 
     clip = load_audio(SPEECH / "acoustic_corpus.wav").samples[: 16000 * (8 if args.quick else 15)]
     report: dict = {
@@ -446,15 +458,16 @@ def main() -> None:
             defaults = Stream(engine=engine).settings
             for la in LOOKAHEADS[engine][1::2] if args.quick else LOOKAHEADS[engine]:
                 rows[f"{engine}, look-ahead {la * 1000:.0f} ms"] = (engine, {"latency": la})
-            if engine == "neural" and not args.quick:  # the low-latency row's closures
-                for la, hop in ((0.1, 0.05), (0.14, 0.04), (0.15, 0.03)):  # the in-between latency rows
-                    rows[f"neural, look-ahead {la * 1000:.0f} ms, hop {hop:g}"] = (
+            if engine == "neural" and not args.quick:  # the centred model, at its old and the new defaults
+                for la, hop in ((0.2, 0.1), (0.14, 0.04)):
+                    rows[f"neural, tts model, look-ahead {la * 1000:.0f} ms, hop {hop:g}"] = (
                         engine,
-                        {"latency": la, "hop": hop},
+                        {"checkpoint": "tts", "latency": la, "hop": hop},
                     )
             report.setdefault("defaults", {})[engine] = {"lookahead_s": defaults.lookahead, "hop_s": defaults.hop,
                                                          "recognizer_left_s": defaults.recognizer_left,
-                                                         "recognizer_right_s": defaults.recognizer_right}  # fmt: skip
+                                                         "recognizer_right_s": defaults.recognizer_right,
+                                                         "model": (defaults.checkpoint or NEURAL_MODEL) if engine == "neural" else None}  # fmt: skip
         if "phonetic" in engines and not args.quick:
             rows.update({f"phonetic, recogniser {k}": ("phonetic", v) for k, v in RECOGNIZER_ROWS.items()})
         report["quality"] = quality(rows, clips, 60.0)

@@ -149,3 +149,19 @@ def test_bad_sources_and_settings_fail_with_one_clear_line(args, stdin, message,
     err = run.stderr.decode().strip().splitlines()
     assert err[-1].startswith("emote: error:") and message in err[-1]
     assert "Traceback" not in run.stderr.decode()
+
+
+def test_the_neural_engine_streams_the_model_named_and_refuses_a_missing_one(bobby, tmp_path):
+    centred = _emote(str(bobby), "--fps", "30", "--engine", "neural", "--model", "tts")
+    default = _emote(str(bobby), "--fps", "30", "--engine", "neural")
+    assert centred.returncode == default.returncode == 0, (centred.stderr.decode(), default.stderr.decode())
+    jaw = [
+        [json.loads(line)["curves"]["JawOpen"] for line in run.stdout.splitlines()]
+        for run in (centred, default)
+    ]
+    assert len(jaw[0]) == len(jaw[1]) == _expected_frames(bobby, 30)
+    assert np.abs(np.subtract(*jaw)).max() > 0.01  # two networks, two faces
+    missing = _emote(str(bobby), "--engine", "neural", "--model", str(tmp_path / "nope.pt"))
+    assert missing.returncode != 0 and not missing.stdout
+    lines = missing.stderr.decode().strip().splitlines()
+    assert len(lines) == 1 and "nope.pt: model file not found" in lines[0]

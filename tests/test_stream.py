@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import tracemalloc
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -168,12 +169,27 @@ def test_text_pushed_beside_the_audio_closes_the_lips_on_its_bilabials(speech_di
 
 def test_neural_engine_streams_in_windows(bobby):
     path, y = bobby
-    offline = emote.animate(path, engine="neural", emotion="happy", performance=STILL)
-    live = _streamed(Stream(fps=30, engine="neural", emotion="happy", blinks=False, gaze=False, head_motion=False),
-                     y, 16000, 1600)  # fmt: skip
+    stream = Stream(fps=30, engine="neural", emotion="happy", blinks=False, gaze=False, head_motion=False)
+    # By default a stream runs the look-ahead network, and is judged against that model offline.
+    offline = emote.animate(path, engine="neural", model="multilingual", emotion="happy", performance=STILL)
+    live = _streamed(stream, y, 16000, 1600)
     assert live.shape == offline.curves.shape
     assert np.abs(live[:, MOUTH] - offline.curves[:, MOUTH]).mean() < 0.03
     assert np.corrcoef(live[:, INDEX["JawOpen"]], offline.curves[:, INDEX["JawOpen"]])[0, 1] > 0.5
+
+
+def test_a_neural_stream_runs_the_lookahead_model_unless_told_otherwise():
+    from emote.engines.neural import load
+
+    default = Stream(engine="neural").settings
+    assert Path(default.model).name == "emote_multilingual.pt"
+    model = load(default.model)
+    assert model.config.lookahead is not None  # it reads a bounded future ...
+    assert model.config.lookahead_seconds < default.lookahead  # ... which the stream's look-ahead covers
+    centred = Stream(engine="neural", checkpoint="tts").settings
+    assert Path(centred.model).name == "emote_tts.pt" and load(centred.model).config.lookahead is None
+    with pytest.raises(EmoteError, match=r"nope\.pt: model file not found"):
+        Stream(engine="neural", checkpoint="nope.pt")
 
 
 def test_async_iterator_yields_every_frame(bobby):

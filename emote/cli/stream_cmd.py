@@ -24,11 +24,11 @@ outputs (any together; --jsonl when none is given):
   --jsonl                  one JSON object per frame on stdout: {"frame", "time", "curves": {name: value}}
 
 latency: a frame leaves once --latency seconds of audio after it have been heard (phonetic 0.05 s,
-neural 0.2 s by default), plus the wait for the next analysis (at least --hop of new audio: phonetic
-0.05 s, neural 0.1 s) and its compute: about 0.1 s end to end for the phonetic engine, 0.3 s for the
-neural one. --hop 0.1 trades 50 ms for fewer analyses (more streams on one machine); the neural
-engine's --latency 0.1 --hop 0.05 is faster but misses some /p b m/ closures. benchmarks/stream.py
-measures all of these.
+neural 0.14 s by default), plus the wait for the next analysis (at least --hop of new audio: phonetic
+0.05 s, neural 0.04 s) and its compute: about 0.1 s end to end for the phonetic engine, 0.16 s for
+the neural one, whose streaming model reads only 0.1 s past each frame (--model: the multilingual
+look-ahead network by default). --hop 0.1 trades 50 ms for fewer analyses (more streams on one
+machine). benchmarks/stream.py measures all of these.
 
 examples:
   emote stream line.wav --realtime --livelink 192.168.1.20      # a MetaHuman speaks the line in Unreal
@@ -56,6 +56,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="send VMC/OSC blend shapes (default 127.0.0.1:39539)")  # fmt: skip
     p.add_argument("--jsonl", action="store_true", help="write one JSON line per frame to stdout")
     p.add_argument("--engine", choices=ENGINES, default="phonetic", help="phonetic (default) or neural")
+    p.add_argument("--model", metavar="NAME|FILE",
+                   help="the neural engine's model: multilingual (default: the look-ahead network made for "
+                        "streams), tts, or a model file")  # fmt: skip
     p.add_argument("--emotion", default="neutral", help="emotion (default: neutral; `emote emotions`)")
     p.add_argument("--intensity", type=float, default=1.0, help="emotion intensity 0..1 (default: 1)")
     p.add_argument("--text", help="transcript of a FILE source: aligned, its phones replace recognition")
@@ -94,7 +97,7 @@ def run(args: argparse.Namespace) -> int:
             sinks.append(JsonLines(sys.stdout))
         stream = Stream(fps=args.fps, engine=args.engine, emotion=args.emotion, intensity=args.intensity,
                         latency=args.latency, hop=args.hop, seed=args.seed, blinks=not args.no_blinks, gaze=not args.no_gaze,
-                        head_motion=not args.no_head)  # fmt: skip
+                        head_motion=not args.no_head, checkpoint=args.model)  # fmt: skip
         blocks = _source(args, stream)
         start = time.perf_counter()
         frames_out = 0

@@ -55,10 +55,11 @@ MODELS: dict[str, str] = {"tts": DEFAULT_MODEL, "multilingual": "emote_multiling
 """The shipped models by name (``--model NAME``); checkpoints/MODEL_CARD.md describes each."""
 
 
-def find_checkpoint(checkpoint: str | PathLike[str] | None = None) -> Path:
+def find_checkpoint(checkpoint: str | PathLike[str] | None = None, *, default: str = "tts") -> Path:
     """The model file to use (see the module docstring for the search order).
 
-    ``checkpoint`` (or ``EMOTE_CHECKPOINT``) is a path, or a name in :data:`MODELS`.
+    ``checkpoint`` (or ``EMOTE_CHECKPOINT``) is a path, or a name in :data:`MODELS`;
+    ``default`` names the shipped model used when neither is given.
 
     Raises
     ------
@@ -69,7 +70,7 @@ def find_checkpoint(checkpoint: str | PathLike[str] | None = None) -> Path:
         checkpoint = os.environ.get("EMOTE_CHECKPOINT") or None
     if checkpoint is not None and str(checkpoint) not in MODELS:
         return Path(checkpoint)
-    name = MODELS[str(checkpoint)] if checkpoint is not None else DEFAULT_MODEL
+    name = MODELS[str(checkpoint) if checkpoint is not None else default]
     package = Path(__file__).resolve().parents[1]
     candidates = [package / "checkpoints" / name, package.parent / "checkpoints" / name]
     for path in candidates:

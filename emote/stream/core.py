@@ -48,19 +48,23 @@ from emote.stream.engines import Loudness, Window, neural_window, phonetic_windo
 from emote.stream.performance import LiveEmotion, MotionPlans, Switch
 from emote.stream.recognizer import FRAME, LEFT, RIGHT, LiveRecognizer
 
-LOOKAHEAD: dict[str, float] = {"phonetic": 0.05, "neural": 0.2}
+NEURAL_MODEL = "multilingual"
+"""The neural engine's model in a stream: the shipped look-ahead network (``[model] lookahead = 5``:
+each frame reads 100 ms of speech past it and no more, so a short look-ahead loses little; the
+centred ``tts`` model reads about a second ahead)."""
+
+LOOKAHEAD: dict[str, float] = {"phonetic": 0.05, "neural": 0.14}
 """Default look-ahead per engine, seconds (``benchmarks/stream.py``, closure against look-ahead on
 the four real clips with reference phones). Phonetic: closure from the curves stays within one
 of 29 /p b m/ of offline from 30 to 150 ms (on the default head's mesh within two, 80 ms none), so
-50 ms, which with :data:`HOP` keeps the end-to-end latency under 120 ms. Neural: it loses closures
-at every look-ahead, most under 150 ms."""
+50 ms, which with :data:`HOP` keeps the end-to-end latency under 120 ms. Neural (the look-ahead
+model, :data:`NEURAL_MODEL`): its network reads 100 ms ahead; the phone recogniser beside it
+wants a little more, and 140 ms with a 40 ms hop is the most that keeps the latency under 200 ms."""
 
-HOP: dict[str, float] = {"phonetic": 0.05, "neural": 0.1}
+HOP: dict[str, float] = {"phonetic": 0.05, "neural": 0.04}
 """Default hop per engine, seconds: the least new audio that runs a window. A frame waits up to
 a hop for its window, so a shorter hop means less latency and more windows (compute): the
-phonetic 50 ms costs a third less CPU than 40 ms for the same latency with 10 ms less look-ahead.
-Neural: a 0.1 s hop also hears up to 0.1 s more than the look-ahead before most frames leave, and
-its closures need it."""
+phonetic 50 ms costs a third less CPU than 40 ms for the same latency with 10 ms less look-ahead."""
 
 
 @dataclass
@@ -96,7 +100,8 @@ class StreamSettings:
     phonetic : PhoneticSettings
         The phonetic engine's settings (``articulation`` etc.).
     checkpoint : path or None
-        The neural engine's model file (None: the shipped one).
+        The neural engine's model file or shipped model name (None: ``EMOTE_CHECKPOINT``, else
+        :data:`NEURAL_MODEL`).
     """
 
     fps: float = 30.0
@@ -136,6 +141,13 @@ class StreamSettings:
         if not (isinstance(self.seed, int) and self.seed >= 0):
             raise EmoteError(f"seed must be a non-negative integer, got {self.seed!r}")
         return replace(self, lookahead=float(lookahead), hop=float(hop))
+
+    @property
+    def model(self) -> str:
+        """The neural engine's model file (:func:`emote.engines.neural.find_checkpoint`)."""
+        from emote.engines.neural import find_checkpoint
+
+        return str(find_checkpoint(self.checkpoint, default=NEURAL_MODEL))
 
 
 @dataclass(frozen=True)
@@ -227,7 +239,7 @@ class Stream:
         if s.engine == "neural":
             from emote.engines.neural import load
 
-            load(s.checkpoint)  # a missing model fails now, not at the first window
+            load(s.model)  # a missing model fails now, not at the first window
         self._fading: tuple[str, float] | None = None  # (old engine, switch s) during a crossfade
         self.emotion = LiveEmotion(s.emotion, s.intensity, s.transition)
         self._perf = PerformanceSettings(seed=s.seed)
@@ -346,7 +358,7 @@ class Stream:
             if engine == "neural":
                 from emote.engines.neural import load
 
-                load(self.settings.checkpoint)  # outside the lock: the first load takes a while
+                load(self.settings.model)  # outside the lock: the first load takes a while
         with self._lock:
             after = self._next / self.fps
             if engine is not None and engine != self.settings.engine:
@@ -502,7 +514,7 @@ class Stream:
         """One engine's face (speech and emotion) over a window."""
         s = self.settings
         if engine == "neural":
-            return neural_window(window, self.emotion, s.checkpoint)
+            return neural_window(window, self.emotion, s.model)
         speech = phonetic_window(window, energy, s.phonetic, lambda: self._heard(window))
         return apply_emotion(speech, weights)
 
