@@ -445,3 +445,16 @@ def test_a_lookahead_model_trains_and_its_file_keeps_the_lookahead(corpus, tmp_p
         Trainer(
             replace(cfg, out=str(tmp_path / "again"), init=str(centred), prior=replace(cfg.prior, steps=0))
         )
+
+
+def test_the_lookahead_configs_load_with_their_lookahead_and_fit_two_device_commands():
+    repo = Path(__file__).resolve().parents[1]
+    expected = {"emote_stream.toml": 5, "emote_stream_la8.toml": 8, "emote_lookahead_ablation.toml": 5,
+                "emote_multilingual_gpu.toml": None}  # fmt: skip
+    for name, lookahead in expected.items():
+        cfg = load_config(repo / "configs" / name)
+        assert cfg.model.lookahead == lookahead, name
+        stages = sum(s.max_seconds for s in (cfg.prior, cfg.classifier, cfg.main) if s.steps)
+        assert 0 < stages <= 2 * 430, name  # two device commands of --stop-after 515 + 430 s, loading aside
+    shipped = load_model(repo / "checkpoints" / "emote_multilingual.pt")
+    assert shipped.config.lookahead == 5  # the shipped multilingual model is the look-ahead one
