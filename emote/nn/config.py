@@ -80,7 +80,7 @@ class ModelConfig:
         as the phonetic engine's output gets it.
     lookahead : int or None
         None: every convolution is centred and a frame reads about a second of the future
-        (the shipped models). An integer ``D``: the speech encoder and prior decoder are
+        (``emote_tts.pt``). An integer ``D``: the speech encoder and prior decoder are
         causal and the output is delayed by ``D`` curve frames, so frame ``t`` reads
         features up to frame ``t + D`` (``D / frame_rate`` seconds) and no further, which
         bounds a stream's latency (:mod:`emote.nn.networks`).

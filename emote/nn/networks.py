@@ -16,8 +16,8 @@ canonical curves and to a CPU budget (≥ 500× real time on one core):
 - A *look-ahead* model (``ModelConfig.lookahead = D``) makes every convolution of the
   speech encoder and the prior decoder causal (padded on the left only, as in WaveNet,
   van den Oord et al. 2016) and delays its output by ``D`` frames, so curve frame ``t``
-  reads features up to frame ``t + D`` and nothing later: a stream can send each frame
-  ``D / 50`` s after its audio arrives and compute exactly what the whole clip would give.
+  reads features up to frame ``t + D`` and nothing later: given the same features, a stream
+  that sends each frame ``D / 50`` s after its audio arrives computes what the whole clip gives.
 - :class:`SpeechEncoder` — log-mel and phone posteriors (100 Hz) → strided convolutions → the
   prior's latent rate, modulated by the emotion embedding (FiLM, Perez et al.
   2018) at 25 and 12.5 Hz, so the emotion shapes the predicted latents;
