@@ -28,9 +28,17 @@ Score: the Pearson correlation of candidate and target ``JawOpen`` over each set
 laid end to end. The settings: the full :data:`GRID` (500 combinations), the heard jaw
 alone (share 1), the best mean over the two sets. The share: each of :data:`SHARES` with
 those settings, the best on the Mandarin set (English does not use the heard jaw).
+
+A second candidate, on the Mandarin set only (the neural engine hears the jaw in a
+language other than English): the neural engine with :data:`NEURAL_MODEL` from the audio
+alone (closure pass on, as it runs), its ``JawOpen`` blended with the heard jaw at each of
+:data:`SHARES` (``emote.engines.neural.blend_heard_jaw``), against the same target; the
+best share is ``neural_share``, shipped as ``emote.engines.neural.HEARD_JAW``. The
+network runs once per clip (kept in ``--cache``); only the finishing step is repeated.
+
 It prints the choice and writes ``benchmarks/results/heard_jaw_choice.json`` (every row
 of the grid with it); ``tests/test_heard_jaw.py`` checks the code ships what it chose.
-About 7 minutes on one core.
+About 9 minutes on one core (4 with ``--cache`` filled).
 """
 
 from __future__ import annotations
@@ -65,6 +73,7 @@ GRID = {  # HeardJawSettings fields and the values tried
     "band": ("broad", "f1"),
 }
 SHARE_SET = "mandarin_espeak"  # the share is chosen where the heard jaw is used: not English
+NEURAL_MODEL = REPO / "checkpoints" / "emote_multilingual.pt"  # the neural default outside English
 
 # Common Mandarin syllables (pinyin without tone), for random lines with Mandarin's phone statistics.
 _SYLLABLES = """
@@ -88,6 +97,7 @@ class Clip:
     tracks: object  # emote.audio.formants.JawTracks
     n: int
     y: np.ndarray  # the audio at emote.audio.convert.SAMPLE_RATE
+    network: tuple | None = None  # (network output, its input features) for NEURAL_MODEL, once run
 
 
 # -- material ------------------------------------------------------------------------------------
@@ -167,13 +177,52 @@ def score(clips: list[Clip], target: np.ndarray, settings, share: float) -> floa
     return float(np.corrcoef(jaw, target)[0, 1])
 
 
-def choose(sets: dict[str, list[Clip]]) -> dict:
+def run_network(clips: list[Clip], checkpoint: Path) -> None:
+    """The network of ``checkpoint`` over each clip's audio, kept on the clip (the costly part, once)."""
+    import torch
+
+    from emote.engines.neural import load, network_inputs
+    from emote.nn.features import speech_features
+
+    model = load(checkpoint)
+    for k, c in enumerate(clips):
+        if c.network is None:
+            feats = speech_features(c.y, sr=_rate(), settings=model.config.features)
+            mel, weights = network_inputs(feats, model.config, fps=FPS, n_frames=c.n)
+            with torch.inference_mode():
+                out = model.net(torch.from_numpy(mel)[None], torch.from_numpy(weights)[None])
+            c.network = (out[0].numpy(), mel)
+        print(f"\r  network {k + 1}/{len(clips)}", end="", flush=True)
+    print()
+
+
+def _rate() -> int:
+    from emote.audio.convert import SAMPLE_RATE
+
+    return SAMPLE_RATE
+
+
+def score_neural(clips: list[Clip], target: np.ndarray, settings, share: float, checkpoint: Path) -> float:
+    """Pearson correlation of the neural engine's ``JawOpen`` (heard jaw at ``share``) with the target."""
+    from emote.animation.channels import index
+    from emote.audio.formants import opening_of
+    from emote.engines.neural import finish_curves, load
+
+    cfg = load(checkpoint).config
+    jaw = [finish_curves(*c.network, cfg, fps=FPS, n_frames=c.n, heard_jaw=share,
+                         jaw_opening=opening_of(c.tracks, fps=FPS, settings=settings))[:, index("JawOpen")]
+           for c in clips]  # fmt: skip
+    return float(np.corrcoef(np.concatenate(jaw), target)[0, 1])
+
+
+def choose(sets: dict[str, list[Clip]], checkpoint: Path = NEURAL_MODEL) -> dict:
     """The heard jaw's settings, then its share.
 
     The settings: every combination of :data:`GRID`, the heard jaw alone (share 1) scored
     on every set, the best by the mean over sets (real English speech tests F1 tracking
     on a real voice, Mandarin the language). The share: each of :data:`SHARES` with those
-    settings, the best on :data:`SHARE_SET`, where the heard jaw is used.
+    settings, the best on :data:`SHARE_SET`, where the heard jaw is used; then the neural
+    engine's share on :data:`SHARE_SET` the same way (its clips' ``network`` filled).
     """
     from emote.audio.formants import HeardJawSettings
 
@@ -194,11 +243,18 @@ def choose(sets: dict[str, list[Clip]]) -> dict:
                                   for name, clips in sets.items()}}  # fmt: skip
         by_share.append(row)
     share = max(by_share, key=lambda r: r[SHARE_SET])["share"]
+    neural_by_share = [
+        {"share": s, SHARE_SET: score_neural(sets[SHARE_SET], wanted[SHARE_SET], HeardJawSettings(**settings), s,
+                                             checkpoint)}
+        for s in SHARES
+    ]  # fmt: skip
+    neural_share = max(neural_by_share, key=lambda r: r[SHARE_SET])["share"]
     loud = {}
     for name, clips in sets.items():
         energy = np.concatenate([c.tracks.energy for c in clips])
         loud[name] = float(np.corrcoef(energy, wanted[name])[0, 1])
     return {"settings": settings, "share": share, "by_share": by_share, "loudness_only": loud,
+            "neural_model": checkpoint.name, "neural_share": neural_share, "neural_by_share": neural_by_share,
             "grid": sorted(grid, key=lambda r: -r["mean"])}  # fmt: skip
 
 
@@ -209,10 +265,15 @@ def main() -> int:
     parser.add_argument("--english-clips", type=int, default=120)
     parser.add_argument("--mandarin-lines", type=int, default=80)
     parser.add_argument("--cache", type=Path, help="keep the analysed material here (a pickle) between runs")
+    parser.add_argument("--neural-model", type=Path, default=NEURAL_MODEL,
+                        help="the neural candidate's model (default: the neural default outside English)")
     parser.add_argument("--no-write", action="store_true", help="print only; leave the result file alone")
     args = parser.parse_args()
     if not (args.ljspeech / "metadata.csv").is_file():
         sys.exit(f"{args.ljspeech}: no metadata.csv (LJSpeech training clips expected)")
+    if not args.neural_model.is_file():
+        sys.exit(f"{args.neural_model}: model file not found")
+    started, cached = time.time(), bool(args.cache and args.cache.is_file())
 
     if args.cache and args.cache.is_file():
         sets = pickle.loads(args.cache.read_bytes())
@@ -220,18 +281,25 @@ def main() -> int:
         print("analysing the material", flush=True)
         sets = {"english_ljspeech": english(args.ljspeech, args.english_clips),
                 "mandarin_espeak": mandarin(args.mandarin_lines)}  # fmt: skip
+    if any(c.network is None for c in sets[SHARE_SET]):
+        run_network(sets[SHARE_SET], args.neural_model)
         if args.cache:
             args.cache.write_bytes(pickle.dumps(sets))
     minutes = {name: round(sum(c.n for c in clips) / FPS / 60, 2) for name, clips in sets.items()}
     print(f"material (minutes): {minutes}", flush=True)
-    result = choose(sets)
+    t0 = time.time()
+    result = choose(sets, args.neural_model)
     for row in result["by_share"]:
         print(f"share {row['share']:.2f}: " + ", ".join(f"{k} {row[k]:.3f}" for k in sets))
     print(f"loudness only: {', '.join(f'{k} {v:.3f}' for k, v in result['loudness_only'].items())}")
-    print(f"chosen: {result['settings']}, share {result['share']}")
+    for row in result["neural_by_share"]:
+        print(f"neural share {row['share']:.2f}: {SHARE_SET} {row[SHARE_SET]:.3f}")
+    print(f"chosen: {result['settings']}, share {result['share']}, neural share {result['neural_share']} "
+          f"({time.time() - t0:.0f} s choosing)")  # fmt: skip
     if not args.no_write:
         result.update({"material_minutes": minutes, "english_clips": args.english_clips,
-                       "mandarin_lines": args.mandarin_lines})  # fmt: skip
+                       "mandarin_lines": args.mandarin_lines, "seconds": round(time.time() - started),
+                       "cached_material": cached})  # fmt: skip
         print(f"wrote {write_results('heard_jaw_choice', result)}")
     return 0
 

@@ -472,7 +472,8 @@ def _neural_curves(speech: Speech, track, model: str | PathLike[str] | None = No
     """The neural engine over the recording, chunk by chunk.
 
     It reads audio, not phones; but phones from a transcript or the user's
-    timings are surer than the recogniser, so their /p b m/ close the lips too.
+    timings are surer than the recogniser, so their /p b m/ close the lips too. For a
+    language other than English ``speech.jaw`` is heard, and ``HEARD_JAW`` of the jaw follows it.
     """
     from emote.audio.convert import SAMPLE_RATE
     from emote.audio.io import audio_info
@@ -489,6 +490,8 @@ def _neural_curves(speech: Speech, track, model: str | PathLike[str] | None = No
             t0=start / speech.fps,
             checkpoint=model,
             phones=speech.phones if speech.source not in ("recognition", "none") else None,
+            # A language other than English: the jaw also follows the opening heard (as the phonetic engine's).
+            jaw_opening=None if speech.jaw is None else speech.jaw[start : chunks.stop(k)],
         )
         for k, (start, y) in enumerate(chunks.blocks())
     ]

@@ -34,11 +34,13 @@ from emote.errors import EmoteError
 
 __all__ = [
     "DEFAULT_MODEL",
+    "HEARD_JAW",
     "MODELS",
     "ClosureSettings",
     "animate_neural",
     "animate_neural_batch",
     "bilabial_lock",
+    "blend_heard_jaw",
     "check_model",
     "find_checkpoint",
     "finish_curves",
@@ -53,6 +55,18 @@ DEFAULT_MODEL = "emote_tts.pt"
 
 MODELS: dict[str, str] = {"tts": DEFAULT_MODEL, "multilingual": "emote_multilingual.pt"}
 """The shipped models by name (``--model NAME``); checkpoints/MODEL_CARD.md describes each."""
+
+
+HEARD_JAW: float = 0.0
+"""Share of ``JawOpen`` that follows the jaw opening heard in the audio, when it is given.
+
+:func:`emote.api.animate` gives it for a language named other than English (as it does
+to the phonetic engine, ``PhoneticSettings.heard_jaw``); English and ``"auto"`` keep the
+network's jaw. Chosen off the test data by ``benchmarks/heard_jaw_choice.py``
+(``neural_share`` in ``benchmarks/results/heard_jaw_choice.json``): on synthetic Mandarin
+from espeak-ng with exact phones, the share that brings the multilingual model's jaw,
+from the audio alone, nearest the jaw of the exact phones.
+"""
 
 
 def find_checkpoint(checkpoint: str | PathLike[str] | None = None, *, default: str = "tts") -> Path:
@@ -233,6 +247,8 @@ def animate_neural(
     t0: float = 0.0,
     closures: ClosureSettings | None = ClosureSettings(),
     phones=None,
+    jaw_opening: np.ndarray | None = None,
+    heard_jaw: float = HEARD_JAW,
 ) -> np.ndarray:
     """Face curves (mouth + emotion) for a speech signal.
 
@@ -264,6 +280,12 @@ def animate_neural(
         Phone timings known better than the recogniser hears them (forced
         alignment of a transcript, or the user's own), in the whole clip's
         clock: their /p b m/ close the lips too (:func:`phone_lock`).
+    jaw_opening : np.ndarray [shape=(m,)], optional
+        The jaw opening heard in ``y``, in [0, 1] (:func:`emote.audio.formants.jaw_opening`,
+        resampled to ``n_frames``): ``heard_jaw`` of ``JawOpen`` follows it
+        (:func:`blend_heard_jaw`), before the closure pass.
+    heard_jaw : float
+        Its share (default :data:`HEARD_JAW`).
 
     Returns
     -------
@@ -290,7 +312,8 @@ def animate_neural(
     with torch.inference_mode():
         out = model.net(torch.from_numpy(mel)[None], torch.from_numpy(weights)[None], style_id)
     return finish_curves(out[0].numpy(), mel, model.config, fps=fps, n_frames=n_frames, track=track, t0=t0,
-                         closures=closures, phones=phones)  # fmt: skip
+                         closures=closures, phones=phones, jaw_opening=jaw_opening,
+                         heard_jaw=heard_jaw)  # fmt: skip
 
 
 _NETS: dict[tuple[str, str], object] = {}
@@ -413,6 +436,45 @@ def _finish(job: tuple) -> np.ndarray:
     return finish_curves(out, mel, cfg, fps=fps, n_frames=n_frames, track=track, closures=closures)
 
 
+def blend_heard_jaw(curves: np.ndarray, jaw_opening: np.ndarray, share: float) -> np.ndarray:
+    """``JawOpen = (1 - share) network + share heard``, the lips' seal kept.
+
+    The heard opening (0 to 1) is mapped to ``JawOpen`` as the phonetic engine maps it: from
+    the rest jaw to the /aa/ viseme's opening (``emote.engines.phonetic.engine``). The
+    network's seal, ``MouthClose / JawOpen``, is kept (``MouthClose = seal * JawOpen``, the
+    phonetic engine's rule), so lips it shut stay shut however far the jaw moves.
+
+    Parameters
+    ----------
+    curves : np.ndarray [shape=(n, 61)]
+    jaw_opening : np.ndarray [shape=(m,)]
+        In [0, 1]; resampled to ``n`` when ``m != n``.
+    share : float
+        In [0, 1].
+
+    Returns
+    -------
+    np.ndarray [shape=(n, 61), dtype=float32]
+        A copy.
+    """
+    from emote.animation.tracks import resample_track
+    from emote.engines.phonetic.engine import OPEN_JAW
+    from emote.engines.phonetic.visemes import REST_JAW
+
+    if not 0.0 <= share <= 1.0:
+        raise ValueError(f"share must be in [0, 1], got {share}")
+    out = np.array(curves, np.float32)
+    n = len(out)
+    if not n:
+        return out
+    jaw, close = INDEX["JawOpen"], INDEX["MouthClose"]
+    heard = REST_JAW + (OPEN_JAW - REST_JAW) * np.clip(resample_track(np.asarray(jaw_opening), n), 0.0, 1.0)
+    seal = np.where(out[:, jaw] > 1e-6, out[:, close] / np.maximum(out[:, jaw], 1e-6), 0.0)
+    out[:, jaw] = np.clip((1.0 - share) * out[:, jaw] + share * heard, 0.0, 1.0)
+    out[:, close] = np.clip(seal, 0.0, 1.0) * out[:, jaw]
+    return out
+
+
 def _hold_last(x: np.ndarray, rows: int) -> np.ndarray:
     """``x`` padded to ``rows`` rows by repeating its last row (an emotion held past the end)."""
     if len(x) >= rows:
@@ -471,11 +533,14 @@ def finish_curves(
     t0: float = 0.0,
     closures: ClosureSettings | None = ClosureSettings(),
     phones=None,
+    jaw_opening: np.ndarray | None = None,
+    heard_jaw: float = HEARD_JAW,
 ) -> np.ndarray:
     """The network's output (frames at ``cfg.frame_rate``, ``cfg.channels``) → the engine's curves.
 
-    Resampled to ``fps``, placed in the 61 channels, clipped, the emotion composed for a
-    neutral-only model, and the closure pass (see :func:`animate_neural`'s parameters).
+    Resampled to ``fps``, placed in the 61 channels, clipped, the heard jaw blended in
+    (:func:`blend_heard_jaw`), the emotion composed for a neutral-only model, and the
+    closure pass (see :func:`animate_neural`'s parameters).
     ``mel`` is :func:`network_inputs`' first output (the closure pass reads its posteriors).
     """
     from emote.performance.track import as_track
@@ -489,6 +554,8 @@ def finish_curves(
     curves[:, :N_ARKIT] = np.clip(curves[:, :N_ARKIT], 0.0, 1.0)
     jaw, close = INDEX["JawOpen"], INDEX["MouthClose"]
     curves[:, close] = np.minimum(curves[:, close], curves[:, jaw])  # ARKit: lips cannot close past the jaw
+    if jaw_opening is not None and heard_jaw > 0:
+        curves = blend_heard_jaw(curves, jaw_opening, heard_jaw)
     if cfg.neutral_only:
         from emote.performance.compose import apply_emotion
 
