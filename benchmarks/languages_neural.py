@@ -13,14 +13,17 @@ same measures, for two model files side by side (``--baseline``, the shipped mod
     plain espeak-ng voice of the language (``LANGUAGE_VOICES``: the test; the fine-tune heard
     other variants of the voices, ``+m3``/``+f2``, speaking generated lines, never these). From
     the audio alone, 30 fps, neutral: bilabial closure and open/closed contrast of the lip-gap
-    proxy against the exact phone timings, for the engine as it runs (network + closure pass)
-    and the network alone; the phonetic engine on recognised IPA phones beside them;
+    proxy against the exact phone timings, for the engine as it runs with the language named
+    (network + heard jaw at ``emote.engines.neural.HEARD_JAW`` + closure pass) and without the
+    closure pass; the phonetic engine on recognised IPA phones beside them;
 (b) **Mandarin face capture** (``capture/facegood``, test material, never trained or tuned on):
-    correlation of the generated ``JawOpen`` with the captured jaw at the lag (±5 frames)
-    where it peaks, per take, and the loudness envelope's as the baseline;
+    correlation of the generated ``JawOpen`` (heard jaw blended, as for ``--language zh``) with
+    the captured jaw at the lag (±5 frames) where it peaks, per take, and the loudness
+    envelope's as the baseline;
 (c) **English**: the espeak-ng ``en-us`` lines of ``languages.ENGLISH_LINES`` against their
     exact phones, and the real clips with reference TextGrids (``shared/data/speech``: test
     speech, never trained on), pooled: does learning other languages cost English anything?
+    English hears no jaw: the network's own.
 
 Writes ``benchmarks/results/<name>.json`` (``_results``: commit, machine) and prints a table.
 """
@@ -56,25 +59,36 @@ def bilabial_count(phones) -> int:
     return sum(1 for p in phones if BILABIALS.intersection(normalize_label(p.label)))
 
 
-def neural(y: np.ndarray, sr: int, n: int, checkpoint: Path, *, closure_pass: bool) -> np.ndarray:
-    """Neutral curves at :data:`FPS` from the neural engine (``closure_pass``: as it runs)."""
+def neural(y: np.ndarray, sr: int, n: int, checkpoint: Path, *, closure_pass: bool, jaw=None) -> np.ndarray:
+    """Neutral curves at :data:`FPS` from the neural engine (``closure_pass``: as it runs).
+
+    ``jaw``: the opening heard in ``y`` (a language other than English, as ``emote.animate``
+    gives it), blended at the engine's ``HEARD_JAW`` share.
+    """
     from emote.engines.neural import ClosureSettings, animate_neural
 
-    return animate_neural(y, sr, fps=FPS, n_frames=n, checkpoint=checkpoint,
+    return animate_neural(y, sr, fps=FPS, n_frames=n, checkpoint=checkpoint, jaw_opening=jaw,
                           closures=ClosureSettings() if closure_pass else None)  # fmt: skip
 
 
-def _sources(y, sr, n, models: dict[str, Path], aligned=None) -> dict[str, np.ndarray]:
+def heard_jaw(y: np.ndarray, sr: int, n: int) -> np.ndarray:
+    """The jaw opening heard in the audio (``emote.audio.formants``), as ``emote.animate`` hears it."""
+    from emote.audio.formants import jaw_opening
+
+    return jaw_opening(y=y, sr=sr, fps=FPS, n_frames=n)
+
+
+def _sources(y, sr, n, models: dict[str, Path], aligned=None, jaw=None) -> dict[str, np.ndarray]:
     from emote.engines.neural import ClosureSettings, animate_neural
 
     out = {}
     for label, path in models.items():
-        out[f"{label}_neural"] = neural(y, sr, n, path, closure_pass=True)
-        out[f"{label}_network"] = neural(y, sr, n, path, closure_pass=False)
+        out[f"{label}_neural"] = neural(y, sr, n, path, closure_pass=True, jaw=jaw)
+        out[f"{label}_network"] = neural(y, sr, n, path, closure_pass=False, jaw=jaw)
         if aligned is not None:
-            out[f"{label}_neural_transcript"] = animate_neural(
-                y, sr, fps=FPS, n_frames=n, checkpoint=path, closures=ClosureSettings(), phones=aligned
-            )
+            out[f"{label}_neural_transcript"] = animate_neural(y, sr, fps=FPS, n_frames=n, checkpoint=path,
+                                                               closures=ClosureSettings(), phones=aligned,
+                                                               jaw_opening=jaw)  # fmt: skip
     return out
 
 
@@ -104,7 +118,8 @@ def synthetic(code: str, voice, lines, models: dict[str, Path]) -> dict:
         bilabials += bilabial_count(utt.phones)
         heard = recognize(y=y, sr=sr, settings=RecognizeSettings(ipa=True)).phones
         aligned = ctc_align(y=y, sr=sr, text=line, language=code).phones
-        faces = {"phonetic_audio": languages._face(heard, y, sr, n), **_sources(y, sr, n, models, aligned)}
+        faces = {"phonetic_audio": languages._face(heard, y, sr, n),
+                 **_sources(y, sr, n, models, aligned, jaw=heard_jaw(y, sr, n))}  # fmt: skip
         for source, curves in faces.items():
             clips.setdefault(source, []).append((curves, utt.phones))
     row: dict = {"language": code, "voice": voice.name, "bilabials": bilabials}
@@ -137,8 +152,9 @@ def capture(folder: Path, models: dict[str, Path]) -> list[dict]:
         row: dict = {"take": wav.stem, "minutes": round(n / FPS / 60, 2)}
         energy = frame_energy(y=sound.samples, sr=sound.sr, fps=FPS, n_frames=n)
         row["loudness_correlation"], row["loudness_lag_frames"] = languages.peak_correlation(energy, captured)
+        heard = heard_jaw(sound.samples, sound.sr, n)  # Mandarin: the jaw is heard, as for --language zh
         for label, path in models.items():
-            jaw = neural(sound.samples, sound.sr, n, path, closure_pass=True)[:, index("JawOpen")]
+            jaw = neural(sound.samples, sound.sr, n, path, closure_pass=True, jaw=heard)[:, index("JawOpen")]
             row[f"{label}_jaw_correlation"], row[f"{label}_jaw_lag_frames"] = languages.peak_correlation(
                 jaw, captured
             )
@@ -205,7 +221,9 @@ def main() -> int:
 
     models = {"shipped": args.baseline, args.label: args.checkpoint}
     voices = {v.language: v for v in LANGUAGE_VOICES}
-    results: dict = {"models": {k: {"path": str(p.resolve().relative_to(REPO)) if p.resolve().is_relative_to(REPO)
+    from emote.engines.neural import HEARD_JAW
+
+    results: dict = {"heard_jaw_share": HEARD_JAW, "models": {k: {"path": str(p.resolve().relative_to(REPO)) if p.resolve().is_relative_to(REPO)
                                     else str(p), "card_data": load_model(p).card.get("data")}
                                 for k, p in models.items()}}  # fmt: skip
     print("(a) synthetic voices", flush=True)

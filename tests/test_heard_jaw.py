@@ -122,3 +122,102 @@ def test_the_choice_gives_the_heard_jaw_a_share_only_where_the_phones_are_wrong(
     assert found["wrong"]["share"] > 0.0
     r = {row["share"]: row[h.SHARE_SET] for row in found["wrong"]["by_share"]}
     assert r[found["wrong"]["share"]] > 0.9 and r[0.0] < 0.5
+    for name in found:  # the neural candidate, scored at every share on the Mandarin set
+        neural = found[name]["neural_by_share"]
+        assert [row["share"] for row in neural] == list(h.SHARES)
+        assert all(-1.0 <= row[h.SHARE_SET] <= 1.0 for row in neural)
+        assert found[name]["neural_share"] in h.SHARES
+
+
+# -- the heard jaw in the neural engine ----------------------------------------------------------
+
+
+def test_the_neural_blend_follows_the_heard_jaw_and_keeps_the_lips_seal():
+    from emote.animation.channels import INDEX
+    from emote.engines.neural import blend_heard_jaw
+    from emote.engines.phonetic.engine import OPEN_JAW
+    from emote.engines.phonetic.visemes import REST_JAW
+    from emote.eval import lip_gap_proxy
+
+    curves = np.zeros((4, 61), np.float32)
+    jaw, close = INDEX["JawOpen"], INDEX["MouthClose"]
+    curves[:, jaw] = 0.2
+    curves[:2, close] = 0.2  # frames 0-1: the network shut the lips; 2-3 open
+    heard = np.array([1.0, 0.0, 1.0, 0.0])
+    out = blend_heard_jaw(curves, heard, 0.5)
+    expected = 0.5 * 0.2 + 0.5 * (REST_JAW + (OPEN_JAW - REST_JAW) * heard)
+    np.testing.assert_allclose(out[:, jaw], expected, rtol=1e-6)
+    np.testing.assert_allclose(out[:2, close], out[:2, jaw], rtol=1e-6)  # still sealed, jaw moved
+    assert np.all(out[2:, close] == 0.0) and lip_gap_proxy(out)[2] > lip_gap_proxy(out)[3]
+    np.testing.assert_array_equal(lip_gap_proxy(out)[:2], 0.0)
+    np.testing.assert_array_equal(blend_heard_jaw(curves, heard, 0.0), curves)
+    with pytest.raises(ValueError, match="share"):
+        blend_heard_jaw(curves, heard, 1.5)
+
+
+def test_the_neural_engine_keeps_its_closures_on_bilabials_with_the_jaw_heard_wide_open(speech_dir):
+    """Worst case: all of the jaw heard, and heard wide open; the closure pass still shuts /p b m/."""
+    from emote.audio.io import load_audio
+    from emote.audio.timings import read_timings
+    from emote.engines.neural import animate_neural
+    from emote.eval import evaluate, lip_gap_proxy
+
+    sound = load_audio(speech_dir / "bobby.wav")
+    phones = read_timings(speech_dir / "bobby_phones.TextGrid").phones
+    n = int(np.ceil(sound.duration * FPS))
+    kwargs = dict(fps=FPS, n_frames=n, checkpoint="multilingual", phones=phones)
+    plain = animate_neural(sound.samples, sound.sr, **kwargs)
+    heard = animate_neural(sound.samples, sound.sr, **kwargs, jaw_opening=np.ones(n), heard_jaw=1.0)
+    assert np.abs(heard - plain).max() > 0.05  # the jaw did move
+    assert evaluate(heard, FPS, phones)["bilabial_closure"] == evaluate(plain, FPS, phones)["bilabial_closure"] == 1.0
+    centres = [int((p.start + p.end) / 2 * FPS) for p in phones if p.label in ("B", "P", "M")]
+    assert centres and np.all(lip_gap_proxy(heard)[centres] <= lip_gap_proxy(plain)[centres] + 1e-3)
+
+
+def test_only_a_language_other_than_english_gives_the_neural_engine_the_heard_jaw(speech_dir, monkeypatch):
+    """``emote.animate``: English and auto run exactly as without the heard jaw; Spanish hears it."""
+    import emote.engines.neural as neural
+    from emote.api import animate
+    from emote.performance import PerformanceSettings
+
+    finish, seen, drop = neural.finish_curves, [], {"jaw": False}
+
+    def spy(*args, **kwargs):
+        seen.append(kwargs.get("jaw_opening"))
+        if drop["jaw"]:
+            kwargs["jaw_opening"] = None
+        return finish(*args, **kwargs)
+
+    monkeypatch.setattr(neural, "finish_curves", spy)
+    still = PerformanceSettings(blinks=False, gaze=False, head=False)
+    english, spanish = speech_dir / "bobby.wav", speech_dir / "13697_11991_000000.opus"
+
+    def run(line, language, *, without_jaw=False):
+        drop["jaw"], seen[:] = without_jaw, []
+        anim = animate(line, engine="neural", model="multilingual", language=language, use_transcript_file=False,
+                       performance=still)  # fmt: skip
+        return anim.curves, list(seen)
+
+    for language in ("en", "auto"):
+        curves, jaws = run(english, language)
+        assert jaws and all(j is None for j in jaws)
+        np.testing.assert_array_equal(curves, run(english, language, without_jaw=True)[0])
+    curves, jaws = run(spanish, "es")
+    assert jaws and all(j is not None and j.max() > 0.1 for j in jaws)
+    assert sum(len(j) for j in jaws) == len(curves)
+    if neural.HEARD_JAW > 0:
+        assert np.abs(curves - run(spanish, "es", without_jaw=True)[0]).max() > 0.01
+
+
+def test_the_neural_engine_ships_the_share_the_choice_wrote():
+    import inspect
+
+    from emote.engines.neural import HEARD_JAW, animate_neural, finish_curves
+
+    chosen = json.loads((REPO / "benchmarks" / "results" / "heard_jaw_choice.json").read_text())["results"]
+    assert chosen["neural_model"] == "emote_multilingual.pt"
+    assert {row["share"] for row in chosen["neural_by_share"]} == set(_choice().SHARES)
+    best = max(chosen["neural_by_share"], key=lambda row: row["mandarin_espeak"])
+    assert HEARD_JAW == chosen["neural_share"] == best["share"]
+    for engine in (animate_neural, finish_curves):
+        assert inspect.signature(engine).parameters["heard_jaw"].default == HEARD_JAW
