@@ -438,12 +438,15 @@ def _finish(job: tuple) -> np.ndarray:
 
 
 def blend_heard_jaw(curves: np.ndarray, jaw_opening: np.ndarray, share: float) -> np.ndarray:
-    """``JawOpen = (1 - share) network + share heard``, the lips' seal kept.
+    """``JawOpen = (1 - share) network + share heard``; the lips never open wider than the network's.
 
     The heard opening (0 to 1) is mapped to ``JawOpen`` as the phonetic engine maps it: from
-    the rest jaw to the /aa/ viseme's opening (``emote.engines.phonetic.engine``). The
-    network's seal, ``MouthClose / JawOpen``, is kept (``MouthClose = seal * JawOpen``, the
-    phonetic engine's rule), so lips it shut stay shut however far the jaw moves.
+    the rest jaw to the /aa/ viseme's opening (``emote.engines.phonetic.engine``).
+    ``MouthClose`` follows so that the jaw's share of the lip gap, ``JawOpen - MouthClose``,
+    shrinks in proportion where the jaw closes (the network's seal ``MouthClose / JawOpen``
+    kept, the phonetic engine's rule) and stays the network's where the jaw opens: the
+    heard jaw moves the jaw, never parts lips the network had (nearly) shut. A closure
+    cannot get worse, whatever the share.
 
     Parameters
     ----------
@@ -470,9 +473,12 @@ def blend_heard_jaw(curves: np.ndarray, jaw_opening: np.ndarray, share: float) -
         return out
     jaw, close = INDEX["JawOpen"], INDEX["MouthClose"]
     heard = REST_JAW + (OPEN_JAW - REST_JAW) * np.clip(resample_track(np.asarray(jaw_opening), n), 0.0, 1.0)
-    seal = np.where(out[:, jaw] > 1e-6, out[:, close] / np.maximum(out[:, jaw], 1e-6), 0.0)
-    out[:, jaw] = np.clip((1.0 - share) * out[:, jaw] + share * heard, 0.0, 1.0)
-    out[:, close] = np.clip(seal, 0.0, 1.0) * out[:, jaw]
+    before = out[:, jaw].astype(np.float64)
+    gap = np.maximum(before - out[:, close], 0.0)
+    after = np.clip((1.0 - share) * before + share * heard, 0.0, 1.0)
+    ratio = np.where(before > 1e-6, after / np.maximum(before, 1e-6), 0.0)
+    out[:, jaw] = after
+    out[:, close] = after - gap * np.minimum(ratio, 1.0)
     return out
 
 
