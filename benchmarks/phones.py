@@ -203,9 +203,9 @@ def run(speech: Path, *, repeat: int = 3, robust: bool = False) -> dict:
     _, results["load_s"]["pocketsphinx_allphone"] = timed(sphinx.allphone_decoder)
     recognisers = {"pocketsphinx": RecognizeSettings(engine="pocketsphinx")}
     try:
-        from emote.audio.recognize import _hama_model
+        from emote.audio.recognize import hama_network
 
-        _, results["load_s"]["hama"] = timed(_hama_model)
+        _, results["load_s"]["hama"] = timed(hama_network)
         recognisers["hama"] = RecognizeSettings(engine="hama")
     except ImportError:
         results["load_s"]["hama"] = None

@@ -57,6 +57,7 @@ Engine = Literal["auto", "hama", "pocketsphinx"]
 __all__ = [
     "RecognizeSettings",
     "hama_encoding",
+    "hama_network",
     "ipa_classes",
     "ipa_posteriors",
     "ipa_posteriors_of",
@@ -239,6 +240,13 @@ def _hama_model() -> _Hama:
     except (OSError, ValueError, KeyError):  # another hama release: its own engine decodes
         net = None
     return _Hama(model, net)
+
+
+def hama_network() -> HamaNet | None:
+    """The recogniser's network (loaded once), for callers that run it on their own windows
+    (:class:`emote.stream.recognizer.LiveRecognizer`); None under a hama release whose weights
+    :class:`HamaNet` does not know."""
+    return _hama_model().net
 
 
 def phone_posteriors(y: np.ndarray, *, chunk: float = 10.0, context: float = 1.0) -> np.ndarray:

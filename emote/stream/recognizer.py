@@ -47,9 +47,9 @@ class LiveRecognizer:
     """
 
     def __init__(self, left: float = LEFT, right: float = RIGHT) -> None:
-        from emote.audio.recognize import _hama_model
+        from emote.audio.recognize import hama_network
 
-        net = _hama_model().net
+        net = hama_network()
         if net is None:
             raise RuntimeError("the live recogniser needs hama 1.7's network (pip install 'hama>=1.7,<1.8')")
         self._net = net
