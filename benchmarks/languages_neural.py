@@ -59,15 +59,18 @@ def bilabial_count(phones) -> int:
     return sum(1 for p in phones if BILABIALS.intersection(normalize_label(p.label)))
 
 
-def neural(y: np.ndarray, sr: int, n: int, checkpoint: Path, *, closure_pass: bool, jaw=None) -> np.ndarray:
+def neural(
+    y: np.ndarray, sr: int, n: int, checkpoint: Path, *, closure_pass: bool, jaw=None, phones=None
+) -> np.ndarray:
     """Neutral curves at :data:`FPS` from the neural engine (``closure_pass``: as it runs).
 
     ``jaw``: the opening heard in ``y`` (a language other than English, as ``emote.animate``
-    gives it), blended at the engine's ``HEARD_JAW`` share.
+    gives it), blended at the engine's ``HEARD_JAW`` share. ``phones``: a transcript's aligned
+    phones, whose /p b m/ the closure pass also closes.
     """
     from emote.engines.neural import ClosureSettings, animate_neural
 
-    return animate_neural(y, sr, fps=FPS, n_frames=n, checkpoint=checkpoint, jaw_opening=jaw,
+    return animate_neural(y, sr, fps=FPS, n_frames=n, checkpoint=checkpoint, jaw_opening=jaw, phones=phones,
                           closures=ClosureSettings() if closure_pass else None)  # fmt: skip
 
 
@@ -79,16 +82,14 @@ def heard_jaw(y: np.ndarray, sr: int, n: int) -> np.ndarray:
 
 
 def _sources(y, sr, n, models: dict[str, Path], aligned=None, jaw=None) -> dict[str, np.ndarray]:
-    from emote.engines.neural import ClosureSettings, animate_neural
-
     out = {}
     for label, path in models.items():
         out[f"{label}_neural"] = neural(y, sr, n, path, closure_pass=True, jaw=jaw)
         out[f"{label}_network"] = neural(y, sr, n, path, closure_pass=False, jaw=jaw)
         if aligned is not None:
-            out[f"{label}_neural_transcript"] = animate_neural(y, sr, fps=FPS, n_frames=n, checkpoint=path,
-                                                               closures=ClosureSettings(), phones=aligned,
-                                                               jaw_opening=jaw)  # fmt: skip
+            out[f"{label}_neural_transcript"] = neural(
+                y, sr, n, path, closure_pass=True, jaw=jaw, phones=aligned
+            )
     return out
 
 
