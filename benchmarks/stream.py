@@ -464,9 +464,13 @@ def main() -> None:
                         engine,
                         {"checkpoint": "tts", "latency": la, "hop": hop},
                     )
+                # The network's posteriors from the recogniser over each window alone (before
+                # the live recogniser fed the neural engine too: benchmarks/stream_context.py).
+                rows["neural, recogniser over each window"] = (engine, {"recognizer_left": None})
             report.setdefault("defaults", {})[engine] = {"lookahead_s": defaults.lookahead, "hop_s": defaults.hop,
                                                          "recognizer_left_s": defaults.recognizer_left,
                                                          "recognizer_right_s": defaults.recognizer_right,
+                                                         "neural_recognizer_left_s": defaults.neural_recognizer_left,
                                                          "model": (defaults.checkpoint or NEURAL_MODEL) if engine == "neural" else None}  # fmt: skip
         if "phonetic" in engines and not args.quick:
             rows.update({f"phonetic, recogniser {k}": ("phonetic", v) for k, v in RECOGNIZER_ROWS.items()})

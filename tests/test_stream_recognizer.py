@@ -90,3 +90,47 @@ def test_a_window_runs_only_when_a_frame_becomes_sendable(speech, monkeypatch):
     sent = [len(stream.push(speech[a : a + 320], 16000)) for a in range(0, 16000 * 2, 320)]
     assert len(windows) == sum(n > 0 for n in sent)  # every window sent a frame
     assert len(windows) < len(sent)  # 30 fps: not every 20 ms push
+
+
+def test_feature_rows_are_the_clips_posteriors_on_its_own_grid(speech):
+    from emote.audio.recognize import phone_posteriors
+
+    y = speech[: 16000 * 3]
+    audio = AudioWindow()
+    audio.append(y)
+    # One run over the whole clip (no frame kept yet): exactly the posteriors the features read offline.
+    rows = LiveRecognizer(left=1.0, right=5.0).feature_rows(audio, 0, y.size)
+    offline = np.repeat(phone_posteriors(y), 2, axis=0)
+    assert rows.shape == (1 + y.size // 160, offline.shape[1])
+    np.testing.assert_allclose(rows, offline[: len(rows)], atol=1e-5)
+    # A window starting inside a 20 ms frame: row m holds sample a + 160 m, so the rows follow
+    # the absolute grid (0, 1, 1, 2, 2, ...), not the window's own (0, 0, 1, 1, ...).
+    a = 16000 + 200
+    start = a // FRAME * FRAME
+    rows = LiveRecognizer(left=1.0, right=5.0).feature_rows(audio, a, y.size)  # hears the clip from 0 s
+    frames = phone_posteriors(y)[start // FRAME + np.array([0, 1, 1, 2, 2])]
+    assert rows.shape[0] == 1 + (y.size - a) // 160
+    np.testing.assert_allclose(rows[:5], frames, atol=1e-5)
+
+
+def test_a_neural_stream_reads_posteriors_from_its_own_live_recogniser(speech):
+    stream = Stream(fps=30, engine="neural", blinks=False, gaze=False, head_motion=False)
+    parts = [stream.push(speech[a : a + 320], 16000).curves for a in range(0, speech.size, 320)]
+    curves = np.concatenate([*parts, stream.flush().curves])
+    live = stream._neural_recognizer
+    s = stream.settings
+    assert (
+        live is not None and live.left == round(s.neural_recognizer_left * 50) and stream._recognizer is None
+    )
+    assert live.frames_computed > 0 and curves.shape[0] == round(speech.size / 16000 * 30) + 1
+    # Audio kept is what the next window and the recogniser's next run read: flat for any length.
+    held = stream._audio.end - stream._audio.start
+    assert (
+        held <= 16000 * max(s.context + s.lookahead, s.neural_recognizer_left + s.recognizer_right) + 2 * 320
+    )
+    window = Stream(
+        fps=30, engine="neural", blinks=False, gaze=False, head_motion=False, recognizer_left=None
+    )
+    assert window._neural_recognizer is None
+    window.push(speech[:16000], 16000)
+    assert window._neural_recognizer is None  # the recogniser over each window alone, as before

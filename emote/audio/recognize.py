@@ -62,6 +62,7 @@ __all__ = [
     "ipa_posteriors",
     "ipa_posteriors_of",
     "phone_posteriors",
+    "phone_posteriors_of",
     "phones_from_log_probs",
     "recognize",
     "recognize_file",
@@ -275,6 +276,11 @@ def phone_posteriors(y: np.ndarray, *, chunk: float = 10.0, context: float = 1.0
         The installed hama's network is not the one :class:`HamaNet` evaluates.
     """
     return _pooled_log_probs(y, _posterior_pool(), chunk=chunk, context=context)
+
+
+def phone_posteriors_of(log_probs: np.ndarray) -> np.ndarray:
+    """:func:`phone_posteriors` from hama's token log-probabilities (:meth:`HamaNet.log_probs`'s frames)."""
+    return _pool_log_probs(log_probs, _posterior_pool())
 
 
 def ipa_posteriors(y: np.ndarray, *, chunk: float = 10.0, context: float = 1.0) -> np.ndarray:

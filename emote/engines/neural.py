@@ -250,6 +250,7 @@ def animate_neural(
     phones=None,
     jaw_opening: np.ndarray | None = None,
     heard_jaw: float = HEARD_JAW,
+    posteriors: np.ndarray | None = None,
 ) -> np.ndarray:
     """Face curves (mouth + emotion) for a speech signal.
 
@@ -287,6 +288,10 @@ def animate_neural(
         (:func:`blend_heard_jaw`), before the closure pass.
     heard_jaw : float
         Its share (default :data:`HEARD_JAW`).
+    posteriors : np.ndarray, optional
+        For a model that reads phone posteriors: those of each 10 ms feature row of ``y``,
+        computed elsewhere (a stream's live recogniser; see
+        :func:`emote.nn.features.speech_features`). None: the recogniser runs on ``y``.
 
     Returns
     -------
@@ -307,7 +312,13 @@ def animate_neural(
     model = load(checkpoint)
     if n_frames <= 0:
         return np.zeros((0, N_CHANNELS), np.float32)
-    mel, weights = network_inputs(_features(y, sr, model.config.features), model.config, fps=fps,
+    if posteriors is not None and model.config.features.phones:
+        from emote.nn.features import speech_features
+
+        features = speech_features(y, sr=sr, settings=model.config.features, posteriors=posteriors)
+    else:
+        features = _features(y, sr, model.config.features)
+    mel, weights = network_inputs(features, model.config, fps=fps,
                                   n_frames=n_frames, track=track, t0=t0)  # fmt: skip
     style_id = _style_id(model.config, style)
     with torch.inference_mode():

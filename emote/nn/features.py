@@ -82,7 +82,9 @@ class FeatureSettings:
         return asdict(self)
 
 
-def speech_features(y: np.ndarray, *, sr: int, settings: FeatureSettings | None = None) -> np.ndarray:
+def speech_features(
+    y: np.ndarray, *, sr: int, settings: FeatureSettings | None = None, posteriors: np.ndarray | None = None
+) -> np.ndarray:
     """Level-normalised log-mel features of a mono signal (and phone log-posteriors).
 
     ``S = log(mel power)``; the speech level ``L`` is the 95th percentile of the
@@ -97,6 +99,11 @@ def speech_features(y: np.ndarray, *, sr: int, settings: FeatureSettings | None 
     sr : int
         Rate of ``y`` (resampled to ``settings.sr`` when different).
     settings : FeatureSettings, optional
+    posteriors : np.ndarray [shape=(rows, len(PHONE_CLASSES))], optional
+        With ``settings.phones``: the phone log-probabilities of each feature row (10 ms),
+        computed elsewhere, instead of :func:`emote.audio.recognize.phone_posteriors` of
+        ``y`` (a stream's, from its live recogniser, which sees more than one window:
+        :mod:`emote.stream.recognizer`). Missing last rows hold the last one.
 
     Returns
     -------
@@ -121,9 +128,12 @@ def speech_features(y: np.ndarray, *, sr: int, settings: FeatureSettings | None 
 
     if s.sr != 16000 or s.hop_length != 160:
         raise ValueError("phone posteriors need 16 kHz features with a 10 ms hop")
-    post = np.repeat(phone_posteriors(y), 2, axis=0)  # 20 ms rows → 10 ms rows
+    if posteriors is None:
+        post = np.repeat(phone_posteriors(y), 2, axis=0)  # 20 ms rows → 10 ms rows
+    else:
+        post = np.asarray(posteriors, np.float32)
     rows = mel.shape[0]
-    if post.shape[0] < rows:  # one row short at most: hold the last
+    if post.shape[0] < rows:  # one row short at most (given posteriors: a few): hold the last
         post = np.concatenate([post, np.repeat(post[-1:], rows - post.shape[0], axis=0)])
     post = np.maximum(post[:rows] / 4.0, -s.phone_floor / 4.0).astype(np.float32)
     return np.concatenate([mel, post], axis=1)

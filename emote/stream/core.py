@@ -46,7 +46,7 @@ from emote.performance.track import raised_cosine_step
 from emote.stream.audio import AudioInput, AudioWindow
 from emote.stream.engines import Loudness, Window, neural_window, phonetic_window
 from emote.stream.performance import LiveEmotion, MotionPlans, Switch
-from emote.stream.recognizer import FRAME, LEFT, RIGHT, LiveRecognizer
+from emote.stream.recognizer import FRAME, LEFT, NEURAL_LEFT, RIGHT, LiveRecognizer
 
 NEURAL_MODEL = "multilingual"
 """The neural engine's model in a stream: the shipped look-ahead network (``[model] lookahead = 5``:
@@ -97,6 +97,10 @@ class StreamSettings:
         seconds of audio before the frames it computes, and the age at which a frame's
         phone log-probabilities are kept rather than recomputed. ``recognizer_left=None``:
         the recogniser reruns over each whole window (closest to offline, most compute).
+    neural_recognizer_left : float
+        The left context of the recogniser whose phone posteriors the neural engine's network
+        reads (a model with ``phones`` features), with ``recognizer_right``
+        (:data:`~emote.stream.recognizer.NEURAL_LEFT`).
     phonetic : PhoneticSettings
         The phonetic engine's settings (``articulation`` etc.).
     checkpoint : path or None
@@ -120,6 +124,7 @@ class StreamSettings:
     seed: int = 0
     recognizer_left: float | None = LEFT
     recognizer_right: float = RIGHT
+    neural_recognizer_left: float = NEURAL_LEFT
     phonetic: PhoneticSettings = field(default_factory=PhoneticSettings)
     checkpoint: str | None = None
 
@@ -135,7 +140,7 @@ class StreamSettings:
                                     ("context", self.context, 0.2, 10.0), ("max_step", self.max_step, 0.1, 30.0),
                                     ("seam", self.seam, 0.0, 1.0), ("recognizer_right", self.recognizer_right, 0.0, 2.0),
                                     ("recognizer_left", 0.0 if self.recognizer_left is None else self.recognizer_left,
-                                     0.0, 5.0)):  # fmt: skip
+                                     0.0, 5.0), ("neural_recognizer_left", self.neural_recognizer_left, 0.0, 5.0)):  # fmt: skip
             if not (isinstance(value, (int, float)) and math.isfinite(value) and lo <= value <= hi):
                 raise EmoteError(f"{name} must be a number of seconds in [{lo:g}, {hi:g}], got {value!r}")
         if not (isinstance(self.seed, int) and self.seed >= 0):
@@ -253,6 +258,7 @@ class Stream:
         self._input = AudioInput()
         self._audio = AudioWindow()
         self._recognizer: LiveRecognizer | None = None  # made at the first window that needs it
+        self._neural_recognizer: LiveRecognizer | None = None  # the neural engine's posteriors
         self._known: list[Phone] = []  # phones of pushed transcripts, stream time
         self._next = 0  # first frame not yet sent
         self._analysed = 0  # newest sample the last window saw
@@ -514,7 +520,7 @@ class Stream:
         """One engine's face (speech and emotion) over a window."""
         s = self.settings
         if engine == "neural":
-            return neural_window(window, self.emotion, s.model)
+            return neural_window(window, self.emotion, s.model, self._posteriors(window))
         speech = phonetic_window(window, energy, s.phonetic, lambda: self._heard(window))
         return apply_emotion(speech, weights)
 
@@ -530,13 +536,34 @@ class Stream:
         a = round(window.t0 * SAMPLE_RATE)
         return self._recognizer.phones(self._audio, a, a + window.y.size)
 
+    def _posteriors(self, window: Window) -> np.ndarray | None:
+        """The phone log-probabilities of a neural window's feature rows, from a live recogniser.
+
+        The network was trained on posteriors of whole clips; hama's attention over a one-second
+        window alone gives the newest frames' quite different ones, and the lips then miss
+        closures the whole clip makes. A recogniser that keeps its settled frames and hears
+        ``neural_recognizer_left`` seconds before them comes closer (``benchmarks/stream.py``).
+        None for a model that reads no posteriors, and with ``recognizer_left=None`` (the
+        recogniser over each window alone).
+        """
+        from emote.engines.neural import load
+
+        s = self.settings
+        if s.recognizer_left is None or not load(s.model).config.features.phones:
+            return None
+        if self._neural_recognizer is None:
+            self._neural_recognizer = LiveRecognizer(s.neural_recognizer_left, s.recognizer_right)
+        a = round(window.t0 * SAMPLE_RATE)
+        return self._neural_recognizer.feature_rows(self._audio, a, a + window.y.size)
+
     def _forget(self) -> None:
         first = max(self._next - round(self.settings.context * self.fps), 0)
         t0 = first / self.fps
         keep = round(t0 * SAMPLE_RATE)
-        if self._recognizer is not None:
-            self._recognizer.forget_before(keep // FRAME)
-            context = max(self._recognizer.stable - self._recognizer.left, 0) * FRAME  # its next run's
-            keep = min(keep, context)
+        for recognizer in (self._recognizer, self._neural_recognizer):
+            if recognizer is not None:
+                recognizer.forget_before(keep // FRAME)
+                context = max(recognizer.stable - recognizer.left, 0) * FRAME  # its next run's
+                keep = min(keep, context)
         self._audio.forget_before(keep)
         self._known = [p for p in self._known if p.end > t0]

@@ -114,12 +114,19 @@ def phonetic_window(
     return animate_phones(phones, n_frames=window.n_frames, fps=window.fps, energy=energy, settings=settings)
 
 
-def neural_window(window: Window, track: EmotionTrack, checkpoint=None) -> np.ndarray:
-    """Curves (n_frames, 61), mouth and expression, for a window: the network on its audio."""
+def neural_window(
+    window: Window, track: EmotionTrack, checkpoint=None, posteriors: np.ndarray | None = None
+) -> np.ndarray:
+    """Curves (n_frames, 61), mouth and expression, for a window: the network on its audio.
+
+    ``posteriors``: the phone log-probabilities of the window's 10 ms feature rows from the
+    stream's live recogniser (:meth:`LiveRecognizer.feature_rows`), which hears more than
+    the window; None: the recogniser runs on the window's audio alone.
+    """
     from emote.engines.neural import animate_neural
 
     return animate_neural(
         window.y, SAMPLE_RATE, fps=window.fps, n_frames=window.n_frames, track=track, t0=window.t0,
         checkpoint=checkpoint, phones=[Phone(p.start + window.t0, p.end + window.t0, p.label)
-                                       for p in window.phones] or None,
+                                       for p in window.phones] or None, posteriors=posteriors,
     )  # fmt: skip

@@ -36,6 +36,9 @@ as re-running the whole window (the same closure count of 29, mouth MAE 0.0162 a
 RIGHT = 0.2
 """Default right context (s): frames younger than this are recomputed by the next window."""
 
+NEURAL_LEFT = 2.0
+"""Default left context (s) of the recogniser whose posteriors the neural engine's network reads."""
+
 
 class LiveRecognizer:
     """hama's per-frame log-probabilities of a stream, each stable frame computed once.
@@ -76,7 +79,7 @@ class LiveRecognizer:
         f0, last = a // FRAME, b // FRAME
         if not self._first <= f0 <= self.stable:  # the window left the kept frames behind
             self._first, self._kept = f0, self._kept[:0]
-        lo = max(self.stable - self.left, 0)
+        lo = max(self.stable - self.left, -(-audio.start // FRAME))  # no context from audio no longer held
         fresh = self._net.log_probs(audio.read(lo * FRAME, b))
         self.frames_computed += len(fresh)
         new = fresh[self.stable - lo :]
@@ -96,6 +99,24 @@ class LiveRecognizer:
         if cut:
             self._kept = self._kept[cut:]
             self._first += cut
+
+    def feature_rows(self, audio: AudioWindow, a: int, b: int) -> np.ndarray:
+        """Phone log-probabilities (:data:`PHONE_CLASSES` columns) of each 10 ms feature row of
+        samples ``[a, b)``, as :func:`emote.nn.features.speech_features` of the whole clip has them.
+
+        Row ``m`` (sample ``a + 160 m``) takes the frame holding that sample on the stream's
+        absolute 20 ms grid: the offline clip's grid, wherever the window starts.
+
+        Returns
+        -------
+        np.ndarray [shape=(1 + (b - a) // 160, len(PHONE_CLASSES)), dtype=float32]
+        """
+        from emote.audio.recognize import phone_posteriors_of
+
+        start = a // FRAME * FRAME
+        post = phone_posteriors_of(self.log_probs(audio, start, b))
+        rows = (a - start + FRAME // 2 * np.arange(1 + (b - a) // (FRAME // 2))) // FRAME
+        return post[np.minimum(rows, len(post) - 1)]
 
     def phones(self, audio: AudioWindow, a: int, b: int) -> list[Phone]:
         """Recognised phones of samples ``[a, b)``, in seconds from ``a`` (as :func:`recognize` times them)."""

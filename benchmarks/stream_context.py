@@ -1,0 +1,140 @@
+"""How much past audio the neural engine's phone recogniser should hear in a stream.
+
+Usage::
+
+    python benchmarks/stream_context.py          # writes benchmarks/results/stream_context.json
+    python benchmarks/stream_context.py --quick   # three clips
+
+The neural engine's network reads the phone recogniser's posteriors. hama's network attends
+over all the audio it is given, so a stream's posteriors differ from the whole clip's: the
+newest frames have heard little of what follows them, and a one-second window gives every
+frame little of what precedes it. A stream can buy back the past (at a cost in CPU) but not
+the future (that is latency). This measures the first: the neural engine (the stream's
+default model) streamed over real speech with the posteriors from
+
+- ``window``: the recogniser over each window's own audio (a second of context, the stream
+  before :class:`~emote.stream.recognizer.LiveRecognizer` fed the neural engine);
+- ``left L s``: a live recogniser that keeps its settled frames and hears ``L`` seconds
+  before them (``neural_recognizer_left``), for several ``L``;
+
+against the same clip animated offline. The clips are every 40th LibriSpeech utterance of
+``shared/data/train-speech`` (real speakers; not the test speech of ``benchmarks/stream.py``,
+so a default chosen here is not tuned on the clips that grade it). Measures, streamed vs
+offline: the share of the offline curves' lip closures (runs of frames with ``lip_gap_proxy``
+< 1.5 mm) that the stream also closes (within a frame), the stream's closures that offline
+has none near, the mouth-curve MAE, and CPU seconds per second of audio (process time).
+"""
+
+from __future__ import annotations
+
+import os
+
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
+import argparse  # noqa: E402
+import multiprocessing as mp  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _results import write_results  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+LIBRISPEECH = REPO.parent / "shared" / "data" / "train-speech" / "librispeech"
+FPS = 30.0
+ROWS: dict[str, dict] = {
+    "window": {"recognizer_left": None},
+    "left 0.8 s": {"neural_recognizer_left": 0.8},
+    "left 2 s": {"neural_recognizer_left": 2.0},
+    "left 4 s": {"neural_recognizer_left": 4.0},
+}
+
+
+def closures(gap: np.ndarray) -> list[tuple[int, int]]:
+    """Runs ``[a, b)`` of frames whose lip gap is under 1.5 mm."""
+    shut = np.concatenate([[False], gap < 1.5, [False]])
+    edges = np.flatnonzero(np.diff(shut.astype(np.int8)))
+    return list(zip(edges[::2].tolist(), edges[1::2].tolist(), strict=True))
+
+
+def found(events: list[tuple[int, int]], gap: np.ndarray) -> int:
+    """How many of ``events`` are closed in ``gap`` too, within one frame."""
+    return sum(bool(gap[max(a - 1, 0) : b + 1].min() < 1.5) for a, b in events)
+
+
+def offline_curves(paths: list[Path]) -> list[np.ndarray]:
+    import emote
+    from emote.performance import PerformanceSettings
+    from emote.stream.core import NEURAL_MODEL
+
+    still = PerformanceSettings(blinks=False, gaze=False, head=False)
+    return [emote.animate(p, engine="neural", model=NEURAL_MODEL, use_transcript_file=False, fps=FPS,
+                          performance=still).curves for p in paths]  # fmt: skip
+
+
+def measure(job: tuple[str, dict, list[Path], list[np.ndarray]]) -> dict:
+    """One row: every clip streamed (20 ms pieces, as fast as possible) against its offline curves."""
+    import torch
+
+    from emote.animation.channels import MOUTH_NAMES, indices
+    from emote.audio.io import load_audio
+    from emote.eval.metrics import lip_gap_proxy
+    from emote.stream import Stream
+
+    torch.set_num_threads(1)
+    label, settings, paths, offline = job
+    mouth = indices(list(MOUTH_NAMES))
+    kept = total = extra = streamed_total = 0
+    mae, cpu, seconds = [], 0.0, 0.0
+    for path, off in zip(paths, offline, strict=True):
+        y = load_audio(path).samples
+        stream = Stream(fps=FPS, engine="neural", blinks=False, gaze=False, head_motion=False, **settings)
+        t = time.process_time()
+        parts = [stream.push(y[a : a + 320], 16000).curves for a in range(0, y.size, 320)]
+        parts.append(stream.flush().curves)
+        cpu += time.process_time() - t
+        seconds += y.size / 16000
+        curves = np.concatenate(parts)
+        n = min(len(curves), len(off))
+        g_off, g_str = lip_gap_proxy(off[:n]), lip_gap_proxy(curves[:n])
+        e_off, e_str = closures(g_off), closures(g_str)
+        kept += found(e_off, g_str)
+        total += len(e_off)
+        extra += len(e_str) - found(e_str, g_off)
+        streamed_total += len(e_str)
+        mae.append((float(np.abs(curves[:n, mouth] - off[:n, mouth]).mean()), n))
+    row = {"settings": settings, "offline_closures": total, "closures_kept": kept, "closure_recall": kept / total,
+           "streamed_closures": streamed_total, "closures_offline_lacks": extra,
+           "mouth_mae": sum(m * k for m, k in mae) / sum(k for _, k in mae), "cpu_per_audio_second": cpu / seconds}  # fmt: skip
+    print(f"  {label:<12} recall {row['closure_recall']:.3f} ({kept}/{total}), extra {extra}, "
+          f"MAE {row['mouth_mae']:.4f}, cpu/s {row['cpu_per_audio_second']:.3f}", flush=True)  # fmt: skip
+    return row
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--quick", action="store_true", help="three clips")
+    ap.add_argument("--jobs", type=int, default=2, help="rows measured side by side (one core each)")
+    args = ap.parse_args()
+    paths = sorted(LIBRISPEECH.glob("*.opus"))[::40][: 3 if args.quick else None]
+    if not paths:
+        sys.exit(f"stream_context: no LibriSpeech clips in {LIBRISPEECH}")
+    print(f"{len(paths)} clips; offline curves ...", flush=True)
+    offline = offline_curves(paths)
+    jobs = [(label, settings, paths, offline) for label, settings in ROWS.items()]
+    with mp.get_context("fork").Pool(args.jobs) as pool:
+        rows = dict(zip(ROWS, pool.map(measure, jobs, chunksize=1), strict=True))
+    from emote.audio.io import load_audio
+
+    report = {"clips": [p.name for p in paths], "seconds": sum(load_audio(p).duration for p in paths),
+              "fps": FPS, "load_average_at_start": os.getloadavg(), "rows": rows}  # fmt: skip
+    if not args.quick:
+        print("wrote", write_results("stream_context", report))
+
+
+if __name__ == "__main__":
+    main()
