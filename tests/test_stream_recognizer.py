@@ -103,14 +103,14 @@ def test_feature_rows_are_the_clips_posteriors_on_its_own_grid(speech):
     offline = np.repeat(phone_posteriors(y), 2, axis=0)
     assert rows.shape == (1 + y.size // 160, offline.shape[1])
     np.testing.assert_allclose(rows, offline[: len(rows)], atol=1e-5)
-    # A window starting inside a 20 ms frame: row m holds sample a + 160 m, so the rows follow
-    # the absolute grid (0, 1, 1, 2, 2, ...), not the window's own (0, 0, 1, 1, ...).
-    a = 16000 + 200
-    start = a // FRAME * FRAME
-    rows = LiveRecognizer(left=1.0, right=5.0).feature_rows(audio, a, y.size)  # hears the clip from 0 s
-    frames = phone_posteriors(y)[start // FRAME + np.array([0, 1, 1, 2, 2])]
-    assert rows.shape[0] == 1 + (y.size - a) // 160
-    np.testing.assert_allclose(rows[:5], frames, atol=1e-5)
+    # A window starting inside a 20 ms frame: each curve frame's two rows take the clip's frame
+    # nearest its time (the earlier one up to half a frame in, the later one past it).
+    full = phone_posteriors(y)
+    for into, first in ((100, 0), (200, 1)):
+        a = 16000 + into
+        rows = LiveRecognizer(left=1.0, right=5.0).feature_rows(audio, a, y.size)  # hears from 0 s
+        assert rows.shape[0] == 1 + (y.size - a) // 160
+        np.testing.assert_allclose(rows[:6], full[50 + first + np.array([0, 0, 1, 1, 2, 2])], atol=1e-5)
 
 
 def test_a_neural_stream_reads_posteriors_from_its_own_live_recogniser(speech):

@@ -104,8 +104,10 @@ class LiveRecognizer:
         """Phone log-probabilities (:data:`PHONE_CLASSES` columns) of each 10 ms feature row of
         samples ``[a, b)``, as :func:`emote.nn.features.speech_features` of the whole clip has them.
 
-        Row ``m`` (sample ``a + 160 m``) takes the frame holding that sample on the stream's
-        absolute 20 ms grid: the offline clip's grid, wherever the window starts.
+        The two rows of each curve frame (rows ``2 j`` and ``2 j + 1``, sample ``a + 320 j``)
+        take the frame of the stream's absolute 20 ms grid (the offline clip's) nearest that
+        sample, wherever the window starts: the network was trained on posteriors that change
+        once per curve frame.
 
         Returns
         -------
@@ -115,7 +117,8 @@ class LiveRecognizer:
 
         start = a // FRAME * FRAME
         post = phone_posteriors_of(self.log_probs(audio, start, b))
-        rows = (a - start + FRAME // 2 * np.arange(1 + (b - a) // (FRAME // 2))) // FRAME
+        pair = np.arange(1 + (b - a) // (FRAME // 2)) // 2  # the curve frame of each 10 ms row
+        rows = (a - start + FRAME // 2 + FRAME * pair) // FRAME
         return post[np.minimum(rows, len(post) - 1)]
 
     def phones(self, audio: AudioWindow, a: int, b: int) -> list[Phone]:
