@@ -69,3 +69,18 @@ def test_gpu_benchmarks_pipeline_on_cpu_gives_the_engines_features_and_all_the_a
     cfg = load().config
     for f, y in zip(features, clips[1:], strict=True):
         np.testing.assert_array_equal(f, speech_features(y, sr=16000, settings=cfg.features))
+
+
+def test_a_lookahead_model_gives_each_clip_its_own_curves_in_any_batch(clips):
+    """The look-ahead network is causal and holds a clip's last feature row past its end: the
+    quiet fill :func:`network_inputs` ends every clip with, the batch's padding too."""
+    model = load("multilingual")
+    assert model.config.lookahead
+    fps = 30.0
+    n_frames = [int(np.ceil(y.size / 16000 * fps)) + 1 for y in clips]
+    features = [speech_features(y, sr=16000, settings=model.config.features) for y in clips]
+    kw = {"fps": fps, "track": "happy", "checkpoint": "multilingual"}
+    batched = animate_neural_batch(features, n_frames, batch_size=3, **kw)
+    for y, n, b in zip(clips, n_frames, batched, strict=True):
+        engine = animate_neural(y, 16000, fps=fps, n_frames=n, track="happy", checkpoint="multilingual")
+        np.testing.assert_allclose(b, engine, atol=1e-4)

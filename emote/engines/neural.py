@@ -366,7 +366,9 @@ def animate_neural_batch(
     :func:`emote.nn.features.align_mel` (the quietest feature value, silence): the
     network is convolutional, so only a padded clip's last 1.8 s (its receptive field)
     can differ from :func:`animate_neural`'s curves: they hear more silence past the end
-    instead of the convolutions' zero padding. ``batch_size=1`` gives exactly the engine's curves.
+    instead of the convolutions' zero padding. ``batch_size=1`` gives exactly the engine's curves,
+    and so does any batch for a look-ahead model (``ModelConfig.lookahead``): it is causal, and
+    the features it holds past a clip's end are the clip's own padding, the same value.
 
     Parameters
     ----------
