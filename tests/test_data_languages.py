@@ -162,3 +162,47 @@ def test_fine_tuning_starts_from_a_model_file(languages_corpus, tmp_path):
     bad = TrainConfig(**{**cfg.__dict__, "out": str(tmp_path / "bad"), "prior": StageConfig(steps=5)})
     with pytest.raises(EmoteError, match="no prior encoder"):
         Trainer(bad)
+
+
+def test_stream_posteriors_are_the_recognisers_with_a_short_right_context(tmp_path):
+    """``--stream-posteriors``: each utterance's posteriors as a stream hears it, same audio,
+    same teacher; the whole clip's stay the default."""
+    _espeak()
+    kw = {"minutes_per_voice": 0.03, "utterances_per_shard": 2, "voices": language_voice_ids(("es",))[:1],
+          "validation_voices": ()}  # fmt: skip
+    generate_corpus(tmp_path / "whole", CorpusSettings(**kw))
+    generate_corpus(tmp_path / "live", CorpusSettings(**kw, stream_posteriors=(0.04, 0.14)))
+    whole, live = (read_shard(next((tmp_path / d).glob("shard-*.npz"))) for d in ("whole", "live"))
+    cols = slice(CorpusSettings().features.n_mels, None)
+    assert all(0.04 <= live.item(k).meta["augment"]["posterior_right_s"] <= 0.14 for k in range(len(live)))
+    # The first utterance (the right context's draw shifts the later ones' randomness):
+    a, b = whole.item(0), live.item(0)
+    assert a.meta["text"] == b.meta["text"]
+    np.testing.assert_array_equal(a.curves, b.curves)  # the same utterance and teacher ...
+    assert "posterior_right_s" not in a.meta["augment"]
+    np.testing.assert_array_equal(a.mel[:, : cols.start], b.mel[:, : cols.start])  # ... and log-mel
+    # ... but not the posteriors (stored as log p / 4: 0.11 measured, 0.45 in log-probability)
+    assert np.abs(a.mel[:, cols].astype(float) - b.mel[:, cols].astype(float)).mean() > 0.05
+    run = subprocess.run([sys.executable, "-m", "emote", "data", "generate", str(tmp_path / "bad"),
+                          "--stream-posteriors", "0.2,0.1"], capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert run.returncode != 0 and "--stream-posteriors: need 0 <= LO <= HI <= 5 seconds" in run.stderr
+
+
+def test_phone_posteriors_with_a_right_context_hear_only_that_much_ahead():
+    from emote.audio.recognize import hama_network, phone_posteriors, phone_posteriors_of
+
+    rng = np.random.default_rng(0)
+    y = (rng.standard_normal(16000 * 2) * 0.1).astype(np.float32)
+    live = phone_posteriors(y, chunk=0.1, context=0.5, right=0.04)
+    assert live.shape == phone_posteriors(y).shape
+    # The piece at 1.0 s (frames 50..54) comes from the network over 0.5 s before it to 0.04 s after.
+    piece = phone_posteriors_of(hama_network().log_probs(y[8000 : 17600 + 640]))
+    np.testing.assert_allclose(live[50:55], piece[25:30], atol=1e-5)
+    changed = y.copy()
+    changed[17600 + 640 :] = 0.0  # audio past that: nothing of the piece moves
+    np.testing.assert_array_equal(
+        phone_posteriors(changed, chunk=0.1, context=0.5, right=0.04)[50:55], live[50:55]
+    )
+    np.testing.assert_array_equal(
+        phone_posteriors(y, context=0.5, right=None), phone_posteriors(y, context=0.5)
+    )

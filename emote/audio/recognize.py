@@ -250,7 +250,9 @@ def hama_network() -> HamaNet | None:
     return _hama_model().net
 
 
-def phone_posteriors(y: np.ndarray, *, chunk: float = 10.0, context: float = 1.0) -> np.ndarray:
+def phone_posteriors(
+    y: np.ndarray, *, chunk: float = 10.0, context: float = 1.0, right: float | None = None
+) -> np.ndarray:
     """Phone log-probabilities per 20 ms frame of 16 kHz speech, from hama's network.
 
     hama's 191 IPA tokens are pooled into :data:`emote.phonetics.labels.PHONE_CLASSES`
@@ -264,6 +266,14 @@ def phone_posteriors(y: np.ndarray, *, chunk: float = 10.0, context: float = 1.0
     ----------
     y : np.ndarray [shape=(samples,)]
         Mono audio at 16 kHz.
+    chunk, context : float
+        Seconds per piece, and of audio the network hears either side of it.
+    right : float, optional
+        Audio heard after each piece instead of ``context`` (None: ``context``). A short
+        chunk with a short ``right`` gives the posteriors a live stream's recogniser has
+        (:mod:`emote.stream.recognizer`), each frame having heard ``right`` to
+        ``right + chunk`` seconds of what follows: the data engine trains on them
+        (``CorpusSettings.stream_posteriors``).
 
     Returns
     -------
@@ -275,7 +285,7 @@ def phone_posteriors(y: np.ndarray, *, chunk: float = 10.0, context: float = 1.0
     EmoteError
         The installed hama's network is not the one :class:`HamaNet` evaluates.
     """
-    return _pooled_log_probs(y, _posterior_pool(), chunk=chunk, context=context)
+    return _pooled_log_probs(y, _posterior_pool(), chunk=chunk, context=context, right=right)
 
 
 def phone_posteriors_of(log_probs: np.ndarray) -> np.ndarray:
@@ -324,16 +334,24 @@ def _pool_log_probs(log_probs: np.ndarray, pool: np.ndarray) -> np.ndarray:
     return np.log(np.maximum(np.exp(log_probs) @ pool, 1e-6)).astype(np.float32)
 
 
-def _pooled_log_probs(y: np.ndarray, pool: np.ndarray, *, chunk: float, context: float) -> np.ndarray:
+def _pooled_log_probs(
+    y: np.ndarray, pool: np.ndarray, *, chunk: float, context: float, right: float | None = None
+) -> np.ndarray:
     return _chunked(
-        y, lambda piece: _pool_log_probs(_net().log_probs(piece), pool), chunk=chunk, context=context
+        y, lambda piece: _pool_log_probs(_net().log_probs(piece), pool), chunk=chunk, context=context, right=right
     )
 
 
 def _chunked(
-    y: np.ndarray, frames_of: Callable[[np.ndarray], np.ndarray], *, chunk: float, context: float
+    y: np.ndarray,
+    frames_of: Callable[[np.ndarray], np.ndarray],
+    *,
+    chunk: float,
+    context: float,
+    right: float | None = None,
 ) -> np.ndarray:
-    """``frames_of`` (rows per 20 ms frame) over ``y`` in ``chunk``-second pieces with ``context`` either side."""
+    """``frames_of`` (rows per 20 ms frame) over ``y`` in ``chunk``-second pieces with ``context``
+    seconds before and ``right`` (default ``context``) after each."""
     _net()
     y = np.asarray(y, np.float32)
     if y.size == 0:
@@ -341,11 +359,12 @@ def _chunked(
     hop = 320  # samples per 20 ms frame
     step = max(int(chunk * SAMPLE_RATE) // hop, 1) * hop
     ctx = int(context * SAMPLE_RATE) // hop * hop
+    after = ctx if right is None else int(right * SAMPLE_RATE) // hop * hop
     n = y.size // hop + 1
     out: np.ndarray | None = None
     filled = 0
     for a in range(0, y.size, step):
-        lo, hi = max(a - ctx, 0), min(a + step + ctx, y.size)
+        lo, hi = max(a - ctx, 0), min(a + step + after, y.size)
         k0, f0 = (a - lo) // hop, a // hop
         m = min(step // hop, n - f0)
         rows = frames_of(y[lo:hi])[k0 : k0 + m]

@@ -51,6 +51,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="store log-mel only, not the phone recogniser's posteriors (smaller, but models "
         "trained on it carry over to real speech less well)",
     )
+    g.add_argument(
+        "--stream-posteriors",
+        metavar="LO,HI",
+        help="store the phone posteriors a live stream's recogniser gives (each utterance hears LO to HI "
+        "seconds of audio after every frame, e.g. 0.04,0.14) instead of the whole clip's: data for a "
+        "network that streams (docs/training.md)",
+    )
     g.add_argument("--list-voices", action="store_true", help="list the known voices and exit")
     g.set_defaults(run=run_generate)
 
@@ -121,6 +128,14 @@ def run_generate(args: argparse.Namespace) -> int:
                        validation_minutes_per_voice=args.val_minutes_per_voice)  # fmt: skip
     if args.no_phones:
         s = replace(s, features=replace(s.features, phones=False))
+    if args.stream_posteriors:
+        try:
+            lo, hi = (float(v) for v in args.stream_posteriors.split(","))
+        except ValueError:
+            raise EmoteError(f"--stream-posteriors: expected LO,HI in seconds, got {args.stream_posteriors!r}") from None
+        if not 0.0 <= lo <= hi <= 5.0:
+            raise EmoteError(f"--stream-posteriors: need 0 <= LO <= HI <= 5 seconds, got {args.stream_posteriors!r}")
+        s = replace(s, stream_posteriors=(lo, hi))
     voices = _ids(args.voices) or ()
     if _ids(args.languages):
         try:

@@ -130,6 +130,13 @@ class CorpusSettings:
     features : FeatureSettings
         What the stored features hold; by default log-mel and the recogniser's
         phone log-posteriors (computed on the augmented audio, as at inference).
+    stream_posteriors : tuple[float, float] or None
+        The posteriors a live stream's recogniser gives instead of the whole clip's: each
+        utterance draws a right context ``r`` in this range (s), and every frame's posteriors
+        come from the recogniser over 0.1 s pieces that hear as much before them as a stream's
+        (:data:`emote.stream.recognizer.NEURAL_LEFT`) and ``r`` after (:func:`emote.audio.recognize.phone_posteriors`'s
+        ``right``). A network trained on them meets a stream's truncated view of the newest
+        audio on familiar ground. None: the whole clip's.
     """
 
     seed: int = 0
@@ -144,6 +151,7 @@ class CorpusSettings:
     features: FeatureSettings = field(default_factory=lambda: FeatureSettings(phones=True))
     augment: AugmentSettings = field(default_factory=AugmentSettings)
     tracks: TrackSampling = field(default_factory=TrackSampling)
+    stream_posteriors: tuple[float, float] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -269,10 +277,16 @@ def render_utterance(
     track = EmotionTrack((EmotionSegment(0.0, first.end, emotion, intensity, first.blend, first.blend_weight),
                           *track.segments[1:]), track.transition)  # fmt: skip
     noisy, applied = augment(y, sr, rng, settings=settings.augment, babble=babble)
-    mel = hold_posteriors(
-        align_mel(speech_features(noisy, sr=sr, settings=settings.features), n, settings=settings.features),
-        settings.features,
-    )
+    posteriors = None
+    if settings.stream_posteriors is not None and settings.features.phones:
+        from emote.audio.recognize import phone_posteriors
+        from emote.stream.recognizer import NEURAL_LEFT
+
+        right = float(rng.uniform(*settings.stream_posteriors))
+        posteriors = np.repeat(phone_posteriors(noisy, chunk=0.1, context=NEURAL_LEFT, right=right), 2, axis=0)
+        applied = {**applied, "posterior_right_s": round(right, 3)}
+    features = speech_features(noisy, sr=sr, settings=settings.features, posteriors=posteriors)
+    mel = hold_posteriors(align_mel(features, n, settings=settings.features), settings.features)
     meta = {
         "text": text,
         "voice": voice.id,
