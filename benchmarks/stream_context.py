@@ -4,6 +4,7 @@ Usage::
 
     python benchmarks/stream_context.py          # writes benchmarks/results/stream_context.json
     python benchmarks/stream_context.py --quick   # three clips
+    python benchmarks/stream_context.py --checkpoint runs/x/model.pt --rows "window,left 2 s" --label x
 
 The neural engine's network reads the phone recogniser's posteriors. hama's network attends
 over all the audio it is given, so a stream's posteriors differ from the whole clip's: the
@@ -66,13 +67,13 @@ def found(events: list[tuple[int, int]], gap: np.ndarray) -> int:
     return sum(bool(gap[max(a - 1, 0) : b + 1].min() < 1.5) for a, b in events)
 
 
-def offline_curves(paths: list[Path]) -> list[np.ndarray]:
+def offline_curves(paths: list[Path], model: str | None = None) -> list[np.ndarray]:
     import emote
     from emote.performance import PerformanceSettings
     from emote.stream.core import NEURAL_MODEL
 
     still = PerformanceSettings(blinks=False, gaze=False, head=False)
-    return [emote.animate(p, engine="neural", model=NEURAL_MODEL, use_transcript_file=False, fps=FPS,
+    return [emote.animate(p, engine="neural", model=model or NEURAL_MODEL, use_transcript_file=False, fps=FPS,
                           performance=still).curves for p in paths]  # fmt: skip
 
 
@@ -119,21 +120,27 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="three clips")
     ap.add_argument("--jobs", type=int, default=2, help="rows measured side by side (one core each)")
+    ap.add_argument("--checkpoint", help="another model file, streamed and offline (default: the stream's)")
+    ap.add_argument("--rows", help="comma list of the rows to measure (default: all)")
+    ap.add_argument("--label", help="write results/stream_context_LABEL.json (with --checkpoint or --rows)")
     args = ap.parse_args()
+    rows_asked = {k: v for k, v in ROWS.items() if not args.rows or k in args.rows.split(",")}
+    if args.checkpoint:
+        rows_asked = {k: {**v, "checkpoint": args.checkpoint} for k, v in rows_asked.items()}
     paths = sorted(LIBRISPEECH.glob("*.opus"))[::40][: 3 if args.quick else None]
     if not paths:
         sys.exit(f"stream_context: no LibriSpeech clips in {LIBRISPEECH}")
     print(f"{len(paths)} clips; offline curves ...", flush=True)
-    offline = offline_curves(paths)
-    jobs = [(label, settings, paths, offline) for label, settings in ROWS.items()]
+    offline = offline_curves(paths, args.checkpoint)
+    jobs = [(label, settings, paths, offline) for label, settings in rows_asked.items()]
     with mp.get_context("fork").Pool(args.jobs) as pool:
-        rows = dict(zip(ROWS, pool.map(measure, jobs, chunksize=1), strict=True))
+        rows = dict(zip(rows_asked, pool.map(measure, jobs, chunksize=1), strict=True))
     from emote.audio.io import load_audio
 
     report = {"clips": [p.name for p in paths], "seconds": sum(load_audio(p).duration for p in paths),
-              "fps": FPS, "load_average_at_start": os.getloadavg(), "rows": rows}  # fmt: skip
-    if not args.quick:
-        print("wrote", write_results("stream_context", report))
+              "fps": FPS, "checkpoint": args.checkpoint, "load_average_at_start": os.getloadavg(), "rows": rows}  # fmt: skip
+    if not args.quick and (args.label or not (args.checkpoint or args.rows)):
+        print("wrote", write_results("stream_context" + (f"_{args.label}" if args.label else ""), report))
 
 
 if __name__ == "__main__":
