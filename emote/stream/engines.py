@@ -17,6 +17,7 @@ reads a few frames ahead. The stream sends only frames at least its look-ahead o
 
 from __future__ import annotations
 
+import math
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -95,13 +96,53 @@ class Loudness:
         return levels_to_energy(db, reference=float(reference), noise=float(noise))
 
 
+class HeardJaw:
+    """Jaw opening heard in a window (:mod:`emote.audio.formants`), against the last ``seconds`` of speech.
+
+    Offline, :func:`emote.audio.formants.jaw_opening` maps the drive (F1 and loudness) of
+    each frame to 1 at the 95th percentile of the clip's own speech; a window of a second
+    would put its own closest vowel at full opening. As :class:`Loudness`, a stream keeps
+    the drive of its speech frames (a bounded ring) and scales every window against
+    those; voicing is gated by the stream's loudness, not the window's own.
+    A frame's drive is kept once ``settle`` seconds of audio follow it (its F1 and RMS
+    windows, band-pass filter and smoothing then see all they reach).
+    """
+
+    def __init__(self, fps: float, seconds: float = 30.0, settle: float = 0.1) -> None:
+        self._drive: deque[float] = deque(maxlen=max(round(seconds * fps), 1))
+        self._settle = settle
+        self._upto = 0  # frames recorded (or passed over) so far
+
+    def opening(self, window: Window, energy: np.ndarray) -> np.ndarray:
+        """The heard opening in [0, 1] of each of the window's frames (float32)."""
+        from emote.audio.formants import drive_reference, jaw_drive, jaw_tracks, scaled_opening
+
+        fps = window.fps
+        y = window._padded()
+        tracks = jaw_tracks(y=y, sr=SAMPLE_RATE, fps=fps, n_frames=window.n_frames, energy=energy)
+        drive = jaw_drive(tracks, fps=fps)
+        end_t = window.t0 + window.y.size / SAMPLE_RATE
+        settled = min(math.floor((end_t - self._settle) * fps) + 1 - window.first, window.n_frames)
+        new = drive[max(self._upto - window.first, 0) : max(settled, 0)]
+        self._drive.extend(new[new > 0].tolist())
+        self._upto = max(self._upto, window.first + settled)
+        heard = np.fromiter(self._drive, np.float64) if self._drive else drive
+        return scaled_opening(drive, drive_reference(heard))
+
+
 def phonetic_window(
-    window: Window, energy: np.ndarray, settings: PhoneticSettings | None, heard: Callable[[], list[Phone]]
+    window: Window,
+    energy: np.ndarray,
+    settings: PhoneticSettings | None,
+    heard: Callable[[], list[Phone]],
+    jaw_opening: np.ndarray | None = None,
 ) -> np.ndarray:
     """Mouth and jaw curves (n_frames, 61) for a window: recognised or given phones, then the engine.
 
     ``heard`` gives the recognised phones of the window's audio (in window time); it is
-    called only where no pushed transcript covers the window.
+    called only where no pushed transcript covers the window. ``jaw_opening``: the jaw
+    opening heard in the window (:class:`HeardJaw`), followed by ``settings.heard_jaw``
+    of the jaw, as offline for a language other than English.
     """
     phones: Sequence[Phone] = window.phones
     start = min((p.start for p in phones), default=np.inf)
@@ -111,22 +152,29 @@ def phonetic_window(
         # Recognised phones fill what the known ones leave (a line with its text, then speech without).
         phones = sorted([*phones, *(p for p in heard() if not start <= (p.start + p.end) / 2 <= end)],
                         key=lambda p: p.start)  # fmt: skip
-    return animate_phones(phones, n_frames=window.n_frames, fps=window.fps, energy=energy, settings=settings)
+    return animate_phones(phones, n_frames=window.n_frames, fps=window.fps, energy=energy, settings=settings,
+                          jaw_opening=jaw_opening)  # fmt: skip
 
 
 def neural_window(
-    window: Window, track: EmotionTrack, checkpoint=None, posteriors: np.ndarray | None = None
+    window: Window,
+    track: EmotionTrack,
+    checkpoint=None,
+    posteriors: np.ndarray | None = None,
+    jaw_opening: np.ndarray | None = None,
 ) -> np.ndarray:
     """Curves (n_frames, 61), mouth and expression, for a window: the network on its audio.
 
     ``posteriors``: the phone log-probabilities of the window's 10 ms feature rows from the
     stream's live recogniser (:meth:`LiveRecognizer.feature_rows`), which hears more than
-    the window; None: the recogniser runs on the window's audio alone.
+    the window; None: the recogniser runs on the window's audio alone. ``jaw_opening``: the
+    jaw opening heard in the window (:class:`HeardJaw`), of which the jaw follows
+    :data:`~emote.engines.neural.HEARD_JAW`, as offline for a language other than English.
     """
     from emote.engines.neural import animate_neural
 
     return animate_neural(
         window.y, SAMPLE_RATE, fps=window.fps, n_frames=window.n_frames, track=track, t0=window.t0,
         checkpoint=checkpoint, phones=[Phone(p.start + window.t0, p.end + window.t0, p.label)
-                                       for p in window.phones] or None, posteriors=posteriors,
+                                       for p in window.phones] or None, posteriors=posteriors, jaw_opening=jaw_opening,
     )  # fmt: skip
