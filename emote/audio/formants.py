@@ -32,6 +32,7 @@ Mandarin face capture or the test speech, which ``benchmarks/languages.py`` meas
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -153,24 +154,41 @@ def _frame_rms(y: np.ndarray, *, sr: int, fps: float, n: int) -> np.ndarray:
     return np.sqrt(np.maximum(squares[centres + win] - squares[centres], 0.0) / win)
 
 
+@functools.lru_cache(maxsize=4)
+def _f1_band_filter(sr: int) -> np.ndarray:
+    """The F1 band's 4th-order Butterworth band-pass, as second-order sections (designed once
+    per rate: a stream asks for it every window)."""
+    from scipy.signal import butter
+
+    return butter(4, F1_BAND, btype="bandpass", fs=sr, output="sos")
+
+
 def jaw_tracks(
-    *, y: np.ndarray, sr: int, fps: float, n_frames: int | None = None, energy: np.ndarray | None = None
+    *,
+    y: np.ndarray,
+    sr: int,
+    fps: float,
+    n_frames: int | None = None,
+    energy: np.ndarray | None = None,
+    f1: np.ndarray | None = None,
 ) -> JawTracks:
     """F1, RMS amplitude (whole and F1 band) and loudness per animation frame.
 
     ``energy``: the loudness that gates voicing, if known (default ``frame_energy`` of ``y``,
     scaled to its own speech level; a stream passes its loudness against the last 30 s heard).
+    ``f1``: the :func:`first_formant` track, if known (a stream tracks each frame once).
     """
-    from scipy.signal import butter, sosfiltfilt
+    from scipy.signal import sosfiltfilt
 
     y = np.asarray(y, np.float32)
     n = n_frames_for(duration=y.size / sr, fps=fps) if n_frames is None else n_frames
     if energy is None:
         energy = frame_energy(y=y, sr=sr, fps=fps, n_frames=n)
-    f1 = first_formant(y=y, sr=sr, fps=fps, n_frames=n)
+    if f1 is None:
+        f1 = first_formant(y=y, sr=sr, fps=fps, n_frames=n)
     # Zero-phase band-pass, so the band's loudness does not lag the F1 it multiplies; a clip
     # shorter than the filter's edge padding (a few samples) is taken whole.
-    sos = butter(4, F1_BAND, btype="bandpass", fs=sr, output="sos")
+    sos = _f1_band_filter(sr)
     band = sosfiltfilt(sos, y.astype(np.float64)) if y.size > 3 * (2 * len(sos) + 1) else y
     return JawTracks(
         f1=f1,

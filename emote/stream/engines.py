@@ -103,31 +103,49 @@ class HeardJaw:
     each frame to 1 at the 95th percentile of the clip's own speech; a window of a second
     would put its own closest vowel at full opening. As :class:`Loudness`, a stream keeps
     the drive of its speech frames (a bounded ring) and scales every window against
-    those; voicing is gated by the stream's loudness, not the window's own.
-    A frame's drive is kept once ``settle`` seconds of audio follow it (its F1 and RMS
-    windows, band-pass filter and smoothing then see all they reach).
+    those (in its first seconds, against what it has heard so far); voicing is gated by
+    the stream's loudness, not the window's own. A frame's drive and F1 are kept once
+    ``settle`` seconds of audio follow it (its F1 and RMS windows, band-pass filter and
+    smoothing then see all they reach): F1, the costly part, is tracked once per frame.
     """
 
     def __init__(self, fps: float, seconds: float = 30.0, settle: float = 0.1) -> None:
         self._drive: deque[float] = deque(maxlen=max(round(seconds * fps), 1))
         self._settle = settle
-        self._upto = 0  # frames recorded (or passed over) so far
+        self._upto = 0  # frames whose drive is recorded (or passed over)
+        self._f1_first = 0  # stream frame of self._f1[0]
+        self._f1 = np.zeros(0)  # F1 (Hz) of settled frames
 
     def opening(self, window: Window, energy: np.ndarray) -> np.ndarray:
         """The heard opening in [0, 1] of each of the window's frames (float32)."""
         from emote.audio.formants import drive_reference, jaw_drive, jaw_tracks, scaled_opening
 
-        fps = window.fps
-        y = window._padded()
-        tracks = jaw_tracks(y=y, sr=SAMPLE_RATE, fps=fps, n_frames=window.n_frames, energy=energy)
-        drive = jaw_drive(tracks, fps=fps)
+        fps, first, n = window.fps, window.first, window.n_frames
         end_t = window.t0 + window.y.size / SAMPLE_RATE
-        settled = min(math.floor((end_t - self._settle) * fps) + 1 - window.first, window.n_frames)
-        new = drive[max(self._upto - window.first, 0) : max(settled, 0)]
+        settled = max(min(math.floor((end_t - self._settle) * fps) + 1 - first, n), 0)
+        y = window._padded()
+        f1 = self._first_formant(y, first, n, fps, settled)
+        drive = jaw_drive(jaw_tracks(y=y, sr=SAMPLE_RATE, fps=fps, n_frames=n, energy=energy, f1=f1), fps=fps)
+        new = drive[max(self._upto - first, 0) : settled]
         self._drive.extend(new[new > 0].tolist())
-        self._upto = max(self._upto, window.first + settled)
+        self._upto = max(self._upto, first + settled)
         heard = np.fromiter(self._drive, np.float64) if self._drive else drive
         return scaled_opening(drive, drive_reference(heard))
+
+    def _first_formant(self, y: np.ndarray, first: int, n: int, fps: float, settled: int) -> np.ndarray:
+        """F1 of frames ``first`` to ``first + n`` (``y`` from frame ``first``): kept frames reused."""
+        from emote.audio.formants import first_formant
+
+        if not self._f1_first <= first <= self._f1_first + self._f1.size:  # the window left them behind
+            self._f1_first, self._f1 = first, self._f1[:0]
+        known = self._f1[first - self._f1_first :][:n]
+        # The tracker reads 15 ms either side of a frame: start it a little before the first new one.
+        lead = min(math.ceil(0.02 * fps) + 1, known.size)
+        a = round((known.size - lead) * SAMPLE_RATE / fps)
+        fresh = first_formant(y=y[a:], sr=SAMPLE_RATE, fps=fps, n_frames=n - known.size + lead)[lead:]
+        f1 = np.concatenate([known, fresh])
+        self._f1_first, self._f1 = first, f1[: max(settled, known.size)]
+        return f1
 
 
 def phonetic_window(
