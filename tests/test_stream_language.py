@@ -7,8 +7,12 @@ the audio is phonemised by espeak-ng and CTC-aligned; English and "auto" are unt
 
 from __future__ import annotations
 
+import json
 import math
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -109,26 +113,42 @@ def test_a_language_that_is_not_a_string_is_refused():
         Stream(language=7)
 
 
-def test_spanish_text_pushed_beside_the_audio_is_ctc_aligned(speech_dir):
-    from emote.audio.ctc_align import ctc_align
+def test_spanish_text_pushed_beside_the_audio_is_ctc_aligned(speech_dir, monkeypatch):
+    import importlib
+
+    # emote.audio re-exports align() under its module's name: reach the modules themselves.
+    ctc_module, english_module = (importlib.import_module(f"emote.audio.{m}") for m in ("ctc_align", "align"))
+    aligned = []  # (aligner, language) of every call: the spies pass each call on
+    ctc, english = ctc_module.ctc_align, english_module.align
+    monkeypatch.setattr(
+        ctc_module, "ctc_align", lambda **kw: aligned.append(("ctc", kw["language"])) or ctc(**kw)
+    )
+    monkeypatch.setattr(
+        english_module, "align", lambda **kw: aligned.append(("english", None)) or english(**kw)
+    )
 
     path = speech_dir / f"{SPANISH}.opus"
     y = load_audio(path).samples
     text = path.with_suffix(".lab").read_text().strip()
     stream = Stream(fps=30, language="es", **QUIET)
     live = np.concatenate([stream.push(y, 16000, text=text).curves, stream.flush().curves])
+    assert aligned == [("ctc", "es")]
     offline = emote.animate(path, language="es", performance=STILL).curves  # the .lab beside it: CTC-aligned
     assert np.abs(live[:, MOUTH] - offline[:, MOUTH]).mean() < 0.02
     # espeak-ng's bilabial stops of the transcript (sorpresa, por, fisonomía, manifestó, asombro...) close the lips.
     stops = [
-        p
-        for p in ctc_align(y=y, sr=16000, text=text, language="es").phones
-        if p.label in ("/p/", "/b/", "/m/")
+        p for p in ctc(y=y, sr=16000, text=text, language="es").phones if p.label in ("/p/", "/b/", "/m/")
     ]
     assert len(stops) >= 10
     for p in stops:
         k = round((p.start + p.end) / 2 * 30)
         assert live[k, JAW] - live[k, CLOSE] < 0.05, p
+    # English text in an English (or unnamed) stream keeps the English aligner.
+    bobby = load_audio(speech_dir / "bobby.wav").samples
+    for language in ("auto", "en"):
+        aligned.clear()
+        Stream(language=language).push(bobby, 16000, text="Bobby ripped the ledger")
+        assert aligned == [("english", None)], language
 
 
 def test_a_language_set_mid_stream_turns_the_heard_jaw_on(spanish):
@@ -192,3 +212,37 @@ def test_a_stream_scales_the_heard_jaw_to_its_recent_speech_not_each_window(spee
     assert np.abs(live - offline[:n]).mean() < 0.8 * np.abs(alone - offline[:n]).mean()
     late = slice(n // 2, n)  # once seconds of speech are heard, the scale is the clip's
     assert abs(live[late].mean() / offline[late].mean() - 1) < 0.1
+
+
+def _emote_stream(*args: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    return subprocess.run(
+        [sys.executable, "-m", "emote", "stream", *args], capture_output=True, env=env, timeout=300
+    )
+
+
+def test_emote_stream_language_aligns_a_spanish_transcript(speech_dir):
+    from emote.audio.ctc_align import ctc_align
+
+    path = speech_dir / f"{SPANISH}.opus"
+    text = path.with_suffix(".lab").read_text().strip()
+    run = _emote_stream(
+        str(path), "--fps", "30", "--language", "es", "--text", text, "--no-blinks", "--no-gaze", "--no-head"
+    )
+    assert run.returncode == 0, run.stderr.decode()
+    rows = [json.loads(line)["curves"] for line in run.stdout.decode().splitlines()]
+    sound = load_audio(path)
+    stops = [
+        p
+        for p in ctc_align(y=sound.samples, sr=16000, text=text, language="es").phones
+        if p.label in ("/p/", "/b/", "/m/")
+    ]
+    gaps = [rows[round((p.start + p.end) / 2 * 30)] for p in stops]
+    assert all(r["JawOpen"] - r["MouthClose"] < 0.05 for r in gaps)
+
+
+def test_emote_stream_names_the_known_languages_for_an_unknown_one(speech_dir):
+    run = _emote_stream(str(speech_dir / "bobby.wav"), "--language", "klingon")
+    assert run.returncode == 1
+    err = run.stderr.decode().strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("emote: error: unknown language 'klingon'; supported: auto,")
