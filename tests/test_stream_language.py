@@ -246,3 +246,36 @@ def test_emote_stream_names_the_known_languages_for_an_unknown_one(speech_dir):
     assert run.returncode == 1
     err = run.stderr.decode().strip().splitlines()
     assert len(err) == 1 and err[0].startswith("emote: error: unknown language 'klingon'; supported: auto,")
+
+
+def test_the_server_takes_a_language_at_start_and_in_set(speech_dir):
+    from test_serve import Running, _messages
+    from websockets.sync.client import connect
+
+    y = load_audio(speech_dir / f"{SPANISH}.opus").samples[: 16000 * 2].astype("<f4")
+    server = Running(idle_timeout=5.0, max_speed=50.0)
+    try:
+        with connect(server.ws, max_size=None) as ws:
+            ws.send(json.dumps({"type": "start", "sample_rate": 16000, "fps": 30, "language": "es"}))
+            ready = json.loads(ws.recv(timeout=30))
+            assert ready["type"] == "ready" and ready["language"] == "es"
+            ws.send(y[:16000].tobytes())
+            ws.send(json.dumps({"type": "set", "language": "auto"}))
+            ws.send(y[16000:].tobytes())
+            ws.send(json.dumps({"type": "end"}))
+            msgs = _messages(ws)
+        assert msgs[-1] == {"type": "end"}
+        assert sum(len(m["values"]) for m in msgs if m["type"] == "frames") == 61  # 2 s at 30 fps
+        for message in ({"type": "start", "sample_rate": 16000, "language": "klingon"},
+                        {"type": "set", "language": "klingon"}):  # fmt: skip
+            with connect(server.ws, max_size=None) as ws:
+                if message["type"] == "set":
+                    ws.send(json.dumps({"type": "start", "sample_rate": 16000}))
+                    assert json.loads(ws.recv(timeout=30))["type"] == "ready"
+                ws.send(json.dumps(message))
+                error = _messages(ws)[-1]
+            assert error["type"] == "error" and error["message"].startswith(
+                "unknown language 'klingon'; supported:"
+            )
+    finally:
+        server.stop()
