@@ -10,6 +10,9 @@ runs it, on that audio:
 - ``neural``: :func:`emote.engines.neural.animate_neural` with the live emotion
   track read at the window's own time.
 
+For a language other than English both also follow the jaw opening heard in the
+audio (:class:`HeardJaw`), as offline.
+
 Frames near the newest sample are provisional: the recogniser has not heard what
 follows them (a CTC spike comes ~60 ms after its phone begins) and the network
 reads a few frames ahead. The stream sends only frames at least its look-ahead old.
