@@ -279,3 +279,15 @@ def test_the_server_takes_a_language_at_start_and_in_set(speech_dir):
             )
     finally:
         server.stop()
+
+
+def test_the_heard_jaw_keeps_bounded_state(speech_dir):
+    y = load_audio(speech_dir / f"{SPANISH}.opus").samples
+    stream = Stream(fps=30, language="es", **QUIET)
+    heard = stream._heard_jaw
+    for _ in range(3):  # 45 s of speech: more than the 30 s whose drive is kept
+        for a in range(0, y.size, 8000):
+            stream.push(y[a : a + 8000], 16000)
+    assert len(heard._drive) == heard._drive.maxlen == 900  # full, and no longer
+    window = round(30 * (stream.settings.context + stream.settings.lookahead)) + 16  # frames, one push more
+    assert heard._f1.size <= window  # F1 is kept only for the frames a window re-reads
