@@ -402,16 +402,10 @@ def emotion_track_for(emotion: str | None, intensity: float = 1.0, emotion_track
 
 
 def _hears_jaw(language: str) -> bool:
-    """Whether the jaw follows the opening heard in the audio: for a language said to be other than English.
+    """Whether the jaw follows the opening heard in the audio (:func:`emote.audio.formants.hears_jaw`)."""
+    from emote.audio.formants import hears_jaw
 
-    On the Mandarin face capture the heard jaw follows the captured one better than the
-    recognised phones do (``benchmarks/languages.py``); on English speech with reference
-    timings it lowers the open/closed lip contrast, so English (and ``"auto"``) keep the
-    phones' jaw.
-    """
-    from emote.audio.espeak import ENGLISH
-
-    return language.strip().lower() not in ("auto", *ENGLISH)
+    return hears_jaw(language)
 
 
 _OLD_PERFORMANCE_KWARGS = {"seed": "seed", "blinks": "blinks", "gaze": "gaze", "head_motion": "head"}

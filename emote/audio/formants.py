@@ -32,6 +32,7 @@ Mandarin face capture or the test speech, which ``benchmarks/languages.py`` meas
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -39,7 +40,18 @@ import numpy as np
 from emote.audio.convert import n_frames_for
 from emote.audio.features import frame_energy
 
-__all__ = ["HeardJawSettings", "JawTracks", "first_formant", "jaw_opening", "jaw_tracks", "opening_of"]
+__all__ = [
+    "HeardJawSettings",
+    "JawTracks",
+    "drive_reference",
+    "first_formant",
+    "hears_jaw",
+    "jaw_drive",
+    "jaw_opening",
+    "jaw_tracks",
+    "opening_of",
+    "scaled_opening",
+]
 
 _F1_RANGE = (200.0, 1200.0)
 _MAX_BANDWIDTH = 500.0
@@ -142,17 +154,41 @@ def _frame_rms(y: np.ndarray, *, sr: int, fps: float, n: int) -> np.ndarray:
     return np.sqrt(np.maximum(squares[centres + win] - squares[centres], 0.0) / win)
 
 
-def jaw_tracks(*, y: np.ndarray, sr: int, fps: float, n_frames: int | None = None) -> JawTracks:
-    """F1, RMS amplitude (whole and F1 band) and loudness per animation frame."""
-    from scipy.signal import butter, sosfiltfilt
+@functools.lru_cache(maxsize=4)
+def _f1_band_filter(sr: int) -> np.ndarray:
+    """The F1 band's 4th-order Butterworth band-pass, as second-order sections (designed once
+    per rate: a stream asks for it every window)."""
+    from scipy.signal import butter
+
+    return butter(4, F1_BAND, btype="bandpass", fs=sr, output="sos")
+
+
+def jaw_tracks(
+    *,
+    y: np.ndarray,
+    sr: int,
+    fps: float,
+    n_frames: int | None = None,
+    energy: np.ndarray | None = None,
+    f1: np.ndarray | None = None,
+) -> JawTracks:
+    """F1, RMS amplitude (whole and F1 band) and loudness per animation frame.
+
+    ``energy``: the loudness that gates voicing, if known (default ``frame_energy`` of ``y``,
+    scaled to its own speech level; a stream passes its loudness against the last 30 s heard).
+    ``f1``: the :func:`first_formant` track, if known (a stream tracks each frame once).
+    """
+    from scipy.signal import sosfiltfilt
 
     y = np.asarray(y, np.float32)
     n = n_frames_for(duration=y.size / sr, fps=fps) if n_frames is None else n_frames
-    energy = frame_energy(y=y, sr=sr, fps=fps, n_frames=n)
-    f1 = first_formant(y=y, sr=sr, fps=fps, n_frames=n)
+    if energy is None:
+        energy = frame_energy(y=y, sr=sr, fps=fps, n_frames=n)
+    if f1 is None:
+        f1 = first_formant(y=y, sr=sr, fps=fps, n_frames=n)
     # Zero-phase band-pass, so the band's loudness does not lag the F1 it multiplies; a clip
     # shorter than the filter's edge padding (a few samples) is taken whole.
-    sos = butter(4, F1_BAND, btype="bandpass", fs=sr, output="sos")
+    sos = _f1_band_filter(sr)
     band = sosfiltfilt(sos, y.astype(np.float64)) if y.size > 3 * (2 * len(sos) + 1) else y
     return JawTracks(
         f1=f1,
@@ -162,15 +198,13 @@ def jaw_tracks(*, y: np.ndarray, sr: int, fps: float, n_frames: int | None = Non
     )
 
 
-def opening_of(tracks: JawTracks, *, fps: float, settings: HeardJawSettings | None = None) -> np.ndarray:
-    """The opening in [0, 1] from heard tracks.
-
-    ``(F1 - f1_floor) * RMS**loudness`` on voiced frames (0 elsewhere), Gaussian-smoothed
-    and divided by its 95th percentile over the speech.
+def jaw_drive(tracks: JawTracks, *, fps: float, settings: HeardJawSettings | None = None) -> np.ndarray:
+    """The opening before it is scaled: ``(F1 - f1_floor) * RMS**loudness`` on voiced frames
+    (0 elsewhere), Gaussian-smoothed.
 
     Returns
     -------
-    np.ndarray [shape=(n_frames,), dtype=float32]
+    np.ndarray [shape=(n_frames,), dtype=float64]
     """
     from emote.animation.tracks import smooth
 
@@ -180,12 +214,38 @@ def opening_of(tracks: JawTracks, *, fps: float, settings: HeardJawSettings | No
     rms = tracks.f1_band_rms if s.band == "f1" else tracks.rms
     voiced = (tracks.energy > s.voiced) & (tracks.f1 > 0)
     drive = np.where(voiced, np.maximum(tracks.f1 - s.f1_floor, 0.0) * rms**s.loudness, 0.0)
-    drive = smooth(drive, fps=fps, seconds=s.smoothing)
+    return smooth(drive, fps=fps, seconds=s.smoothing)
+
+
+def drive_reference(drive: np.ndarray) -> float:
+    """The drive of loud open vowels, which :func:`scaled_opening` maps to 1: the 95th
+    percentile of the drive over speech (its frames above 0); 0 without speech."""
     speech = drive[drive > 0]
-    ref = float(np.percentile(speech, 95)) if speech.size else 0.0
-    if ref <= 0:
+    return float(np.percentile(speech, 95)) if speech.size else 0.0
+
+
+def scaled_opening(drive: np.ndarray, reference: float) -> np.ndarray:
+    """``drive / reference`` clipped to [0, 1] (all 0 for a reference of 0), float32.
+
+    Offline the reference is the clip's own (:func:`opening_of`); a stream's is that of
+    the speech it heard last (``emote.stream.engines.HeardJaw``).
+    """
+    if reference <= 0:
         return np.zeros(drive.size, np.float32)
-    return np.clip(drive / ref, 0.0, 1.0).astype(np.float32)
+    return np.clip(drive / reference, 0.0, 1.0).astype(np.float32)
+
+
+def opening_of(tracks: JawTracks, *, fps: float, settings: HeardJawSettings | None = None) -> np.ndarray:
+    """The opening in [0, 1] from heard tracks.
+
+    :func:`jaw_drive` divided by its 95th percentile over the speech (:func:`drive_reference`).
+
+    Returns
+    -------
+    np.ndarray [shape=(n_frames,), dtype=float32]
+    """
+    drive = jaw_drive(tracks, fps=fps, settings=settings)
+    return scaled_opening(drive, drive_reference(drive))
 
 
 def jaw_opening(
@@ -200,3 +260,16 @@ def jaw_opening(
     np.ndarray [shape=(n_frames,), dtype=float32]
     """
     return opening_of(jaw_tracks(y=y, sr=sr, fps=fps, n_frames=n_frames), fps=fps, settings=settings)
+
+
+def hears_jaw(language: str) -> bool:
+    """Whether the jaw follows the opening heard in the audio: for a language said to be other than English.
+
+    On the Mandarin face capture the heard jaw follows the captured one better than the
+    recognised phones do (``benchmarks/languages.py``); on English speech with reference
+    timings it lowers the open/closed lip contrast, so English (and ``"auto"``) keep the
+    phones' jaw. The one rule for :func:`emote.animate` and ``emote.Stream``.
+    """
+    from emote.audio.espeak import ENGLISH
+
+    return language.strip().lower() not in ("auto", *ENGLISH)

@@ -30,11 +30,18 @@ the neural one, whose streaming model reads only 0.1 s past each frame (--model:
 look-ahead network by default). --hop 0.1 trades 50 ms for fewer analyses (more streams on one
 machine). benchmarks/stream.py measures all of these.
 
+languages: --language names the language of the speech as espeak-ng does (es, fr, de, zh, ...; an
+unknown name lists them), as for `emote animate`: in a language other than English the jaw also
+follows the opening heard in the audio (scaled to the last 30 s of speech), and a --text transcript
+is phonemised by espeak-ng and aligned to the audio by the phone recogniser. English and auto (the
+default) keep the English aligner.
+
 examples:
   emote stream line.wav --realtime --livelink 192.168.1.20      # a MetaHuman speaks the line in Unreal
   espeak-ng --stdout "Hello there" | emote stream - --vmc      # a TTS voice drives a VTuber model
   emote stream mic --emotion happy --livelink                   # puppeteer from the microphone
   emote stream line.wav --jsonl | jq .curves.JawOpen            # frames for your own tool
+  emote stream linea.wav --language es --text "Mi padre compró un mapa" --livelink   # Spanish
 """
 
 
@@ -62,6 +69,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--emotion", default="neutral", help="emotion (default: neutral; `emote emotions`)")
     p.add_argument("--intensity", type=float, default=1.0, help="emotion intensity 0..1 (default: 1)")
     p.add_argument("--text", help="transcript of a FILE source: aligned, its phones replace recognition")
+    p.add_argument(
+        "--language", default="auto", metavar="LANG",
+        help="language of the speech as espeak-ng names it: en, es, fr, de, zh, ja... (default: auto: "
+        "English for a transcript; another language also moves the jaw with the opening heard)",
+    )  # fmt: skip
     p.add_argument(
         "--fps", type=float, default=60.0, help="frames per second (default: 60, as Live Link Face)"
     )
@@ -97,7 +109,7 @@ def run(args: argparse.Namespace) -> int:
             sinks.append(JsonLines(sys.stdout))
         stream = Stream(fps=args.fps, engine=args.engine, emotion=args.emotion, intensity=args.intensity,
                         latency=args.latency, hop=args.hop, seed=args.seed, blinks=not args.no_blinks, gaze=not args.no_gaze,
-                        head_motion=not args.no_head, checkpoint=args.model)  # fmt: skip
+                        head_motion=not args.no_head, checkpoint=args.model, language=args.language)  # fmt: skip
         blocks = _source(args, stream)
         start = time.perf_counter()
         frames_out = 0
@@ -145,11 +157,15 @@ def _source(args: argparse.Namespace, stream) -> _Peeked:
     if not path.is_file():
         raise EmoteError(f"{path}: no such audio file (SOURCE is a file, - for stdin, or mic)")
     if args.text:
-        from emote.audio.align import align
         from emote.audio.io import load_audio
+        from emote.stream import align_transcript
 
         # A file's transcript is aligned to the whole file once, as `emote animate --text` does.
         audio = load_audio(path)
-        stream.expect(align(y=audio.samples, sr=audio.sr, text=args.text).phones)
+        try:
+            alignment = align_transcript(y=audio.samples, sr=audio.sr, text=args.text, language=args.language)
+        except EmoteError as exc:
+            raise EmoteError(f"{path}: --text: {exc}") from None
+        stream.expect(alignment.phones)
     # Paced: 20 ms pushes, as audio arrives live; as fast as possible: one analysis hop per push.
     return _Peeked(sources.file_blocks(path, block=0.02 if args.realtime else 0.1, realtime=args.realtime))

@@ -35,7 +35,8 @@ import numpy as np
 
 from emote.animation.channels import CHANNELS, N_CHANNELS
 from emote.audio.convert import SAMPLE_RATE, n_frames_for
-from emote.audio.phones import Phone
+from emote.audio.formants import hears_jaw
+from emote.audio.phones import Alignment, Phone
 from emote.engines import ENGINES
 from emote.engines.phonetic import PhoneticSettings
 from emote.errors import EmoteError
@@ -44,7 +45,7 @@ from emote.performance.head import head_angles
 from emote.performance.layer import add_motion, pauses_from_energy, speaking_mask
 from emote.performance.track import raised_cosine_step
 from emote.stream.audio import AudioInput, AudioWindow
-from emote.stream.engines import Loudness, Window, neural_window, phonetic_window
+from emote.stream.engines import HeardJaw, Loudness, Window, neural_window, phonetic_window
 from emote.stream.performance import LiveEmotion, MotionPlans, Switch
 from emote.stream.recognizer import FRAME, LEFT, NEURAL_LEFT, RIGHT, LiveRecognizer
 
@@ -92,6 +93,13 @@ class StreamSettings:
         The starting emotion, and the glide time of every later change.
     blinks, gaze, head_motion : bool
     seed : int
+    language : str
+        Language of the speech, as :func:`emote.animate` takes it (``"auto"``, ``"en"``, ``"es"``,
+        ``"zh"``...). For a language other than English the jaw also follows the opening heard
+        in the audio (:class:`~emote.stream.engines.HeardJaw`, scaled to the last 30 s of
+        speech), and text pushed beside the audio is phonemised by espeak-ng and CTC-aligned
+        (:func:`align_transcript`); English and ``"auto"`` keep the English aligner and the
+        phones' jaw. Recognised phones (no text) are the same in every language.
     recognizer_left, recognizer_right : float
         The phone recogniser's context (:class:`~emote.stream.recognizer.LiveRecognizer`):
         seconds of audio before the frames it computes, and the age at which a frame's
@@ -122,6 +130,7 @@ class StreamSettings:
     gaze: bool = True
     head_motion: bool = True
     seed: int = 0
+    language: str = "auto"
     recognizer_left: float | None = LEFT
     recognizer_right: float = RIGHT
     neural_recognizer_left: float = NEURAL_LEFT
@@ -145,6 +154,7 @@ class StreamSettings:
                 raise EmoteError(f"{name} must be a number of seconds in [{lo:g}, {hi:g}], got {value!r}")
         if not (isinstance(self.seed, int) and self.seed >= 0):
             raise EmoteError(f"seed must be a non-negative integer, got {self.seed!r}")
+        voice_of(self.language)  # an unknown language fails here, naming the known ones
         return replace(self, lookahead=float(lookahead), hop=float(hop))
 
     @property
@@ -153,6 +163,47 @@ class StreamSettings:
         from emote.engines.neural import find_checkpoint
 
         return str(find_checkpoint(self.checkpoint, default=NEURAL_MODEL))
+
+
+def align_transcript(*, y: np.ndarray, sr: int, text: str, language: str = "auto") -> Alignment:
+    """Phones of ``y`` speaking ``text``, aligned as :func:`emote.animate` aligns a transcript.
+
+    English and ``"auto"``: PocketSphinx's English model (:func:`emote.audio.align.align`);
+    any other language: espeak-ng's phones, CTC-aligned on the recogniser's IPA
+    posteriors (:func:`emote.audio.ctc_align.ctc_align`).
+
+    Raises
+    ------
+    EmoteError
+        An unknown language, or a transcript that does not fit the audio.
+    """
+    from emote.audio.espeak import ENGLISH
+
+    voice = voice_of(language)
+    if voice in ("auto", *ENGLISH):
+        from emote.audio.align import align
+
+        return align(y=y, sr=sr, text=text)
+    from emote.audio.ctc_align import ctc_align
+
+    return ctc_align(y=y, sr=sr, text=text, language=voice)
+
+
+def voice_of(language: str) -> str:
+    """The espeak-ng voice of ``language``; ``"auto"`` and English codes as they are, lower-cased
+    (English needs no espeak-ng).
+
+    Raises
+    ------
+    EmoteError
+        Not a string, or a language espeak-ng does not know (the message names the known ones).
+    """
+    from emote.audio.espeak import ENGLISH, check_language
+
+    if not isinstance(language, str):
+        raise EmoteError(f"language must be a string such as 'auto', 'en' or 'es', got {language!r}")
+    code = language.strip().lower()
+    return code if code in ENGLISH else check_language(language)
 
 
 @dataclass(frozen=True)
@@ -204,6 +255,10 @@ class Stream:
     ----------
     fps, engine, emotion, intensity, seed, blinks, gaze, head_motion :
         As :func:`emote.animate`.
+    language : str
+        Language of the speech (``"auto"``, ``"en"``, ``"es"``, ``"zh"``...): for one other than
+        English the jaw also follows the opening heard, and pushed text is aligned by espeak-ng's
+        phones, as :func:`emote.animate` does (see :class:`StreamSettings`).
     latency : float, optional
         Look-ahead in seconds (see :class:`StreamSettings`); default per engine.
     **settings
@@ -233,11 +288,13 @@ class Stream:
         blinks: bool = True,
         gaze: bool = True,
         head_motion: bool = True,
+        language: str = "auto",
         **settings,
     ) -> None:
         try:
             s = StreamSettings(fps=fps, engine=engine, emotion=emotion, intensity=intensity, lookahead=latency,
-                               seed=seed, blinks=blinks, gaze=gaze, head_motion=head_motion, **settings)  # fmt: skip
+                               seed=seed, blinks=blinks, gaze=gaze, head_motion=head_motion, language=language,
+                               **settings)  # fmt: skip
         except TypeError as exc:
             raise EmoteError(f"Stream: {exc}") from None
         self.settings = s = s.checked()
@@ -250,6 +307,7 @@ class Stream:
         self._perf = PerformanceSettings(seed=s.seed)
         self._plans = MotionPlans(s.fps, self._perf)
         self._loudness = Loudness(s.fps)
+        self._heard_jaw = HeardJaw(s.fps)
         self._switches = {
             "blinks": Switch(s.blinks),
             "gaze": Switch(s.gaze),
@@ -291,8 +349,8 @@ class Stream:
         sr : int
             Their rate (the first push fixes it).
         text : str, optional
-            What these samples say (a TTS line): force-aligned to them, its phones
-            replace recognition there.
+            What these samples say (a TTS line): force-aligned to them (in the stream's
+            ``language``, :func:`align_transcript`), its phones replace recognition there.
 
         Returns
         -------
@@ -343,6 +401,7 @@ class Stream:
         head_motion: bool | None = None,
         phonetic: PhoneticSettings | None = None,
         engine: str | None = None,
+        language: str | None = None,
     ) -> None:
         """Change settings from the next frame on; every change glides (no pop).
 
@@ -351,14 +410,18 @@ class Stream:
         its seam crossfade smoothing the change. A new ``engine`` runs beside the
         old one for ``transition`` seconds from the next frame, the frames
         crossfading from the old engine's face to the new one's (its look-ahead
-        stays the stream's: set ``latency`` when the stream is made).
+        stays the stream's: set ``latency`` when the stream is made). A new
+        ``language`` aligns the text pushed from then on, and turns the heard jaw on
+        or off from the next window (crossfaded at its seam).
 
         Raises
         ------
         EmoteError
-            An unknown engine, or a neural model that cannot be loaded (the stream
-            keeps its engine).
+            An unknown engine or language, or a neural model that cannot be loaded
+            (the stream keeps its settings).
         """
+        if language is not None:
+            replace(self.settings, language=language).checked()  # validates the name
         if engine is not None and engine != self.settings.engine:
             replace(self.settings, engine=engine).checked()  # validates the name
             if engine == "neural":
@@ -379,6 +442,8 @@ class Stream:
                     self._switches[name].set(bool(value), frame=self._next, fps=self.fps)
             if phonetic is not None:
                 self.settings = replace(self.settings, phonetic=phonetic)
+            if language is not None:
+                self.settings = replace(self.settings, language=language)
 
     def feed(self, blocks: Iterable[np.ndarray], sr: int) -> Iterator[Frames]:
         """Push every block, yield the frames as they come, flush at the end."""
@@ -420,11 +485,9 @@ class Stream:
 
     # -- internals -----------------------------------------------------------------------------
     def _align(self, y: np.ndarray, text: str) -> None:
-        from emote.audio.align import align
-
         t0 = self._audio.end / SAMPLE_RATE
         try:
-            result = align(y=y, sr=SAMPLE_RATE, text=text)
+            result = align_transcript(y=y, sr=SAMPLE_RATE, text=text, language=self.settings.language)
         except EmoteError as exc:
             raise EmoteError(f"text pushed at {t0:.2f} s does not fit its audio: {exc}") from None
         self._known.extend(Phone(p.start + t0, p.end + t0, p.label) for p in result.phones)
@@ -493,7 +556,9 @@ class Stream:
         n, fps = window.n_frames, window.fps
         energy = self._loudness.energy(window)
         weights = self.emotion.weights(window.t0 + np.arange(n) / fps)
-        curves = self._speech(s.engine, window, energy, weights)
+        # A language other than English: the jaw also follows the opening heard (as offline).
+        jaw = self._heard_jaw.opening(window, energy) if hears_jaw(s.language) else None
+        curves = self._speech(s.engine, window, energy, weights, jaw)
         if self._fading is not None:  # an engine change: crossfade from the old engine's face
             old, at = self._fading
             if window.t0 >= at + s.transition:
@@ -501,7 +566,7 @@ class Stream:
             else:
                 w = raised_cosine_step((window.t0 + np.arange(n) / fps - at) / max(s.transition, 1e-6) - 0.5)
                 if w.min() < 1.0:
-                    before = self._speech(old, window, energy, weights)
+                    before = self._speech(old, window, energy, weights, jaw)
                     curves = (before + (curves - before) * w[:, None].astype(np.float32)).astype(np.float32)
         frames = window.first + np.arange(n)
         gains = {name: sw.gain(frames, fps) for name, sw in self._switches.items()}
@@ -516,12 +581,14 @@ class Stream:
         return add_motion(curves, blink=blink * gains["blinks"], gaze=gaze * gains["gaze"][:, None], head=head,
                           gaze_settings=self._perf.gaze_settings)  # fmt: skip
 
-    def _speech(self, engine: str, window: Window, energy: np.ndarray, weights: np.ndarray) -> np.ndarray:
-        """One engine's face (speech and emotion) over a window."""
+    def _speech(
+        self, engine: str, window: Window, energy: np.ndarray, weights: np.ndarray, jaw: np.ndarray | None
+    ) -> np.ndarray:
+        """One engine's face (speech and emotion) over a window; ``jaw``: the heard opening, if followed."""
         s = self.settings
         if engine == "neural":
-            return neural_window(window, self.emotion, s.model, self._posteriors(window))
-        speech = phonetic_window(window, energy, s.phonetic, lambda: self._heard(window))
+            return neural_window(window, self.emotion, s.model, self._posteriors(window), jaw)
+        speech = phonetic_window(window, energy, s.phonetic, lambda: self._heard(window), jaw)
         return apply_emotion(speech, weights)
 
     def _heard(self, window: Window) -> list[Phone]:

@@ -10,12 +10,14 @@ HTTP (same port):
 WebSocket ``/ws`` (JSON text messages, audio as binary):
 
 1. client → ``{"type": "start", "sample_rate": 48000, "fps": 30, "engine": "phonetic",
-   "emotion": "happy", "intensity": 0.8}`` (all but ``sample_rate`` optional);
-   server → ``{"type": "ready", "channels": [61 names], "fps": .., "lookahead": ..}``.
+   "emotion": "happy", "intensity": 0.8, "language": "es"}`` (all but ``sample_rate`` optional;
+   ``language`` as ``emote.Stream`` takes it: another than English also moves the jaw with the
+   opening heard); server → ``{"type": "ready", "channels": [61 names], "fps": .., "lookahead": ..,
+   "language": ..}``.
 2. client → binary messages: mono float32 little-endian PCM at ``sample_rate``;
    server → ``{"type": "frames", "first": i, "fps": f, "values": [[61 numbers], ...]}``.
 3. client → ``{"type": "set", "emotion": .., "intensity": .., "blinks": .., "gaze": .., "head_motion": ..,
-   "engine": ..}`` at any time (the change glides in; a new engine crossfades from the old one).
+   "engine": .., "language": ..}`` at any time (the change glides in; a new engine crossfades from the old one).
 4. client → ``{"type": "end"}``; server sends the last frames, ``{"type": "end"}`` and closes.
 
 Robustness, per connection, so one client never hurts the others:
@@ -234,7 +236,7 @@ class Session:
             await self._start(msg)
         elif kind == "set":
             self._need_stream()
-            keys = {"emotion", "intensity", "blinks", "gaze", "head_motion", "engine"}
+            keys = {"emotion", "intensity", "blinks", "gaze", "head_motion", "engine", "language"}
             if set(msg) - keys - {"type"}:
                 raise ClientError(f"set takes {', '.join(sorted(keys))}")
             # Off the event loop: a first switch to the neural engine loads its model.
@@ -267,6 +269,7 @@ class Session:
             "blinks",
             "gaze",
             "head_motion",
+            "language",
         }
         extra = set(msg) - allowed - {"type", "sample_rate"}
         if extra:
@@ -277,7 +280,7 @@ class Session:
         self.started = time.monotonic()
         s = self.stream.settings
         await self._send_json({"type": "ready", "channels": list(CHANNELS), "fps": s.fps, "engine": s.engine,
-                               "lookahead": s.lookahead})  # fmt: skip
+                               "lookahead": s.lookahead, "language": s.language})  # fmt: skip
 
     async def _audio(self, data: bytes) -> None:
         self._need_stream()
