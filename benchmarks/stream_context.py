@@ -16,7 +16,8 @@ default model) streamed over real speech with the posteriors from
 - ``window``: the recogniser over each window's own audio (a second of context, the stream
   before :class:`~emote.stream.recognizer.LiveRecognizer` fed the neural engine);
 - ``left L s``: a live recogniser that keeps its settled frames and hears ``L`` seconds
-  before them (``neural_recognizer_left``), for several ``L``;
+  before them (``neural_recognizer_left``), for several ``L``, and at 2 s with more look-ahead
+  than the default 0.14 s;
 
 against the same clip animated offline. The clips are every 40th LibriSpeech utterance of
 ``shared/data/train-speech`` (real speakers; not the test speech of ``benchmarks/stream.py``,
@@ -52,6 +53,10 @@ ROWS: dict[str, dict] = {
     "left 0.8 s": {"neural_recognizer_left": 0.8},
     "left 2 s": {"neural_recognizer_left": 2.0},
     "left 4 s": {"neural_recognizer_left": 4.0},
+    # More look-ahead: frames older than the recogniser's 0.2 s right context are kept as they
+    # settled, so the posteriors hear no more of the future however long the stream waits.
+    "left 2 s, look-ahead 0.2 s": {"neural_recognizer_left": 2.0, "latency": 0.2},
+    "left 2 s, look-ahead 0.5 s": {"neural_recognizer_left": 2.0, "latency": 0.5},
 }
 
 

@@ -37,7 +37,12 @@ RIGHT = 0.2
 """Default right context (s): frames younger than this are recomputed by the next window."""
 
 NEURAL_LEFT = 2.0
-"""Default left context (s) of the recogniser whose posteriors the neural engine's network reads."""
+"""Default left context (s) of the recogniser whose posteriors the neural engine's network reads.
+Measured by ``benchmarks/stream_context.py`` on LibriSpeech training speech (not the test clips),
+neural stream against offline: the recogniser over each one-second window alone keeps 0.873 of
+the offline lip closures at mouth MAE 0.0087; a live recogniser hearing 0.8 s before its frames
+0.873 / 0.0090, 2 s 0.883 / 0.0079, 4 s 0.888 / 0.0073, at 0.36, 0.36, 0.45 and 0.62 CPU
+seconds per second of audio. 2 s: most of the gain for a quarter more CPU."""
 
 
 class LiveRecognizer:
