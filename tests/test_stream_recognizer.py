@@ -134,3 +134,9 @@ def test_a_neural_stream_reads_posteriors_from_its_own_live_recogniser(speech):
     assert window._neural_recognizer is None
     window.push(speech[:16000], 16000)
     assert window._neural_recognizer is None  # the recogniser over each window alone, as before
+
+
+def test_a_stream_of_the_centred_model_keeps_the_windows_own_recogniser(speech):
+    stream = Stream(fps=30, engine="neural", checkpoint="tts", blinks=False, gaze=False, head_motion=False)
+    stream.push(speech[: 16000 * 2], 16000)
+    assert stream._neural_recognizer is None  # it reads a second ahead: the window's posteriors
