@@ -233,13 +233,13 @@ def analyse(
     timings (``source="none"``): the neural engine hears the audio itself.
     """
     from emote.audio.convert import n_frames_for
-    from emote.audio.espeak import ENGLISH, check_language
+    from emote.audio.espeak import ENGLISH, voice_of
     from emote.audio.io import audio_info
 
     report = progress or (lambda fraction, stage: None)
     path = Path(audio)
-    english = language.strip().lower() in ENGLISH
-    voice = language if english else check_language(language)  # an unknown language fails before decoding
+    voice = voice_of(language)  # an unknown language fails before decoding
+    english = voice in ENGLISH
     # Every limit (emote.limits) is checked from headers and sizes before any decoding.
     limits.check_fps(fps)
     text_from = "text"

@@ -307,3 +307,25 @@ def test_the_first_formant_and_the_heard_jaw_follow_the_vowel():
     jaw = jaw_opening(y=y, sr=sr, fps=30.0)
     a, i = jaw[20:28].mean(), jaw[50:58].mean()
     assert a > 1.5 * i and jaw[:10].max() == 0.0 and jaw[35:40].max() < 0.05
+
+
+def test_every_entry_point_reads_a_language_name_the_same_way():
+    """``voice_of`` is what animate, phone_timings and a stream route by: English in any case is
+    English (PocketSphinx), not an espeak-ng voice for the CTC aligner."""
+    from emote.audio.espeak import ENGLISH, voice_of
+    from emote.errors import EmoteError
+
+    assert voice_of(" EN ") == "en" and voice_of("En-GB") == "en-gb" and voice_of("AUTO") == "auto"
+    assert all(voice_of(code.upper()) in ENGLISH for code in ENGLISH)
+    with pytest.raises(EmoteError, match="language must be a string"):
+        voice_of(3)  # type: ignore[arg-type]
+
+
+@needs_espeak
+def test_another_language_in_any_case_is_its_espeak_voice():
+    from emote.audio.espeak import ENGLISH, voice_of
+    from emote.errors import EmoteError
+
+    assert voice_of("ES") == voice_of("es") not in ENGLISH
+    with pytest.raises(EmoteError, match="unknown language 'klingon'; supported: auto, "):
+        voice_of("klingon")

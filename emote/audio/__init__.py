@@ -17,6 +17,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from os import PathLike
 
+import numpy as np
+
 from emote.audio.align import AlignSettings, align, align_file
 from emote.audio.convert import SAMPLE_RATE, frames_to_time, samples_to_frames, time_to_frames
 from emote.audio.features import frame_energy, log_mel, pauses, pitch, voicing
@@ -47,6 +49,7 @@ __all__ = [
     "Word",
     "align",
     "align_file",
+    "align_transcript",
     "audio_info",
     "check_not_silent",
     "find_transcript",
@@ -102,10 +105,10 @@ def phone_timings(
     """
     if timings is not None:
         return read_timings(timings)
-    from emote.audio.espeak import ENGLISH, check_language
+    from emote.audio.espeak import ENGLISH, voice_of
 
-    english = language.strip().lower() in ENGLISH
-    voice = language if english else check_language(language)
+    voice = voice_of(language)
+    english = voice in ENGLISH
     if text is None:
         text = find_transcript(path)
     if text is not None and voice not in ("auto", *ENGLISH):
@@ -116,3 +119,28 @@ def phone_timings(
     if text is not None:
         return align_file(path, text=text, progress=progress)
     return recognize_file(path, settings=RecognizeSettings(ipa=not english), progress=progress)
+
+
+def align_transcript(*, y: np.ndarray, sr: int, text: str, language: str = "auto") -> Alignment:
+    """Phones of the signal ``y`` speaking ``text``, aligned as :func:`phone_timings` aligns a file.
+
+    English and ``"auto"``: PocketSphinx's English model (:func:`emote.audio.align.align`);
+    any other language: espeak-ng's phones, CTC-aligned on the recogniser's IPA
+    posteriors (:func:`emote.audio.ctc_align.ctc_align`). A stream's pushed text and
+    ``emote stream --text`` go through it.
+
+    Raises
+    ------
+    EmoteError
+        An unknown language, or a transcript that does not fit the audio.
+    """
+    from emote.audio.espeak import ENGLISH, voice_of
+
+    voice = voice_of(language)
+    if voice in ("auto", *ENGLISH):
+        from emote.audio.align import align  # the module's, looked up at call time
+
+        return align(y=y, sr=sr, text=text)
+    from emote.audio.ctc_align import ctc_align
+
+    return ctc_align(y=y, sr=sr, text=text, language=voice)

@@ -23,7 +23,7 @@ import subprocess
 from emote.errors import EmoteError, TranscriptError
 from emote.phonetics.features import parse_ipa
 
-__all__ = ["ENGLISH", "check_language", "clean_ipa", "languages", "phonemize"]
+__all__ = ["ENGLISH", "check_language", "clean_ipa", "languages", "phonemize", "voice_of"]
 
 ENGLISH = ("en", "en-us", "en-gb", "eng")
 """Codes that mean English (aligned by PocketSphinx's English model)."""
@@ -80,6 +80,21 @@ def check_language(language: str) -> str:
     if code not in known:
         raise EmoteError(f"unknown language {language!r}; supported: auto, {', '.join(known)}")
     return known[code]
+
+
+def voice_of(language: str) -> str:
+    """``language`` as the aligners take it: an English code or ``"auto"`` lower-cased as it is
+    (English needs no espeak-ng), any other as its espeak-ng voice (:func:`check_language`).
+
+    Raises
+    ------
+    EmoteError
+        Not a string, or a language espeak-ng does not know (the message names the known ones).
+    """
+    if not isinstance(language, str):
+        raise EmoteError(f"language must be a string such as 'auto', 'en' or 'es', got {language!r}")
+    code = language.strip().lower()
+    return code if code in ENGLISH else check_language(language)
 
 
 def phonemize(text: str, language: str) -> list[list[str]]:

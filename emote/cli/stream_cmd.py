@@ -157,8 +157,8 @@ def _source(args: argparse.Namespace, stream) -> _Peeked:
     if not path.is_file():
         raise EmoteError(f"{path}: no such audio file (SOURCE is a file, - for stdin, or mic)")
     if args.text:
+        from emote.audio import align_transcript
         from emote.audio.io import load_audio
-        from emote.stream import align_transcript
 
         # A file's transcript is aligned to the whole file once, as `emote animate --text` does.
         audio = load_audio(path)

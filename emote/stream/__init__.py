@@ -5,6 +5,6 @@
 >>> frames = stream.push(chunk, 24000)              # doctest: +SKIP
 """
 
-from emote.stream.core import LOOKAHEAD, Frame, Frames, Stream, StreamSettings, align_transcript
+from emote.stream.core import LOOKAHEAD, Frame, Frames, Stream, StreamSettings
 
-__all__ = ["LOOKAHEAD", "Frame", "Frames", "Stream", "StreamSettings", "align_transcript"]
+__all__ = ["LOOKAHEAD", "Frame", "Frames", "Stream", "StreamSettings"]

@@ -34,9 +34,11 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from emote.animation.channels import CHANNELS, N_CHANNELS
+from emote.audio import align_transcript
 from emote.audio.convert import SAMPLE_RATE, n_frames_for
+from emote.audio.espeak import voice_of
 from emote.audio.formants import hears_jaw
-from emote.audio.phones import Alignment, Phone
+from emote.audio.phones import Phone
 from emote.engines import ENGINES
 from emote.engines.phonetic import PhoneticSettings
 from emote.errors import EmoteError
@@ -163,47 +165,6 @@ class StreamSettings:
         from emote.engines.neural import find_checkpoint
 
         return str(find_checkpoint(self.checkpoint, default=NEURAL_MODEL))
-
-
-def align_transcript(*, y: np.ndarray, sr: int, text: str, language: str = "auto") -> Alignment:
-    """Phones of ``y`` speaking ``text``, aligned as :func:`emote.animate` aligns a transcript.
-
-    English and ``"auto"``: PocketSphinx's English model (:func:`emote.audio.align.align`);
-    any other language: espeak-ng's phones, CTC-aligned on the recogniser's IPA
-    posteriors (:func:`emote.audio.ctc_align.ctc_align`).
-
-    Raises
-    ------
-    EmoteError
-        An unknown language, or a transcript that does not fit the audio.
-    """
-    from emote.audio.espeak import ENGLISH
-
-    voice = voice_of(language)
-    if voice in ("auto", *ENGLISH):
-        from emote.audio.align import align
-
-        return align(y=y, sr=sr, text=text)
-    from emote.audio.ctc_align import ctc_align
-
-    return ctc_align(y=y, sr=sr, text=text, language=voice)
-
-
-def voice_of(language: str) -> str:
-    """The espeak-ng voice of ``language``; ``"auto"`` and English codes as they are, lower-cased
-    (English needs no espeak-ng).
-
-    Raises
-    ------
-    EmoteError
-        Not a string, or a language espeak-ng does not know (the message names the known ones).
-    """
-    from emote.audio.espeak import ENGLISH, check_language
-
-    if not isinstance(language, str):
-        raise EmoteError(f"language must be a string such as 'auto', 'en' or 'es', got {language!r}")
-    code = language.strip().lower()
-    return code if code in ENGLISH else check_language(language)
 
 
 @dataclass(frozen=True)
