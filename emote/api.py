@@ -402,7 +402,8 @@ def emotion_track_for(emotion: str | None, intensity: float = 1.0, emotion_track
 
 
 def _hears_jaw(language: str) -> bool:
-    """Whether the jaw follows the opening heard in the audio (:func:`emote.audio.formants.hears_jaw`)."""
+    """Whether the jaw follows the opening heard in the audio (:func:`emote.audio.formants.hears_jaw`,
+    imported when called: ``import emote`` stays free of the audio stack)."""
     from emote.audio.formants import hears_jaw
 
     return hears_jaw(language)
