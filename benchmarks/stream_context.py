@@ -37,7 +37,6 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
 import argparse  # noqa: E402
 import multiprocessing as mp  # noqa: E402
 import sys  # noqa: E402
-import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
@@ -85,11 +84,11 @@ def offline_curves(paths: list[Path], model: str | None = None) -> list[np.ndarr
 def measure(job: tuple[str, dict, list[Path], list[np.ndarray]]) -> dict:
     """One row: every clip streamed (20 ms pieces, as fast as possible) against its offline curves."""
     import torch
+    from stream import streamed  # benchmarks/stream.py: 20 ms pushes as fast as possible, CPU time
 
     from emote.animation.channels import MOUTH_NAMES, indices
     from emote.audio.io import load_audio
     from emote.eval.metrics import lip_gap_proxy
-    from emote.stream import Stream
 
     torch.set_num_threads(1)
     label, settings, paths, offline = job
@@ -98,13 +97,9 @@ def measure(job: tuple[str, dict, list[Path], list[np.ndarray]]) -> dict:
     mae, cpu, seconds = [], 0.0, 0.0
     for path, off in zip(paths, offline, strict=True):
         y = load_audio(path).samples
-        stream = Stream(fps=FPS, engine="neural", blinks=False, gaze=False, head_motion=False, **settings)
-        t = time.process_time()
-        parts = [stream.push(y[a : a + 320], 16000).curves for a in range(0, y.size, 320)]
-        parts.append(stream.flush().curves)
-        cpu += time.process_time() - t
+        curves, _, busy = streamed(y, "neural", FPS, **settings)
+        cpu += busy
         seconds += y.size / 16000
-        curves = np.concatenate(parts)
         n = min(len(curves), len(off))
         g_off, g_str = lip_gap_proxy(off[:n]), lip_gap_proxy(curves[:n])
         e_off, e_str = closures(g_off), closures(g_str)

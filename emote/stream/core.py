@@ -570,12 +570,12 @@ class Stream:
         The network was trained on posteriors of whole clips; hama's attention over a one-second
         window alone gives the newest frames' quite different ones, and the lips then miss
         closures the whole clip makes. A recogniser that keeps its settled frames and hears
-        ``neural_recognizer_left`` seconds before them comes closer (``benchmarks/stream.py``).
+        ``neural_recognizer_left`` seconds before them comes closer (``benchmarks/stream_context.py``).
         None for a model that reads no posteriors, for a centred model (the tts model reads a
         second ahead, and the window's own recogniser gives the older frames it reads more of
         what follows them than the live recogniser's settled frames heard; its stream closed
-        fewer of the real bilabials with the live one, measured while this was written), and
-        with ``recognizer_left=None`` (the recogniser over each window alone).
+        fewer of the real bilabials with the live one, in a run not kept), and with
+        ``recognizer_left=None`` (the recogniser over each window alone).
         """
         from emote.engines.neural import load
 
