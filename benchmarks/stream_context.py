@@ -123,11 +123,21 @@ def main() -> None:
     ap.add_argument("--checkpoint", help="another model file, streamed and offline (default: the stream's)")
     ap.add_argument("--rows", help="comma list of the rows to measure (default: all)")
     ap.add_argument("--label", help="write results/stream_context_LABEL.json (with --checkpoint or --rows)")
+    ap.add_argument("--held-out", action="store_true",
+                    help="every 3rd clip of the speakers the training data holds out (its val split), "
+                    "for models that trained on the other clips' stream posteriors")  # fmt: skip
     args = ap.parse_args()
     rows_asked = {k: v for k, v in ROWS.items() if not args.rows or k in args.rows.split(",")}
     if args.checkpoint:
         rows_asked = {k: {**v, "checkpoint": args.checkpoint} for k, v in rows_asked.items()}
-    paths = sorted(LIBRISPEECH.glob("*.opus"))[::40][: 3 if args.quick else None]
+    if args.held_out:
+        from emote.training.data.speech import SpeechSettings, find_clips, held_out
+
+        share = SpeechSettings().val_share
+        paths = [Path(c.path) for c in find_clips(LIBRISPEECH) if held_out(c, share)][::3]
+    else:
+        paths = sorted(LIBRISPEECH.glob("*.opus"))[::40]
+    paths = paths[: 3 if args.quick else None]
     if not paths:
         sys.exit(f"stream_context: no LibriSpeech clips in {LIBRISPEECH}")
     print(f"{len(paths)} clips; offline curves ...", flush=True)
@@ -138,7 +148,7 @@ def main() -> None:
     from emote.audio.io import load_audio
 
     report = {"clips": [p.name for p in paths], "seconds": sum(load_audio(p).duration for p in paths),
-              "fps": FPS, "checkpoint": args.checkpoint, "load_average_at_start": os.getloadavg(), "rows": rows}  # fmt: skip
+              "fps": FPS, "checkpoint": args.checkpoint, "held_out": args.held_out, "load_average_at_start": os.getloadavg(), "rows": rows}  # fmt: skip
     if not args.quick and (args.label or not (args.checkpoint or args.rows)):
         print("wrote", write_results("stream_context" + (f"_{args.label}" if args.label else ""), report))
 

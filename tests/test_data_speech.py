@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -185,3 +186,23 @@ def test_emote_data_speech_refuses_bad_input_in_one_line(tmp_path, capsys):
     assert main(["data", "speech", str(tmp_path / "out"), str(tmp_path), "--val-share", "1.5"]) != 0
     assert "--val-share must be in [0, 1)" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()  # nothing half-written
+
+
+def test_stream_posteriors_change_only_the_posteriors_of_recorded_speech(speech_folders, tmp_path):
+    """``emote data speech --stream-posteriors``: the same log-mel, teacher, weights and emotion
+    tracks; the posteriors are a live stream's recogniser's (each clip's right context drawn)."""
+    lj, _ = speech_folders
+    base = SpeechSettings(utterances_per_shard=2)
+    whole = generate_speech_shards([lj], tmp_path / "whole", base)
+    live = generate_speech_shards([lj], tmp_path / "live", replace(base, stream_posteriors=(0.04, 0.14)))
+    a, b = (read_shard(tmp_path / d / m["shards"][0]["file"]) for d, m in (("whole", whole), ("live", live)))
+    n_mels = base.features.n_mels
+    for k in range(len(a)):
+        x, y = a.item(k), b.item(k)
+        assert 0.04 <= y.meta["posterior_right_s"] <= 0.14 and "posterior_right_s" not in x.meta
+        if k == 0:  # (the right context's draw shifts the later clips' randomness)
+            assert x.meta["emotion_track"] == y.meta["emotion_track"]
+        np.testing.assert_array_equal(x.curves, y.curves)
+        np.testing.assert_array_equal(x.weight, y.weight)
+        np.testing.assert_array_equal(x.mel[:, :n_mels], y.mel[:, :n_mels])
+        assert np.abs(x.mel[:, n_mels:] - y.mel[:, n_mels:]).mean() > 0.02  # another view of the phones

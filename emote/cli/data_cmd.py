@@ -76,6 +76,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     s.add_argument("--seed", type=int, default=0, help="seeds the emotion tracks (default 0)")
     s.add_argument("--val-share", type=float, default=0.1,
                    help="share of a multi-speaker corpus's speakers held out (default 0.1)")  # fmt: skip
+    s.add_argument("--stream-posteriors", metavar="LO,HI",
+                   help="store the phone posteriors a live stream's recogniser gives, as for `generate`")  # fmt: skip
     s.set_defaults(run=run_speech)
 
     i = verbs.add_parser("import", help="add real takes (audio + curves) to a dataset")
@@ -129,13 +131,7 @@ def run_generate(args: argparse.Namespace) -> int:
     if args.no_phones:
         s = replace(s, features=replace(s.features, phones=False))
     if args.stream_posteriors:
-        try:
-            lo, hi = (float(v) for v in args.stream_posteriors.split(","))
-        except ValueError:
-            raise EmoteError(f"--stream-posteriors: expected LO,HI in seconds, got {args.stream_posteriors!r}") from None
-        if not 0.0 <= lo <= hi <= 5.0:
-            raise EmoteError(f"--stream-posteriors: need 0 <= LO <= HI <= 5 seconds, got {args.stream_posteriors!r}")
-        s = replace(s, stream_posteriors=(lo, hi))
+        s = replace(s, stream_posteriors=_stream_posteriors(args.stream_posteriors))
     voices = _ids(args.voices) or ()
     if _ids(args.languages):
         try:
@@ -152,6 +148,21 @@ def run_generate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _stream_posteriors(value: str | None) -> tuple[float, float] | None:
+    """``--stream-posteriors LO,HI`` read and checked (None when not given)."""
+    from emote.errors import EmoteError
+
+    if not value:
+        return None
+    try:
+        lo, hi = (float(v) for v in value.split(","))
+    except ValueError:
+        raise EmoteError(f"--stream-posteriors: expected LO,HI in seconds, got {value!r}") from None
+    if not 0.0 <= lo <= hi <= 5.0:
+        raise EmoteError(f"--stream-posteriors: need 0 <= LO <= HI <= 5 seconds, got {value!r}")
+    return lo, hi
+
+
 def run_speech(args: argparse.Namespace) -> int:
     from emote.cli.progress import ProgressBar
     from emote.errors import EmoteError
@@ -159,7 +170,8 @@ def run_speech(args: argparse.Namespace) -> int:
 
     if not 0.0 <= args.val_share < 1.0:
         raise EmoteError(f"--val-share must be in [0, 1), got {args.val_share}")
-    settings = SpeechSettings(seed=args.seed, val_share=args.val_share)
+    settings = SpeechSettings(seed=args.seed, val_share=args.val_share,
+                              stream_posteriors=_stream_posteriors(args.stream_posteriors))  # fmt: skip
     with ProgressBar(desc="speech") as bar:
         manifest = generate_speech_shards(args.folders, args.out, settings,
                                           progress=lambda f: bar.update(f, "speech"))  # fmt: skip

@@ -46,6 +46,18 @@ recogniser hearing 0.8 s before its frames 0.914 / 0.0086, 2 s 0.919 / 0.0075, 4
 gain for a third more CPU."""
 
 
+def live_posteriors(y: np.ndarray, *, right: float) -> np.ndarray:
+    """The phone log-posteriors per 10 ms feature row that a neural stream's recogniser gives, offline.
+
+    0.1 s pieces of 16 kHz ``y``, each heard with :data:`NEURAL_LEFT` seconds before it and
+    ``right`` after (a stream's look-ahead): the data engine stores them so that a network
+    learns the view of the newest audio it gets when streamed (``--stream-posteriors``).
+    """
+    from emote.audio.recognize import phone_posteriors
+
+    return np.repeat(phone_posteriors(y, chunk=0.1, context=NEURAL_LEFT, right=right), 2, axis=0)
+
+
 class LiveRecognizer:
     """hama's per-frame log-probabilities of a stream, each stable frame computed once.
 

@@ -279,11 +279,10 @@ def render_utterance(
     noisy, applied = augment(y, sr, rng, settings=settings.augment, babble=babble)
     posteriors = None
     if settings.stream_posteriors is not None and settings.features.phones:
-        from emote.audio.recognize import phone_posteriors
-        from emote.stream.recognizer import NEURAL_LEFT
+        from emote.stream.recognizer import live_posteriors
 
         right = float(rng.uniform(*settings.stream_posteriors))
-        posteriors = np.repeat(phone_posteriors(noisy, chunk=0.1, context=NEURAL_LEFT, right=right), 2, axis=0)
+        posteriors = live_posteriors(noisy, right=right)
         applied = {**applied, "posterior_right_s": round(right, 3)}
     features = speech_features(noisy, sr=sr, settings=settings.features, posteriors=posteriors)
     mel = hold_posteriors(align_mel(features, n, settings=settings.features), settings.features)

@@ -149,6 +149,10 @@ class SpeechSettings:
     smooth : float
         Half-width (s) of the minimum filter that spreads a doubtful phone's low
         confidence onto its neighbours' frames (the teacher coarticulates over it).
+    stream_posteriors : tuple[float, float] or None
+        Store the phone posteriors a live stream's recogniser gives, each clip hearing a
+        right context drawn from this range (s), instead of the whole clip's
+        (:func:`emote.stream.recognizer.live_posteriors`; as ``CorpusSettings.stream_posteriors``).
     """
 
     seed: int = 0
@@ -159,6 +163,7 @@ class SpeechSettings:
     features: FeatureSettings = field(default_factory=lambda: FeatureSettings(phones=True))
     tracks: TrackSampling = field(default_factory=TrackSampling)
     smooth: float = 0.04
+    stream_posteriors: tuple[float, float] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -300,13 +305,14 @@ def render_clip(clip: Clip, rng: np.random.Generator, settings: SpeechSettings) 
     y, sr = audio.samples.astype(np.float32), audio.sr
     duration = y.size / sr
     n = math.ceil(duration * fps)
-    mel = hold_posteriors(align_mel(speech_features(y, sr=sr, settings=fs), n, settings=fs), fs)
+    features = speech_features(y, sr=sr, settings=fs)  # with the whole clip's phone posteriors
     if clip.text is not None:
         alignment = align(y=y, sr=sr, text=clip.text)
         phones, weight, how = list(alignment.phones), np.ones(n, np.float32), "aligned"
     else:
         phones = list(recognize(y=y, sr=sr).phones)
-        post = mel[:: fs.mel_per_frame, fs.n_mels :].astype(np.float32) * 4.0  # log p, 50 Hz
+        # The teacher's phones were recognised over the whole clip: so is their confidence.
+        post = align_mel(features, n, settings=fs)[:: fs.mel_per_frame, fs.n_mels :] * 4.0  # log p, 50 Hz
         confidence = recognition_confidence(phones, post, rate=fps)
         weight, how = (
             frame_weights(phones, confidence, n_frames=n, fps=fps, smooth=settings.smooth),
@@ -314,6 +320,16 @@ def render_clip(clip: Clip, rng: np.random.Generator, settings: SpeechSettings) 
         )
     speech = teacher_curves(phones, y, sr, n_frames=n, fps=fps)
     track = sample_track(duration, rng, settings.tracks)
+    live = {}
+    if settings.stream_posteriors is not None and fs.phones:
+        from emote.stream.recognizer import live_posteriors
+
+        live = {"posterior_right_s": round(float(rng.uniform(*settings.stream_posteriors)), 3)}
+        # The same log-mel; the posteriors of a stream's recogniser.
+        features = speech_features(
+            y, sr=sr, settings=fs, posteriors=live_posteriors(y, right=live["posterior_right_s"])
+        )
+    mel = hold_posteriors(align_mel(features, n, settings=fs), fs)
     meta = {
         "source": f"{clip.corpus}/{Path(clip.path).name}",
         "voice": clip.corpus,
@@ -324,6 +340,7 @@ def render_clip(clip: Clip, rng: np.random.Generator, settings: SpeechSettings) 
         "phones_from": how,
         "weight_mean": round(float(weight.mean()), 4) if n else 1.0,
         "emotion_track": track.to_dict(),
+        **live,
         **({"text": clip.text} if clip.text is not None else {}),
     }
     return Item(mel=mel, curves=speech, phones=phones, meta=meta, weight=weight)
