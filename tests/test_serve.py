@@ -323,6 +323,18 @@ class DevTools:
         return self.call("Runtime.evaluate", expression=expression, returnByValue=True)["result"].get("value")
 
 
+CHOOSE_JS = """(() => { const m = document.getElementById("language"); m.value = "%s";
+  m.dispatchEvent(new Event("change")); })();"""
+
+
+def _until(tools: DevTools, expression: str, value, seconds: float = 30.0):
+    """``expression``'s value in the page once it equals ``value``, or its last value after ``seconds``."""
+    deadline = time.monotonic() + seconds
+    while (got := tools.eval(expression)) != value and time.monotonic() < deadline:
+        time.sleep(0.25)
+    return got
+
+
 def test_the_page_animates_the_head_from_the_microphone_in_chromium(server, speech_dir, tmp_path):
     import base64
 
@@ -365,9 +377,21 @@ def test_the_page_animates_the_head_from_the_microphone_in_chromium(server, spee
             result = json.loads(tools.eval(
                 "JSON.stringify({received: emoteState.received, level: emoteState.level, trace: emoteState.trace,"
                 " targets: emoteState.morphTargets})"))  # fmt: skip
+            # The language menu, filled from the server's /languages. The stream started in "auto"; a
+            # language chosen mid-stream reaches the server's stream ("updated" echoes the stream's language)...
+            menu = tools.eval("emoteState.languages")
+            started_in = tools.eval("emoteState.language")
+            tools.eval(CHOOSE_JS % "es")
+            switched_to = _until(tools, "emoteState.language", "es")
+            # ...and one chosen between streams goes in the next start message ("ready" echoes it).
+            restart = 'document.getElementById("stop").click();' + CHOOSE_JS % "de"
+            tools.eval(restart + 'document.getElementById("mic").click()')
+            restarted_in = _until(tools, "emoteState.language", "de")
     finally:
         browser.terminate()
         browser.wait(10)
+    assert {"auto", "en", "es", "de", "zh"} <= set(menu)
+    assert (started_in, switched_to, restarted_in) == ("auto", "es", "de")
     assert result["targets"] >= 52  # the default head's ARKit morph targets were found
     # The mesh itself moved: three.js's jawOpen influence took many values.
     mesh_jaw = [t[2] for t in result["trace"] if t[2] is not None]
