@@ -143,6 +143,20 @@ def test_the_language_menu_lists_every_language_a_stream_takes_and_only_those(se
     assert {i["code"]: i["name"] for i in menu}["es"] == "Spanish (Spain)"
 
 
+def test_without_espeak_ng_the_menu_offers_auto_and_english_which_need_none(monkeypatch):
+    from emote.audio import espeak
+    from emote.errors import EmoteError
+    from emote.stream.core import StreamSettings
+
+    def absent() -> dict[str, str]:
+        raise EmoteError("espeak-ng is not installed")
+
+    monkeypatch.setattr(espeak, "languages", absent)
+    assert list(espeak.language_names()) == ["auto", "en"]
+    for code in espeak.language_names():
+        StreamSettings(language=code).checked()  # English and auto need no espeak-ng
+
+
 @needs_espeak
 def test_a_stream_starts_in_a_language_and_changes_it_mid_stream(server, speech48k):
     with connect(server.ws, max_size=None) as ws:

@@ -80,7 +80,7 @@ def language_names() -> dict[str, str]:
     ``fr-fr``, ``zh`` for ``cmn-latn-pinyin``), ordered by name. Without espeak-ng only
     ``auto`` and English, which need none.
     """
-    menu = {"auto": "auto (recognised phones, any language)"}
+    menu = {"auto": "auto (any language)"}
     try:
         known = languages()
     except EmoteError:  # espeak-ng is missing
