@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import needs
+from conftest import missing, needs
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import connect
 
@@ -26,6 +26,9 @@ from emote.audio.io import load_audio
 from emote.stream.server import Server, ServeSettings, three_dir
 
 REPO = Path(__file__).resolve().parents[1]
+needs_espeak = pytest.mark.skipif(
+    shutil.which("espeak-ng") is None, reason=missing("espeak-ng", "not installed")
+)
 
 
 class Running:
@@ -112,13 +115,63 @@ def test_a_client_switches_the_engine_mid_stream_and_frames_keep_coming(server, 
     assert jaw.max() > 0.2 and jaw.max() - jaw.min() > 0.15
 
 
-def test_an_unknown_engine_in_set_is_a_clear_error(server):
+@pytest.mark.parametrize(("key", "value", "message"), [("engine", "rules", "unknown engine"),
+                                                      ("language", "klingon", "unknown language 'klingon'; supported: auto, ")])  # fmt: skip
+def test_an_unknown_engine_or_language_in_set_is_a_clear_error(server, key, value, message):
     with connect(server.ws) as ws:
         ws.send(json.dumps({"type": "start", "sample_rate": 16000}))
         assert json.loads(ws.recv(timeout=30))["type"] == "ready"
-        ws.send(json.dumps({"type": "set", "engine": "rules"}))
+        ws.send(json.dumps({"type": "set", key: value}))
         msgs = _messages(ws)
-    assert msgs[-1]["type"] == "error" and "unknown engine" in msgs[-1]["message"]
+    assert msgs[-1]["type"] == "error" and message in msgs[-1]["message"]
+
+
+@needs_espeak
+def test_the_language_menu_lists_every_language_a_stream_takes_and_only_those(server):
+    from emote.audio.espeak import languages
+    from emote.stream.core import StreamSettings
+
+    menu = json.load(urllib.request.urlopen(server.url + "/languages"))["languages"]
+    codes = [item["code"] for item in menu]
+    assert codes[0] == "auto" and len(set(codes)) == len(codes)
+    assert {"en", "es", "fr", "de", "it", "pt", "ru", "ja", "ko", "zh", "nl", "pl"} <= set(codes)
+    assert all(item["name"] and "_" not in item["name"] for item in menu)
+    # Each of espeak-ng's voices once: every code is one a stream takes, and no voice is missing.
+    for code in codes:
+        StreamSettings(language=code).checked()
+    assert {languages()[c] for c in codes[1:]} == set(languages().values())
+    assert {i["code"]: i["name"] for i in menu}["es"] == "Spanish (Spain)"
+
+
+def test_without_espeak_ng_the_menu_offers_auto_and_english_which_need_none(monkeypatch):
+    from emote.audio import espeak
+    from emote.errors import EmoteError
+    from emote.stream.core import StreamSettings
+
+    def absent() -> dict[str, str]:
+        raise EmoteError("espeak-ng is not installed")
+
+    monkeypatch.setattr(espeak, "languages", absent)
+    assert list(espeak.language_names()) == ["auto", "en"]
+    for code in espeak.language_names():
+        StreamSettings(language=code).checked()  # English and auto need no espeak-ng
+
+
+@needs_espeak
+def test_a_stream_starts_in_a_language_and_changes_it_mid_stream(server, speech48k):
+    with connect(server.ws, max_size=None) as ws:
+        ws.send(json.dumps({"type": "start", "sample_rate": 48000, "language": "es"}))
+        assert json.loads(ws.recv(timeout=30))["language"] == "es"
+        ws.send(speech48k[:24000].tobytes())
+        ws.send(json.dumps({"type": "set", "language": "fr", "emotion": "happy"}))
+        ws.send(speech48k[24000:48000].tobytes())
+        ws.send(json.dumps({"type": "end"}))
+        msgs = _messages(ws)
+    assert msgs[-1] == {"type": "end"}
+    updated = [m for m in msgs if m["type"] == "updated"]
+    assert updated == [{"type": "updated", "language": "fr", "emotion": "happy", "engine": "phonetic"}]
+    frames = [row for m in msgs if m["type"] == "frames" for row in m["values"]]
+    assert len(frames) == n_frames_for(duration=1.0, fps=30)
 
 
 @pytest.mark.parametrize(
@@ -130,6 +183,8 @@ def test_an_unknown_engine_in_set_is_a_clear_error(server):
      (json.dumps({"type": "start", "sample_rate": 100}), None, "sample_rate"),
      (json.dumps({"type": "start", "sample_rate": 16000, "emotion": "grumpy"}), None, "emotion"),
      (json.dumps({"type": "start", "sample_rate": 16000, "volume": 11}), None, "unknown start settings"),
+     (json.dumps({"type": "start", "sample_rate": 16000, "language": "klingon"}), None, "unknown language 'klingon'"),
+     (json.dumps({"type": "start", "sample_rate": 16000, "language": 7}), None, "language must be a string"),
      (json.dumps({"type": "start", "sample_rate": 16000}), b"\0\0\0", "multiple of 4"),
      (json.dumps({"type": "start", "sample_rate": 16000}), np.full(4, np.nan, "<f4").tobytes(), "NaN")],
 )  # fmt: skip
@@ -282,6 +337,18 @@ class DevTools:
         return self.call("Runtime.evaluate", expression=expression, returnByValue=True)["result"].get("value")
 
 
+CHOOSE_JS = """(() => { const m = document.getElementById("language"); m.value = "%s";
+  m.dispatchEvent(new Event("change")); })();"""
+
+
+def _until(tools: DevTools, expression: str, value, seconds: float = 30.0):
+    """``expression``'s value in the page once it equals ``value``, or its last value after ``seconds``."""
+    deadline = time.monotonic() + seconds
+    while (got := tools.eval(expression)) != value and time.monotonic() < deadline:
+        time.sleep(0.25)
+    return got
+
+
 def test_the_page_animates_the_head_from_the_microphone_in_chromium(server, speech_dir, tmp_path):
     import base64
 
@@ -324,9 +391,21 @@ def test_the_page_animates_the_head_from_the_microphone_in_chromium(server, spee
             result = json.loads(tools.eval(
                 "JSON.stringify({received: emoteState.received, level: emoteState.level, trace: emoteState.trace,"
                 " targets: emoteState.morphTargets})"))  # fmt: skip
+            # The language menu, filled from the server's /languages. The stream started in "auto"; a
+            # language chosen mid-stream reaches the server's stream ("updated" echoes the stream's language)...
+            menu = tools.eval("emoteState.languages")
+            started_in = tools.eval("emoteState.language")
+            tools.eval(CHOOSE_JS % "es")
+            switched_to = _until(tools, "emoteState.language", "es")
+            # ...and one chosen between streams goes in the next start message ("ready" echoes it).
+            restart = 'document.getElementById("stop").click();' + CHOOSE_JS % "de"
+            tools.eval(restart + 'document.getElementById("mic").click()')
+            restarted_in = _until(tools, "emoteState.language", "de")
     finally:
         browser.terminate()
         browser.wait(10)
+    assert {"auto", "en", "es", "de", "zh"} <= set(menu)
+    assert (started_in, switched_to, restarted_in) == ("auto", "es", "de")
     assert result["targets"] >= 52  # the default head's ARKit morph targets were found
     # The mesh itself moved: three.js's jawOpen influence took many values.
     mesh_jaw = [t[2] for t in result["trace"] if t[2] is not None]

@@ -23,7 +23,7 @@ import subprocess
 from emote.errors import EmoteError, TranscriptError
 from emote.phonetics.features import parse_ipa
 
-__all__ = ["ENGLISH", "check_language", "clean_ipa", "languages", "phonemize", "voice_of"]
+__all__ = ["ENGLISH", "check_language", "clean_ipa", "language_names", "languages", "phonemize", "voice_of"]
 
 ENGLISH = ("en", "en-us", "en-gb", "eng")
 """Codes that mean English (aligned by PocketSphinx's English model)."""
@@ -47,22 +47,51 @@ def _require() -> str:
 
 
 @functools.lru_cache(maxsize=1)
+def _voices() -> dict[str, str]:
+    """Each voice ``espeak-ng --voices`` lists here: its code -> its name ("es": "Spanish (Spain)")."""
+    out = subprocess.run([_require(), "--voices"], capture_output=True, text=True, check=True).stdout
+    voices: dict[str, str] = {}
+    for line in out.splitlines()[1:]:
+        fields = line.split()  # Pty, Language, Age/Gender, VoiceName (spaces written as "_"), File...
+        if len(fields) >= 4:
+            voices.setdefault(fields[1].lower(), fields[3].replace("_", " ").strip())
+    return voices
+
+
+@functools.lru_cache(maxsize=1)
 def languages() -> dict[str, str]:
     """Every language code espeak-ng knows here -> the voice that reads it."""
-    out = subprocess.run([_require(), "--voices"], capture_output=True, text=True, check=True).stdout
     codes: dict[str, str] = {}
-    for line in out.splitlines()[1:]:
-        fields = line.split()
-        if len(fields) >= 4:
-            code = fields[1].lower()
-            codes.setdefault(code, code)
-            base = code.split("-")[0]
-            if base not in codes or code == f"{base}-{base}":  # "fr" -> "fr-fr", not "fr-be"
-                codes[base] = code
+    for code in _voices():
+        codes.setdefault(code, code)
+        base = code.split("-")[0]
+        if base not in codes or code == f"{base}-{base}":  # "fr" -> "fr-fr", not "fr-be"
+            codes[base] = code
     for alias, voice in _ALIASES.items():
         if voice in codes or voice.split("-")[0] in codes:
             codes[alias] = voice
     return dict(sorted(codes.items()))
+
+
+def language_names() -> dict[str, str]:
+    """The languages a ``language`` setting takes, for a menu: code -> name, ``"auto"`` first.
+
+    Each espeak-ng voice appears once, under the shortest code that picks it (``fr`` for
+    ``fr-fr``, ``zh`` for ``cmn-latn-pinyin``), ordered by name. Without espeak-ng only
+    ``auto`` and English, which need none.
+    """
+    menu = {"auto": "auto (any language)"}
+    try:
+        known = languages()
+    except EmoteError:  # espeak-ng is missing
+        return {**menu, "en": "English"}
+    shortest: dict[str, str] = {}
+    for code, voice in known.items():
+        if len(code) < len(shortest.get(voice, code + "-")):
+            shortest[voice] = code
+    names = _voices()
+    named = sorted((names.get(voice, voice), code) for voice, code in shortest.items())
+    return {**menu, **{code: name for name, code in named}}
 
 
 def check_language(language: str) -> str:

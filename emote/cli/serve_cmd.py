@@ -7,7 +7,8 @@ import sys
 
 EPILOG = """\
 open http://HOST:PORT/ in a browser: the microphone or an audio file animates the default head
-(drop your own GLB with ARKit-named morph targets onto the page). Programs connect to
+(drop your own GLB with ARKit-named morph targets onto the page); its menus set the emotion,
+engine and language of the speech (auto, or any espeak-ng language). Programs connect to
 ws://HOST:PORT/ws (protocol: emote/stream/server.py).
 
 Listens on 127.0.0.1 only unless --host says otherwise (--host 0.0.0.0: every interface;

@@ -6,6 +6,9 @@ HTTP (same port):
   served from this server: ``/vendor/three/`` is the copy ``setup.sh`` installs from npm, never
   a CDN); drop your own GLB head (ARKit-named morph targets) onto it.
 - ``/head.glb`` the default head, written by emote's GLB exporter.
+- ``/languages`` the languages ``language`` takes, for the page's menu: ``{"languages": [{"code":
+  "auto", "name": ...}, {"code": "es", "name": "Spanish (Spain)"}, ...]}``
+  (:func:`emote.audio.espeak.language_names`).
 
 WebSocket ``/ws`` (JSON text messages, audio as binary):
 
@@ -17,7 +20,9 @@ WebSocket ``/ws`` (JSON text messages, audio as binary):
 2. client → binary messages: mono float32 little-endian PCM at ``sample_rate``;
    server → ``{"type": "frames", "first": i, "fps": f, "values": [[61 numbers], ...]}``.
 3. client → ``{"type": "set", "emotion": .., "intensity": .., "blinks": .., "gaze": .., "head_motion": ..,
-   "engine": .., "language": ..}`` at any time (the change glides in; a new engine crossfades from the old one).
+   "engine": .., "language": ..}`` at any time (the change glides in; a new engine crossfades from the old one);
+   server → ``{"type": "updated", ..the keys sent.., "engine": .., "language": ..}``: the change is
+   in, and the stream's engine and language now.
 4. client → ``{"type": "end"}``; server sends the last frames, ``{"type": "end"}`` and closes.
 
 Robustness, per connection, so one client never hurts the others:
@@ -126,6 +131,11 @@ class Server:
             return (WEB / "index.html").read_bytes(), "text/html; charset=utf-8"
         if path == "/app.js":
             return (WEB / "app.js").read_bytes(), "text/javascript; charset=utf-8"
+        if path == "/languages":
+            from emote.audio.espeak import language_names
+
+            menu = [{"code": code, "name": name} for code, name in language_names().items()]
+            return json.dumps({"languages": menu}).encode(), "application/json"
         if path == "/head.glb":
             if self._head is None:
                 self._head = default_head_glb()
@@ -239,8 +249,11 @@ class Session:
             keys = {"emotion", "intensity", "blinks", "gaze", "head_motion", "engine", "language"}
             if set(msg) - keys - {"type"}:
                 raise ClientError(f"set takes {', '.join(sorted(keys))}")
+            changes = {k: v for k, v in msg.items() if k in keys}
             # Off the event loop: a first switch to the neural engine loads its model.
-            await asyncio.to_thread(self.stream.set, **{k: v for k, v in msg.items() if k in keys})
+            await asyncio.to_thread(self.stream.set, **changes)
+            s = self.stream.settings
+            await self._send_json({"type": "updated", **changes, "engine": s.engine, "language": s.language})
         elif kind == "end":
             self._need_stream()
             await self._send(await asyncio.to_thread(self.stream.flush))

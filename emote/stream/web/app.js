@@ -7,9 +7,19 @@ const status = (text) => { $("status").textContent = text; };
 
 // State the page exposes for tests and tools: frames received, the morph weights shown, a trace.
 // received: [frame, JawOpen] per frame; level: [audio seconds sent, RMS] per piece; trace: [ms, JawOpen, mesh jaw].
+// language: the stream's language as the server last confirmed it (ready / updated); languages: the menu's codes.
 const state = (window.emoteState = {
   ready: false, frames: 0, shown: 0, error: null, weights: {}, trace: [], level: [], received: [], sentSeconds: 0,
+  language: null, languages: [],
 });
+
+// The language menu: the server says which languages it takes (one list, in Python), so the page keeps none.
+fetch("/languages").then((r) => r.json()).then(({ languages }) => {
+  const menu = $("language"), chosen = menu.value;
+  menu.replaceChildren(...languages.map(({ code, name }) => new Option(code === "auto" ? name : `${name} · ${code}`, code)));
+  menu.value = chosen;
+  state.languages = languages.map(({ code }) => code);
+}).catch((e) => status(`languages: ${e.message || e}`)); // the menu keeps "auto"
 
 // -- the scene -----------------------------------------------------------------------------------
 const canvas = $("view");
@@ -121,11 +131,12 @@ function connect(sampleRate) {
     ws.binaryType = "arraybuffer";
     ws.onopen = () => ws.send(JSON.stringify({
       type: "start", sample_rate: sampleRate, fps: 30, engine: $("engine").value,
-      emotion: $("emotion").value, intensity: Number($("intensity").value),
+      emotion: $("emotion").value, intensity: Number($("intensity").value), language: $("language").value,
     }));
     ws.onmessage = (ev) => {
       const msg = JSON.parse(ev.data);
-      if (msg.type === "ready") { channels = msg.channels; state.ready = true; resolve(); }
+      if (msg.type === "ready") { channels = msg.channels; state.ready = true; state.language = msg.language; resolve(); }
+      else if (msg.type === "updated") state.language = msg.language;
       else if (msg.type === "frames") {
         const now = performance.now();
         if (clockStart === null) { clockStart = now + BUFFER_MS; firstIndex = msg.first; }
@@ -205,10 +216,11 @@ $("stop").onclick = () => {
 };
 const sendSettings = () => ws && ws.readyState === WebSocket.OPEN &&
   ws.send(JSON.stringify({ type: "set", emotion: $("emotion").value, intensity: Number($("intensity").value),
-                           engine: $("engine").value }));
+                           engine: $("engine").value, language: $("language").value }));
 $("emotion").onchange = sendSettings;
 $("intensity").onchange = sendSettings;
 $("engine").onchange = sendSettings; // mid-stream: the face crossfades to the other engine
+$("language").onchange = sendSettings;
 
 // ?autostart=mic starts listening at once (the headless browser test uses a fake microphone).
 if (new URLSearchParams(location.search).get("autostart") === "mic") startMic().catch((e) => { state.error = String(e.message || e); status(state.error); });
