@@ -214,7 +214,7 @@ def test_a_killed_and_resumed_run_ends_where_an_unbroken_one_does(corpus, tmp_pa
     """Networks, optimiser, step and random state (batches, augmentation) all come back."""
 
     def cfg(out: Path) -> TrainConfig:
-        return replace(tiny_config(corpus, out, prior=6, classifier=2, main=9), save_every=3)
+        return replace(tiny_config(corpus, out, prior=6, classifier=2, main=9), save_every=3, snapshots=3)
 
     whole = load_model(train(cfg(tmp_path / "whole")))
     calls = []
@@ -231,6 +231,11 @@ def test_a_killed_and_resumed_run_ends_where_an_unbroken_one_does(corpus, tmp_pa
     again = load_model(resumed.run())
     for (name, a), b in zip(whole.net.state_dict().items(), again.net.state_dict().values(), strict=True):
         assert torch.equal(a, b), name
+    # The snapshots saved before the kill (main steps 3 and 6) stay as they were, not re-saved on resuming.
+    for k in (1, 2):
+        a, b = (load_model(tmp_path / run / f"model_{k}of3.pt") for run in ("whole", "broken"))
+        for (name, x), y in zip(a.net.state_dict().items(), b.net.state_dict().values(), strict=True):
+            assert torch.equal(x, y), (k, name)
 
 
 def test_emote_train_stops_cleanly_and_resumes_from_the_command_line(corpus, tmp_path, capsys):

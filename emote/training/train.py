@@ -729,7 +729,13 @@ class Trainer:
         ]
         started = time.perf_counter() - self.elapsed[stage]
         snaps = self.cfg.snapshots if stage == "main" else 0
+        # A resumed run already saved the snapshots it passed: keep them, do not overwrite them now.
+        done = self.step / sc.steps if sc.steps else 0.0
+        if sc.max_seconds > 0:
+            done = max(done, self.elapsed[stage] / sc.max_seconds)
         next_snap = 1
+        while snaps and next_snap < snaps and done >= next_snap / snaps:  # the test the loop saves by
+            next_snap += 1
         running: dict[str, torch.Tensor | float] = {}
         count = 0
         stage_start_step = self.step
