@@ -39,7 +39,7 @@ RIGHT = 0.2
 NEURAL_LEFT = 2.0
 """Default left context (s) of the recogniser whose posteriors the neural engine's network reads.
 Measured by ``benchmarks/stream_context.py`` on LibriSpeech training speech (not the test clips),
-the shipped stream model streamed against its own offline curves: the recogniser over each
+the stream model of 5c568c5 streamed against its own offline curves: the recogniser over each
 one-second window alone keeps 0.909 of the offline lip closures at mouth MAE 0.0084; a live
 recogniser hearing 0.8 s before its frames 0.914 / 0.0086, 2 s 0.919 / 0.0075, 4 s 0.929 /
 0.0071, at 0.36, 0.35, 0.46 and 0.62 CPU seconds per second of audio. 2 s: most of the MAE's
