@@ -65,8 +65,8 @@ to the phonetic engine, ``PhoneticSettings.heard_jaw``); English and ``"auto"`` 
 network's jaw. Chosen off the test data by ``benchmarks/heard_jaw_choice.py``
 (``neural_share`` in ``benchmarks/results/heard_jaw_choice.json``): on synthetic Mandarin
 from espeak-ng with exact phones, the share that brings the multilingual model's jaw,
-from the audio alone, nearest the jaw of the exact phones (correlation 0.915 with none,
-0.927 at 0.25, 0.891 with the heard jaw alone).
+from the audio alone, nearest the jaw of the exact phones (correlation 0.913 with none,
+0.926 at 0.25, 0.891 with the heard jaw alone).
 """
 
 
