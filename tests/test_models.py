@@ -463,3 +463,15 @@ def test_the_lookahead_configs_load_with_their_lookahead_and_fit_two_device_comm
         assert 0 < stages <= 2 * 430, name  # two device commands of --stop-after 515 + 430 s, loading aside
     shipped = load_model(repo / "checkpoints" / "emote_multilingual.pt")
     assert shipped.config.lookahead == 5  # the shipped multilingual model is the look-ahead one
+
+
+def test_a_model_files_card_names_no_folder_of_the_training_machine(corpus, tmp_path, monkeypatch):
+    """Paths under the working directory are written relative to it (a shipped card shows
+    ``.emote_data/...``, not the trainer's home); others stay as they were given."""
+    monkeypatch.chdir(corpus.parent)
+    path = train(tiny_config(corpus.resolve(), tmp_path / "run", prior=2, classifier=0, main=2))
+    card = load_model(path).card
+    assert card["data"] == corpus.name and card["train_config"]["data"] == corpus.name
+    from emote.training.train import _relative
+
+    assert _relative({"init": ["/nowhere/else.pt", 3]}) == {"init": ["/nowhere/else.pt", 3]}  # not under it

@@ -31,6 +31,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import os
 import time
 from collections.abc import Callable
 from dataclasses import replace
@@ -813,16 +814,36 @@ class Trainer:
         except _Stopped:
             log.info("stopped at stage %s step %d (state saved)", STAGES[self.stage_index], self.step)
             return None
-        card = {
-            "data": self.cfg.data,
-            "train_hours": round(self.train_stream.hours, 3),
-            "val_hours": round(self.val_stream.hours, 3) if self.val_stream else 0.0,
-            "device": torch.cuda.get_device_name(0) if self.device.type == "cuda" else "cpu",
-            "stages": self.history,
-            "train_config": self.cfg.to_dict(),
-        }
+        card = _relative(
+            {
+                "data": self.cfg.data,
+                "train_hours": round(self.train_stream.hours, 3),
+                "val_hours": round(self.val_stream.hours, 3) if self.val_stream else 0.0,
+                "device": torch.cuda.get_device_name(0) if self.device.type == "cuda" else "cpu",
+                "stages": self.history,
+                "train_config": self.cfg.to_dict(),
+            }
+        )
         self.progress(1.0)
         return save_model(self.out / MODEL, self.net, self.classifier, card=card)
+
+
+def _relative(value: Any) -> Any:
+    """``value`` with absolute paths under the working directory made relative to it.
+
+    A model file's card records its data and config; a shipped one should not name the folders
+    of the machine it was trained on.
+    """
+    if isinstance(value, str) and os.path.isabs(value):
+        try:
+            return str(Path(value).relative_to(Path.cwd()))
+        except ValueError:
+            return value
+    if isinstance(value, list | tuple):
+        return [_relative(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _relative(v) for k, v in value.items()}
+    return value
 
 
 def train(
