@@ -325,6 +325,12 @@ def _behind(b: dict[str, torch.Tensor], lookahead: int | None) -> dict[str, torc
     }
 
 
+def _fraction(step: int, elapsed: float, stage: StageConfig) -> float:
+    """How far through a stage a run is: by steps, or by wall time where that is capped and further."""
+    fraction = step / stage.steps
+    return max(fraction, elapsed / stage.max_seconds) if stage.max_seconds > 0 else fraction
+
+
 def _schedule(fraction: float, step: int, stage: StageConfig) -> float:
     """Learning-rate factor: linear warm-up, then cosine to 5% of the peak."""
     if step < stage.warmup:
@@ -731,9 +737,7 @@ class Trainer:
         started = time.perf_counter() - self.elapsed[stage]
         snaps = self.cfg.snapshots if stage == "main" else 0
         # A resumed run already saved the snapshots it passed: keep them, do not overwrite them now.
-        done = self.step / sc.steps if sc.steps else 0.0
-        if sc.max_seconds > 0:
-            done = max(done, self.elapsed[stage] / sc.max_seconds)
+        done = _fraction(self.step, self.elapsed[stage], sc)
         next_snap = 1
         while snaps and next_snap < snaps and done >= next_snap / snaps:  # the test the loop saves by
             next_snap += 1
@@ -745,12 +749,10 @@ class Trainer:
                 sc.batch, sc.window, fast_share=self.cfg.fast_share if stage != "classifier" else 0.0
             )
             elapsed = time.perf_counter() - started
-            fraction = self.step / sc.steps
-            if sc.max_seconds > 0:
-                fraction = max(fraction, elapsed / sc.max_seconds)
-                if elapsed >= sc.max_seconds:
-                    log.info("stage %s: time cap reached at step %d", stage, self.step)
-                    break
+            fraction = _fraction(self.step, elapsed, sc)
+            if sc.max_seconds > 0 and elapsed >= sc.max_seconds:
+                log.info("stage %s: time cap reached at step %d", stage, self.step)
+                break
             for g in opt.param_groups:
                 g["lr"] = sc.lr * _schedule(fraction, self.step, sc)
             loss, parts = loss_fn(b)
