@@ -305,13 +305,14 @@ def render_clip(clip: Clip, rng: np.random.Generator, settings: SpeechSettings) 
     y, sr = audio.samples.astype(np.float32), audio.sr
     duration = y.size / sr
     n = math.ceil(duration * fps)
-    features = speech_features(y, sr=sr, settings=fs)  # with the whole clip's phone posteriors
+    features = None  # log-mel with the whole clip's phone posteriors, where needed
     if clip.text is not None:
         alignment = align(y=y, sr=sr, text=clip.text)
         phones, weight, how = list(alignment.phones), np.ones(n, np.float32), "aligned"
     else:
         phones = list(recognize(y=y, sr=sr).phones)
         # The teacher's phones were recognised over the whole clip: so is their confidence.
+        features = speech_features(y, sr=sr, settings=fs)
         post = align_mel(features, n, settings=fs)[:: fs.mel_per_frame, fs.n_mels :] * 4.0  # log p, 50 Hz
         confidence = recognition_confidence(phones, post, rate=fps)
         weight, how = (
@@ -329,6 +330,8 @@ def render_clip(clip: Clip, rng: np.random.Generator, settings: SpeechSettings) 
         features = speech_features(
             y, sr=sr, settings=fs, posteriors=live_posteriors(y, right=live["posterior_right_s"])
         )
+    elif features is None:
+        features = speech_features(y, sr=sr, settings=fs)
     mel = hold_posteriors(align_mel(features, n, settings=fs), fs)
     meta = {
         "source": f"{clip.corpus}/{Path(clip.path).name}",
