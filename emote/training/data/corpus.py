@@ -45,11 +45,10 @@ from emote.training.data.augment import AugmentSettings, augment
 from emote.training.data.lines import language_lines
 from emote.training.data.prosody import TrackSampling, sample_prosody, sample_track
 from emote.training.data.shards import (
-    MANIFEST,
     Item,
+    check_settings,
+    finished_shard,
     hold_posteriors,
-    read_manifest,
-    read_shard,
     summarize,
     write_manifest,
     write_shard,
@@ -358,8 +357,7 @@ def generate_corpus(
     root = Path(out)
     root.mkdir(parents=True, exist_ok=True)
     wanted = json.loads(json.dumps(s.to_dict()))
-    if (root / MANIFEST).exists() and read_manifest(root).get("settings") != wanted:
-        raise EmoteError(f"{root}: holds a corpus made with other settings; use an empty folder")
+    check_settings(root, wanted, "corpus")
     voices = _voices(s)
     plan = [(vi, voice) for vi, voice in enumerate(ALL_VOICES) if voice in voices]
     entries: list[dict[str, Any]] = []
@@ -376,14 +374,10 @@ def generate_corpus(
         k = 0
         while seconds < minutes * 60:
             path = root / _shard_name(voice, k)
-            shard_seconds = None
-            if path.exists():
-                try:
-                    shard = read_shard(path)
-                    shard_seconds = sum(float(m["duration"]) for m in shard.meta)
-                except EmoteError:
-                    log.warning("%s: damaged, generating it again", path)
-            if shard_seconds is None:
+            shard = finished_shard(path)
+            if shard is not None:
+                shard_seconds = sum(float(m["duration"]) for m in shard.meta)
+            else:
                 items = _make_shard(voice, np.random.SeedSequence([s.seed, vi, k]), s)
                 header = {"fps": s.fps, "kind": "speech", "features": s.features.to_dict(), "voice": voice.id}
                 write_shard(path, items, channels=TEACHER_CHANNELS, header=header, mel_dtype=s.mel_dtype,

@@ -52,6 +52,7 @@ top (0.484) clipped the loudest bins; they still read correctly.
 from __future__ import annotations
 
 import json
+import logging
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -62,7 +63,7 @@ from typing import Any
 import numpy as np
 
 from emote.audio.phones import Phone
-from emote.errors import FormatError, file_error
+from emote.errors import EmoteError, FormatError, file_error
 from emote.nn.features import FeatureSettings
 from emote.phonetics.labels import ARPABET, SIL
 
@@ -350,6 +351,25 @@ def read_shard(path: str | PathLike[str]) -> Shard:
             f"shard format version {shard.header.get('version')!r}, expected {FORMAT_VERSION}",
         )
     return shard
+
+
+def check_settings(root: Path, wanted: dict[str, Any], what: str) -> None:
+    """Refuse a folder whose manifest was written with other settings: a resumed run adds
+    shards to the dataset it started, never to another (``what``: "corpus", "dataset")."""
+    if (root / MANIFEST).exists() and read_manifest(root).get("settings") != wanted:
+        raise EmoteError(f"{root}: holds a {what} made with other settings; use an empty folder")
+
+
+def finished_shard(path: Path) -> Shard | None:
+    """The shard an interrupted run already wrote at ``path``; None where there is none, or it
+    is damaged (logged) and must be made again."""
+    if not path.exists():
+        return None
+    try:
+        return read_shard(path)
+    except EmoteError:
+        logging.getLogger("emote.data").warning("%s: damaged, generating it again", path)
+        return None
 
 
 def summarize(root: str | PathLike[str], shards: list[dict[str, Any]]) -> dict[str, Any]:

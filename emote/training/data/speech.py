@@ -58,11 +58,10 @@ from emote.phonetics.labels import PHONE_CLASSES, SIL
 from emote.training.data.corpus import TEACHER_CHANNELS
 from emote.training.data.prosody import TrackSampling, sample_track
 from emote.training.data.shards import (
-    MANIFEST,
     Item,
+    check_settings,
+    finished_shard,
     hold_posteriors,
-    read_manifest,
-    read_shard,
     summarize,
     write_manifest,
     write_shard,
@@ -403,8 +402,7 @@ def generate_speech_shards(
         raise EmoteError("two speech folders share a name; corpora are told apart by their folder's name")
     root.mkdir(parents=True, exist_ok=True)
     wanted = json.loads(json.dumps({**s.to_dict(), "corpora": corpora}))
-    if (root / MANIFEST).exists() and read_manifest(root).get("settings") != wanted:
-        raise EmoteError(f"{root}: holds a dataset made with other settings; use an empty folder")
+    check_settings(root, wanted, "dataset")
     plan = _plan(clips, s)
     seconds = {c.path: audio_info(c.path).duration for c in clips}
     total = sum(seconds.values()) or 1.0
@@ -413,15 +411,11 @@ def generate_speech_shards(
     done, made, t0 = 0.0, 0.0, time.perf_counter()
     for name, split, index, members in plan:
         path = root / name
-        if path.exists():
-            try:
-                shard = read_shard(path)
-                entries.append(_entry(name, split, shard.meta))
-                skipped += shard.header.get("skipped", [])
-                done += sum(seconds[c.path] for c in members)
-                continue
-            except EmoteError:
-                log.warning("%s: damaged, generating it again", path)
+        if (shard := finished_shard(path)) is not None:
+            entries.append(_entry(name, split, shard.meta))
+            skipped += shard.header.get("skipped", [])
+            done += sum(seconds[c.path] for c in members)
+            continue
         rng = np.random.default_rng(np.random.SeedSequence([s.seed, index]))
         items, failed = [], []
         for clip in members:
