@@ -4,7 +4,7 @@ Usage::
 
     python benchmarks/stream_context.py          # writes benchmarks/results/stream_context.json
     python benchmarks/stream_context.py --quick   # three clips
-    python benchmarks/stream_context.py --checkpoint runs/x/model.pt --rows "window,left 2 s" --label x
+    python benchmarks/stream_context.py --checkpoint runs/x/model.pt --rows "window; left 2 s" --label x
 
 The neural engine's network reads the phone recogniser's posteriors. hama's network attends
 over all the audio it is given, so a stream's posteriors differ from the whole clip's: the
@@ -51,6 +51,7 @@ ROWS: dict[str, dict] = {
     "window": {"recognizer_left": None},
     "left 0.8 s": {"neural_recognizer_left": 0.8},
     "left 2 s": {"neural_recognizer_left": 2.0},
+    "left 3 s": {"neural_recognizer_left": 3.0},
     "left 4 s": {"neural_recognizer_left": 4.0},
     # More look-ahead: frames older than the recogniser's 0.2 s right context are kept as they
     # settled, so the posteriors hear no more of the future however long the stream waits.
@@ -121,13 +122,13 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="three clips")
     ap.add_argument("--jobs", type=int, default=2, help="rows measured side by side (one core each)")
     ap.add_argument("--checkpoint", help="another model file, streamed and offline (default: the stream's)")
-    ap.add_argument("--rows", help="comma list of the rows to measure (default: all)")
+    ap.add_argument("--rows", help="the rows to measure, separated by semicolons (row names hold commas; default: all)")
     ap.add_argument("--label", help="write results/stream_context_LABEL.json (with --checkpoint or --rows)")
     ap.add_argument("--held-out", action="store_true",
                     help="every 3rd clip of the speakers the training data holds out (its val split), "
                     "for models that trained on the other clips' stream posteriors")  # fmt: skip
     args = ap.parse_args()
-    rows_asked = {k: v for k, v in ROWS.items() if not args.rows or k in args.rows.split(",")}
+    rows_asked = {k: v for k, v in ROWS.items() if not args.rows or k in [r.strip() for r in args.rows.split(";")]}
     if args.checkpoint:
         rows_asked = {k: {**v, "checkpoint": args.checkpoint} for k, v in rows_asked.items()}
     if args.held_out:
