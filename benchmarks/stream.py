@@ -521,6 +521,9 @@ def main() -> None:
                 # The network's posteriors from the recogniser over each window alone (before
                 # the live recogniser fed the neural engine too: benchmarks/stream_context.py).
                 rows["neural, recogniser over each window"] = (engine, {"recognizer_left": None})
+                # Its live recogniser hearing more of the past (the default 2 s: stream_context.py).
+                for left in (3.0, 4.0):
+                    rows[f"neural, recogniser left {left:g} s"] = (engine, {"neural_recognizer_left": left})
             report.setdefault("defaults", {})[engine] = {"lookahead_s": defaults.lookahead, "hop_s": defaults.hop,
                                                          "recognizer_left_s": defaults.recognizer_left,
                                                          "recognizer_right_s": defaults.recognizer_right,
