@@ -414,9 +414,12 @@ def test_the_page_animates_the_head_from_the_microphone_in_chromium(server, spee
     frames = np.array(result["received"], np.float64)
     level = np.array(result["level"], np.float64)
     at = np.searchsorted(level[:, 0], frames[:, 0] / 30.0).clip(0, len(level) - 1)
+    # Speech against silence: frames whose audio was loud, and those whose audio was near silent
+    # (not merely quieter speech, whose jaw may still move: under load that made the contrast flaky).
     loud = level[at, 1] > 0.3 * level[:, 1].max()
-    assert loud.any() and (~loud).any()
-    assert frames[loud, 1].mean() > 2 * frames[~loud, 1].mean() + 0.02
+    silent = level[at, 1] < 0.05 * level[:, 1].max()
+    assert loud.any() and silent.any()
+    assert frames[loud, 1].mean() > 2 * frames[silent, 1].mean() + 0.02
     if os.environ.get("EMOTE_SCREENSHOTS") and strip:  # docs/images/live_strip.png comes from here
         out = Path(os.environ["EMOTE_SCREENSHOTS"])
         out.mkdir(parents=True, exist_ok=True)
