@@ -90,11 +90,22 @@ def test_a_spanish_neural_stream_follows_the_heard_jaw_as_offline(spanish):
     )
 
 
-def test_english_and_auto_streams_are_unchanged(speech_dir):
+def test_a_stream_recognises_phones_as_offline_does_for_its_language(speech_dir):
+    """As ``emote.animate``: English said recognises ARPAbet; ``auto`` and any other language IPA,
+    with the bilabial closures heard by the detector written in."""
     y = load_audio(speech_dir / "bobby.wav").samples
-    before = _streamed(Stream(fps=30), y)  # made as before streams had a language
-    for language in ("auto", "en", "EN-US"):
-        assert np.array_equal(_streamed(Stream(fps=30, language=language), y), before), language
+
+    def heard(language: str) -> tuple[np.ndarray, set[str]]:
+        stream, labels = Stream(fps=30, language=language), set()
+        recognise = stream._heard
+        stream._heard = lambda window: [labels.add(p.label) or p for p in recognise(window)]
+        return _streamed(stream, y), labels
+
+    (en, en_labels), (en_us, _), (auto, auto_labels) = heard("en"), heard("EN-US"), heard("auto")
+    assert np.array_equal(en, en_us)  # one language, however spelt
+    assert en_labels and not any(label.startswith("/") for label in en_labels)
+    assert any(label.startswith("/") for label in auto_labels)
+    assert np.array_equal(_streamed(Stream(fps=30), y), auto)  # auto is the default
 
 
 @pytest.mark.parametrize("language", ["klingon", "xx", ""])

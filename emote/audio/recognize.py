@@ -428,19 +428,29 @@ def _posterior_pool() -> np.ndarray:
 
 
 def phones_from_log_probs(
-    y: np.ndarray, log_probs: np.ndarray, settings: RecognizeSettings | None = None
+    y: np.ndarray,
+    log_probs: np.ndarray,
+    settings: RecognizeSettings | None = None,
+    encoding: np.ndarray | None = None,
 ) -> list[Phone]:
     """hama's phones of ``y`` (16 kHz) from its network's log-probabilities, already computed.
 
     For a caller that evaluates the network piecewise (a live stream computes each
     20 ms frame once, :mod:`emote.stream.recognizer`); ``log_probs`` are
-    :meth:`HamaNet.log_probs`' rows for ``y``. Phones tile ``[0, len(y) / 16000]``.
+    :meth:`HamaNet.log_probs`' rows for ``y``, ``encoding`` :meth:`HamaNet.encode`'s (the
+    closure detector reads them with ``settings.ipa``; None: computed here). Phones tile
+    ``[0, len(y) / 16000]``.
     """
     settings = settings or RecognizeSettings()
-    return _tidy(_decode_hama(y, settings, log_probs), y.size / SAMPLE_RATE, settings.min_silence)
+    return _tidy(_decode_hama(y, settings, log_probs, encoding), y.size / SAMPLE_RATE, settings.min_silence)
 
 
-def _decode_hama(y: np.ndarray, settings: RecognizeSettings, log_probs: np.ndarray | None = None) -> list[Phone]:
+def _decode_hama(
+    y: np.ndarray,
+    settings: RecognizeSettings,
+    log_probs: np.ndarray | None = None,
+    encoding: np.ndarray | None = None,
+) -> list[Phone]:
     """hama's CTC frames as phones: each from its spike to the next, quiet blanks silent."""
     if y.size < 0.05 * SAMPLE_RATE:
         return []
@@ -448,7 +458,6 @@ def _decode_hama(y: np.ndarray, settings: RecognizeSettings, log_probs: np.ndarr
     model = hama_.model
     tokens = model.decoder_tokens
     silent_ids = [model.blank_id, tokens.index(model.decode_cfg.word_boundary_token)]
-    encoding = None
     if settings.ipa and hama_.net is not None and log_probs is None:
         encoding = hama_.net.encode(y)
         log_probs = hama_.net.project(encoding)

@@ -36,7 +36,7 @@ import numpy as np
 from emote.animation.channels import CHANNELS, N_CHANNELS
 from emote.audio import align_transcript
 from emote.audio.convert import SAMPLE_RATE, n_frames_for
-from emote.audio.espeak import voice_of
+from emote.audio.espeak import ENGLISH, voice_of
 from emote.audio.formants import hears_jaw
 from emote.audio.phones import Phone
 from emote.engines import ENGINES
@@ -553,16 +553,21 @@ class Stream:
         return apply_emotion(speech, weights)
 
     def _heard(self, window: Window) -> list[Phone]:
-        """Recognised phones of a window's audio (:class:`LiveRecognizer`: each 20 ms frame computed once)."""
-        s = self.settings
-        if s.recognizer_left is None:  # the recogniser over the whole window, every window
-            from emote.audio.recognize import recognize
+        """Recognised phones of a window's audio (:class:`LiveRecognizer`: each 20 ms frame computed once).
 
-            return list(recognize(y=window.y, sr=SAMPLE_RATE).phones)
+        As :func:`emote.animate` recognises them: in IPA with the bilabial closures heard
+        (:mod:`emote.audio.bilabial`) written in, unless the language is said to be English.
+        """
+        s = self.settings
+        ipa = voice_of(s.language) not in ENGLISH
+        if s.recognizer_left is None:  # the recogniser over the whole window, every window
+            from emote.audio.recognize import RecognizeSettings, recognize
+
+            return list(recognize(y=window.y, sr=SAMPLE_RATE, settings=RecognizeSettings(ipa=ipa)).phones)
         if self._recognizer is None:
             self._recognizer = LiveRecognizer(s.recognizer_left, s.recognizer_right)
         a = round(window.t0 * SAMPLE_RATE)
-        return self._recognizer.phones(self._audio, a, a + window.y.size)
+        return self._recognizer.phones(self._audio, a, a + window.y.size, ipa=ipa)
 
     def _posteriors(self, window: Window) -> np.ndarray | None:
         """The phone log-probabilities of a neural window's feature rows, from a live recogniser.

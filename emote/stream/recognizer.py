@@ -82,6 +82,7 @@ class LiveRecognizer:
         self.right = max(round(right * SAMPLE_RATE / FRAME), 0)
         self._first = 0  # absolute frame of self._kept[0]
         self._kept = np.zeros((0, net.proj.shape[1]), np.float32)
+        self._kept_hidden = np.zeros((0, net.proj.shape[0]), np.float32)  # the encoder's, for the closure detector
         self.frames_computed = 0  # network frames evaluated (context included): the cost
 
     @property
@@ -98,18 +99,25 @@ class LiveRecognizer:
             As :meth:`HamaNet.log_probs` of ``audio[a:b]`` would have them (frame ``k`` at
             ``a + k FRAME``), kept frames reused.
         """
+        return self.frames(audio, a, b)[0]
+
+    def frames(self, audio: AudioWindow, a: int, b: int) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`log_probs` and the encoder's hidden frames they project (:meth:`HamaNet.encode`)."""
         f0, last = a // FRAME, b // FRAME
         if not self._first <= f0 <= self.stable:  # the window left the kept frames behind
-            self._first, self._kept = f0, self._kept[:0]
+            self._first, self._kept, self._kept_hidden = f0, self._kept[:0], self._kept_hidden[:0]
         lo = max(self.stable - self.left, -(-audio.start // FRAME))  # no context from audio no longer held
-        fresh = self._net.log_probs(audio.read(lo * FRAME, b))
+        hidden = self._net.encode(audio.read(lo * FRAME, b))
+        fresh = self._net.project(hidden)
         self.frames_computed += len(fresh)
-        new = fresh[self.stable - lo :]
+        new, new_hidden = fresh[self.stable - lo :], hidden[self.stable - lo :]
         out = np.concatenate([self._kept[f0 - self._first :], new])
+        out_hidden = np.concatenate([self._kept_hidden[f0 - self._first :], new_hidden])
         settled = last + 1 - self.right - self.stable  # frames that just became stable
         if settled > 0:
             self._kept = np.concatenate([self._kept, new[:settled]])
-        return out
+            self._kept_hidden = np.concatenate([self._kept_hidden, new_hidden[:settled]])
+        return out, out_hidden
 
     def kept(self) -> tuple[int, np.ndarray]:
         """The first kept frame and the kept log-probabilities, (frames, tokens)."""
@@ -119,7 +127,7 @@ class LiveRecognizer:
         """Drop kept frames before ``frame`` (the stream's windows start after it)."""
         cut = min(max(frame - self._first, 0), len(self._kept))
         if cut:
-            self._kept = self._kept[cut:]
+            self._kept, self._kept_hidden = self._kept[cut:], self._kept_hidden[cut:]
             self._first += cut
 
     def feature_rows(self, audio: AudioWindow, a: int, b: int) -> np.ndarray:
@@ -143,12 +151,18 @@ class LiveRecognizer:
         rows = (a - start + FRAME // 2 + FRAME * pair) // FRAME
         return post[np.minimum(rows, len(post) - 1)]
 
-    def phones(self, audio: AudioWindow, a: int, b: int) -> list[Phone]:
-        """Recognised phones of samples ``[a, b)``, in seconds from ``a`` (as :func:`recognize` times them)."""
-        from emote.audio.recognize import phones_from_log_probs
+    def phones(self, audio: AudioWindow, a: int, b: int, *, ipa: bool = False) -> list[Phone]:
+        """Recognised phones of samples ``[a, b)``, in seconds from ``a`` (as :func:`recognize` times them).
+
+        ``ipa``: IPA labels and the bilabial closures heard by :mod:`emote.audio.bilabial` written
+        in, as :func:`emote.animate` recognises speech in any language but English (and ``auto``);
+        the detector reads the kept hidden frames, so the network still runs once per frame.
+        """
+        from emote.audio.recognize import RecognizeSettings, phones_from_log_probs
 
         start = a // FRAME * FRAME  # the frame grid is absolute; the window's start may fall inside a frame
         y = audio.read(start, b)
-        phones = phones_from_log_probs(y, self.log_probs(audio, start, b))
+        log_probs, hidden = self.frames(audio, start, b)
+        phones = phones_from_log_probs(y, log_probs, RecognizeSettings(ipa=ipa), encoding=hidden if ipa else None)
         shift = (a - start) / SAMPLE_RATE
         return [Phone(max(p.start - shift, 0.0), p.end - shift, p.label) for p in phones if p.end > shift]
