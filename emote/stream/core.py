@@ -58,9 +58,10 @@ centred ``tts`` model reads about a second ahead)."""
 
 LOOKAHEAD: dict[str, float] = {"phonetic": 0.05, "neural": 0.14}
 """Default look-ahead per engine, seconds (``benchmarks/stream.py``, closure against look-ahead on
-the four real clips with reference phones). Phonetic: closure from the curves stays within one
-of 29 /p b m/ of offline from 30 to 150 ms (on the default head's mesh within two, 80 ms none), so
-50 ms, which with :data:`HOP` keeps the end-to-end latency under 120 ms. Neural (the look-ahead
+the four real clips with reference phones, and all nine real clips). Phonetic: closure from the
+curves stays within one of the 29 /p b m/ of offline from 50 to 150 ms, and within one of all 52
+from 30 to 200 ms (on the default head's mesh within two), so 50 ms, which with :data:`HOP` keeps
+the end-to-end latency under 120 ms. Neural (the look-ahead
 model, :data:`NEURAL_MODEL`): its network reads 100 ms ahead; the phone recogniser beside it
 wants a little more, and 140 ms with a 40 ms hop is the most that keeps the latency under 200 ms."""
 
