@@ -65,10 +65,6 @@ the end-to-end latency under 120 ms. Neural (the look-ahead
 model, :data:`NEURAL_MODEL`): its network reads 100 ms ahead; the phone recogniser beside it
 wants a little more, and 140 ms with a 40 ms hop is the most that keeps the latency under 200 ms."""
 
-CLOSURE_THRESHOLD: float = 0.5
-"""P(/p b m/) at which a neural stream's closure pass shuts the lips (offline: 0.5). A sent frame's
-closure reads posteriors of frames younger than itself, which have heard little of what follows."""
-
 HOP: dict[str, float] = {"phonetic": 0.05, "neural": 0.04}
 """Default hop per engine, seconds: the least new audio that runs a window. A frame waits up to
 a hop for its window, so a shorter hop means less latency and more windows (compute): the
@@ -116,9 +112,6 @@ class StreamSettings:
         The left context of the recogniser whose phone posteriors the neural engine's network
         reads (a model with ``phones`` features), with ``recognizer_right``
         (:data:`~emote.stream.recognizer.NEURAL_LEFT`).
-    closure_threshold : float
-        P(/p b m/) at which the neural engine's closure pass shuts the lips in a stream
-        (:data:`CLOSURE_THRESHOLD`; offline :class:`~emote.engines.neural.ClosureSettings`).
     phonetic : PhoneticSettings
         The phonetic engine's settings (``articulation`` etc.).
     checkpoint : path or None
@@ -144,7 +137,6 @@ class StreamSettings:
     recognizer_left: float | None = LEFT
     recognizer_right: float = RIGHT
     neural_recognizer_left: float = NEURAL_LEFT
-    closure_threshold: float = CLOSURE_THRESHOLD
     phonetic: PhoneticSettings = field(default_factory=PhoneticSettings)
     checkpoint: str | None = None
 
@@ -163,8 +155,6 @@ class StreamSettings:
                                      0.0, 5.0), ("neural_recognizer_left", self.neural_recognizer_left, 0.0, 5.0)):  # fmt: skip
             if not (isinstance(value, (int, float)) and math.isfinite(value) and lo <= value <= hi):
                 raise EmoteError(f"{name} must be a number of seconds in [{lo:g}, {hi:g}], got {value!r}")
-        if not (isinstance(self.closure_threshold, (int, float)) and 0.0 < self.closure_threshold <= 1.0):
-            raise EmoteError(f"closure_threshold must be a probability in (0, 1], got {self.closure_threshold!r}")
         if not (isinstance(self.seed, int) and self.seed >= 0):
             raise EmoteError(f"seed must be a non-negative integer, got {self.seed!r}")
         voice_of(self.language)  # an unknown language fails here, naming the known ones
@@ -559,10 +549,7 @@ class Stream:
         """One engine's face (speech and emotion) over a window; ``jaw``: the heard opening, if followed."""
         s = self.settings
         if engine == "neural":
-            from emote.engines.neural import ClosureSettings
-
-            closures = ClosureSettings(threshold=s.closure_threshold)
-            return neural_window(window, self.emotion, s.model, self._posteriors(window), jaw, closures)
+            return neural_window(window, self.emotion, s.model, self._posteriors(window), jaw)
         speech = phonetic_window(window, energy, s.phonetic, lambda: self._heard(window), jaw)
         return apply_emotion(speech, weights)
 

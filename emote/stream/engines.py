@@ -183,7 +183,6 @@ def neural_window(
     checkpoint=None,
     posteriors: np.ndarray | None = None,
     jaw_opening: np.ndarray | None = None,
-    closures=None,
 ) -> np.ndarray:
     """Curves (n_frames, 61), mouth and expression, for a window: the network on its audio.
 
@@ -192,13 +191,11 @@ def neural_window(
     the window; None: the recogniser runs on the window's audio alone. ``jaw_opening``: the
     jaw opening heard in the window (:class:`HeardJaw`), of which the jaw follows
     :data:`~emote.engines.neural.HEARD_JAW`, as offline for a language other than English.
-    ``closures``: the closure pass's :class:`~emote.engines.neural.ClosureSettings` (None: offline's).
     """
-    from emote.engines.neural import ClosureSettings, animate_neural
+    from emote.engines.neural import animate_neural
 
     return animate_neural(
         window.y, SAMPLE_RATE, fps=window.fps, n_frames=window.n_frames, track=track, t0=window.t0,
         checkpoint=checkpoint, phones=[Phone(p.start + window.t0, p.end + window.t0, p.label)
                                        for p in window.phones] or None, posteriors=posteriors, jaw_opening=jaw_opening,
-        closures=closures or ClosureSettings(),
     )  # fmt: skip
