@@ -24,7 +24,8 @@ against the same clip animated offline. The clips are every 40th LibriSpeech utt
 so a default chosen here is not tuned on the clips that grade it). Measures, streamed vs
 offline: the share of the offline curves' lip closures (runs of frames with ``lip_gap_proxy``
 < 1.5 mm) that the stream also closes (within a frame), the stream's closures that offline
-has none near, the mouth-curve MAE, and CPU seconds per second of audio (process time).
+has none near, the same two on the default head's posed mesh (``emote.eval.mesh``, lip gap
+< 1.5 mm), the mouth-curve MAE, and CPU seconds per second of audio (process time).
 """
 
 from __future__ import annotations
@@ -89,12 +90,16 @@ def measure(job: tuple[str, dict, list[Path], list[np.ndarray]]) -> dict:
 
     from emote.animation.channels import MOUTH_NAMES, indices
     from emote.audio.io import load_audio
+    from emote.eval.mesh import MeshJudge
     from emote.eval.metrics import lip_gap_proxy
+    from emote.rigs.registry import load_rig
 
     torch.set_num_threads(1)
     label, settings, paths, offline = job
     mouth = indices(list(MOUTH_NAMES))
+    judge = MeshJudge(load_rig("default"))  # the lip gap on the default head's posed mesh, mm
     kept = total = extra = streamed_total = 0
+    mesh_kept = mesh_total = mesh_extra = 0
     mae, cpu, seconds = [], 0.0, 0.0
     for path, off in zip(paths, offline, strict=True):
         y = load_audio(path).samples
@@ -108,11 +113,19 @@ def measure(job: tuple[str, dict, list[Path], list[np.ndarray]]) -> dict:
         total += len(e_off)
         extra += len(e_str) - found(e_str, g_off)
         streamed_total += len(e_str)
+        m_off, m_str = judge.lip_gap(off[:n]), judge.lip_gap(curves[:n])
+        me_off, me_str = closures(m_off), closures(m_str)
+        mesh_kept += found(me_off, m_str)
+        mesh_total += len(me_off)
+        mesh_extra += len(me_str) - found(me_str, m_off)
         mae.append((float(np.abs(curves[:n, mouth] - off[:n, mouth]).mean()), n))
     row = {"settings": settings, "offline_closures": total, "closures_kept": kept, "closure_recall": kept / total,
            "streamed_closures": streamed_total, "closures_offline_lacks": extra,
+           "mesh_offline_closures": mesh_total, "mesh_closure_recall": mesh_kept / max(mesh_total, 1),
+           "mesh_closures_offline_lacks": mesh_extra,
            "mouth_mae": sum(m * k for m, k in mae) / sum(k for _, k in mae), "cpu_per_audio_second": cpu / seconds}  # fmt: skip
     print(f"  {label:<12} recall {row['closure_recall']:.3f} ({kept}/{total}), extra {extra}, "
+          f"mesh {row['mesh_closure_recall']:.3f} ({mesh_kept}/{mesh_total}), extra {mesh_extra}, "
           f"MAE {row['mouth_mae']:.4f}, cpu/s {row['cpu_per_audio_second']:.3f}", flush=True)  # fmt: skip
     return row
 
