@@ -45,9 +45,9 @@ recogniser hearing 0.8 s before its frames 0.914 / 0.0086, 2 s 0.919 / 0.0075, 4
 0.0071, at 0.36, 0.35, 0.46 and 0.62 CPU seconds per second of audio. 2 s: most of the MAE's
 gain for a third more CPU. Measured again with the shipped stream model (``--held-out``: 15 clips
 of LibriSpeech speakers no training shard holds): 2 s keeps 0.932 of the offline closures and adds
-15, 3 s 0.937 and 11, 4 s 0.937 and 12, at 0.43, 0.50 and 0.55 CPU seconds per second (results
-``stream_context_heldout_left.json``): one closure of 222 and four extra ones for a seventh more CPU
-in every stream; the default stays 2 s."""
+15, 3 s 0.937 and 11, 4 s 0.937 and 12 (on the default head's mesh 0.918, 0.913, 0.918), at 0.46,
+0.53 and 0.59 CPU seconds per second (results ``stream_context_heldout_left.json``): one closure of
+222 and four extra ones for a sixth more CPU in every stream; the default stays 2 s."""
 
 
 def live_posteriors(y: np.ndarray, *, right: float) -> np.ndarray:
