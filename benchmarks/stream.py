@@ -273,35 +273,33 @@ def quality(rows: dict[str, tuple[str, dict]], clips: dict[str, str], fps: float
         out["offline"][name(key)] = {**offline_closure([m for m in material if m[4]], key),
                                      "all_clips": offline_closure(material, key)}  # fmt: skip
     for label, (engine, settings) in rows.items():
-        gaps, offline_gaps, mae, jaw_r, jerk, cpu, seconds = [], [], [], [], [], 0.0, 0.0
-        mesh, offline_mesh, every, every_offline, every_mesh, every_offline_mesh = [], [], [], [], [], []
+        mae, jaw_r, jerk, cpu, seconds = [], [], [], 0.0, 0.0
+        # Per clip: smallest lip gap in each bilabial, streamed and offline, on the curves and the mesh.
+        gaps: dict[str, list[np.ndarray]] = {"curves": [], "offline": [], "mesh": [], "offline_mesh": []}
         for ref, y, offline, language, reference in material:
             off = offline[source(engine, settings)]
             curves, seams, busy = streamed(y, engine, fps, language=language, **settings)
-            every.append(_bilabial_gaps(curves, ref, fps))
-            every_offline.append(_bilabial_gaps(off, ref, fps))
-            every_mesh.append(_bilabial_gaps(curves, ref, fps, judge))
-            every_offline_mesh.append(_bilabial_gaps(off, ref, fps, judge))
+            for key, c, j in (("curves", curves, None), ("offline", off, None), ("mesh", curves, judge),
+                              ("offline_mesh", off, judge)):  # fmt: skip
+                gaps[key].append(_bilabial_gaps(c, ref, fps, j))
             if not reference:
                 continue
-            gaps.append(every[-1])
-            offline_gaps.append(every_offline[-1])
-            mesh.append(every_mesh[-1])
-            offline_mesh.append(every_offline_mesh[-1])
             mae.append((float(np.abs(curves[:, mouth] - off[:, mouth]).mean()), len(curves)))
             jaw_r.append(float(np.corrcoef(curves[:, jaw], off[:, jaw])[0, 1]))
             jerk.append(seam_jerk(curves, off, seams, fps))
             cpu += busy
             seconds += y.size / 16000
-        g, o = np.concatenate(gaps), np.concatenate(offline_gaps)
-        gm, om = np.concatenate(mesh), np.concatenate(offline_mesh)
-        on_mesh = _closures(every_mesh, every_offline_mesh)
+        chosen = [m[4] for m in material]  # the clips with reference phones
+        ref_gaps = {key: [g for g, r in zip(every, chosen, strict=True) if r] for key, every in gaps.items()}
+        g, o = np.concatenate(ref_gaps["curves"]), np.concatenate(ref_gaps["offline"])
+        gm, om = np.concatenate(ref_gaps["mesh"]), np.concatenate(ref_gaps["offline_mesh"])
+        on_mesh = _closures(gaps["mesh"], gaps["offline_mesh"])
         out["rows"][label] = {
             "engine": engine,
             "settings": settings,
-            **{k: v for k, v in _closures(gaps, offline_gaps).items() if k != "bilabials"},
+            **{k: v for k, v in _closures(ref_gaps["curves"], ref_gaps["offline"]).items() if k != "bilabials"},
             "all_clips": {
-                **_closures(every, every_offline),
+                **_closures(gaps["curves"], gaps["offline"]),
                 "mesh_closure": on_mesh["closure"],
                 "mesh_closure_points_vs_offline": on_mesh["closure_points_vs_offline"],
             },
