@@ -98,7 +98,13 @@ def test_a_stream_recognises_phones_as_offline_does_for_its_language(speech_dir)
     def heard(language: str) -> tuple[np.ndarray, set[str]]:
         stream, labels = Stream(fps=30, language=language), set()
         recognise = stream._heard
-        stream._heard = lambda window: [labels.add(p.label) or p for p in recognise(window)]
+
+        def recorded(window):
+            phones = recognise(window)
+            labels.update(p.label for p in phones)
+            return phones
+
+        stream._heard = recorded
         return _streamed(stream, y), labels
 
     (en, en_labels), (en_us, _), (auto, auto_labels) = heard("en"), heard("EN-US"), heard("auto")
