@@ -233,13 +233,12 @@ def analyse(
     timings (``source="none"``): the neural engine hears the audio itself.
     """
     from emote.audio.convert import n_frames_for
-    from emote.audio.espeak import ENGLISH, voice_of
+    from emote.audio.espeak import other_than_english, recognises_ipa, voice_of
     from emote.audio.io import audio_info
 
     report = progress or (lambda fraction, stage: None)
     path = Path(audio)
     voice = voice_of(language)  # an unknown language fails before decoding
-    english = voice in ENGLISH
     # Every limit (emote.limits) is checked from headers and sizes before any decoding.
     limits.check_fps(fps)
     text_from = "text"
@@ -268,7 +267,7 @@ def analyse(
 
     parts = []
     chunks = _Chunks(info, fps=fps, n_frames=n_frames)
-    if text and alignment is None and voice not in ("auto", *ENGLISH):
+    if text and alignment is None and other_than_english(voice):
         # Another language: espeak-ng's phones, CTC-aligned over the whole file.
         from emote.audio.ctc_align import ctc_align
         from emote.audio.io import load_audio
@@ -292,7 +291,7 @@ def analyse(
             y, fps=fps, n_frames=chunks.stop(k) - start_frame, timer=timer, jaw=_hears_jaw(language)
         )
         if find_phones:
-            _find_phones(part, y, text=text, t0=start_frame / fps, timer=timer, ipa=not english)
+            _find_phones(part, y, text=text, t0=start_frame / fps, timer=timer, ipa=recognises_ipa(voice))
         parts.append(part)
         report(0.05 + 0.95 * (k + 1) / chunks.count, "phones" if find_phones else "features")
 

@@ -322,6 +322,19 @@ def test_every_entry_point_reads_a_language_name_the_same_way():
 
 
 @needs_espeak
+def test_one_rule_routes_a_language_to_its_recogniser_aligner_and_jaw():
+    """English keeps ARPAbet recognition, PocketSphinx and the phones' jaw; ``auto`` recognises
+    IPA but aligns with PocketSphinx; a named other language does all three its own way."""
+    from emote.audio.espeak import other_than_english, recognises_ipa, voice_of
+    from emote.audio.formants import hears_jaw
+
+    routes = {code: (recognises_ipa(voice_of(code)), other_than_english(voice_of(code)), hears_jaw(code))
+              for code in ("en", "EN-GB", "auto", "es", "ZH")}  # fmt: skip
+    assert routes == {"en": (False, False, False), "EN-GB": (False, False, False),
+                      "auto": (True, False, False), "es": (True, True, True), "ZH": (True, True, True)}  # fmt: skip
+
+
+@needs_espeak
 def test_another_language_in_any_case_is_its_espeak_voice():
     from emote.audio.espeak import ENGLISH, voice_of
     from emote.errors import EmoteError

@@ -105,20 +105,19 @@ def phone_timings(
     """
     if timings is not None:
         return read_timings(timings)
-    from emote.audio.espeak import ENGLISH, voice_of
+    from emote.audio.espeak import other_than_english, recognises_ipa, voice_of
 
     voice = voice_of(language)
-    english = voice in ENGLISH
     if text is None:
         text = find_transcript(path)
-    if text is not None and voice not in ("auto", *ENGLISH):
+    if text is not None and other_than_english(voice):
         from emote.audio.ctc_align import ctc_align
 
         sound = load_audio(path)
         return ctc_align(y=sound.samples, sr=sound.sr, text=text, language=voice)
     if text is not None:
         return align_file(path, text=text, progress=progress)
-    return recognize_file(path, settings=RecognizeSettings(ipa=not english), progress=progress)
+    return recognize_file(path, settings=RecognizeSettings(ipa=recognises_ipa(voice)), progress=progress)
 
 
 def align_transcript(*, y: np.ndarray, sr: int, text: str, language: str = "auto") -> Alignment:
@@ -134,10 +133,10 @@ def align_transcript(*, y: np.ndarray, sr: int, text: str, language: str = "auto
     EmoteError
         An unknown language, or a transcript that does not fit the audio.
     """
-    from emote.audio.espeak import ENGLISH, voice_of
+    from emote.audio.espeak import other_than_english, voice_of
 
     voice = voice_of(language)
-    if voice in ("auto", *ENGLISH):
+    if not other_than_english(voice):
         from emote.audio.align import align  # the module's, looked up at call time
 
         return align(y=y, sr=sr, text=text)

@@ -126,6 +126,22 @@ def voice_of(language: str) -> str:
     return code if code in ENGLISH else check_language(language)
 
 
+def recognises_ipa(voice: str) -> bool:
+    """Whether phones are recognised in IPA (visemes from articulatory features) for ``voice``,
+    a :func:`voice_of` result: for every language but English, ``auto`` included."""
+    return voice not in ENGLISH
+
+
+def other_than_english(voice: str) -> bool:
+    """Whether ``voice`` (a :func:`voice_of` result) names a language other than English.
+
+    Such a transcript is phonemised by espeak-ng and CTC-aligned (:mod:`emote.audio.ctc_align`),
+    and the jaw follows the opening heard in the audio (:func:`emote.audio.formants.hears_jaw`).
+    English and ``auto`` keep PocketSphinx and the phones' jaw, which measure better on English.
+    """
+    return voice not in ("auto", *ENGLISH)
+
+
 def phonemize(text: str, language: str) -> list[list[str]]:
     """The IPA phones of each word of ``text`` as espeak-ng reads it in ``language``.
 

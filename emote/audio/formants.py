@@ -270,6 +270,6 @@ def hears_jaw(language: str) -> bool:
     timings it lowers the open/closed lip contrast, so English (and ``"auto"``) keep the
     phones' jaw. The one rule for :func:`emote.animate` and ``emote.Stream``.
     """
-    from emote.audio.espeak import ENGLISH
+    from emote.audio.espeak import other_than_english
 
-    return language.strip().lower() not in ("auto", *ENGLISH)
+    return other_than_english(language.strip().lower())

@@ -36,7 +36,7 @@ import numpy as np
 from emote.animation.channels import CHANNELS, N_CHANNELS
 from emote.audio import align_transcript
 from emote.audio.convert import SAMPLE_RATE, n_frames_for
-from emote.audio.espeak import ENGLISH, voice_of
+from emote.audio.espeak import recognises_ipa, voice_of
 from emote.audio.formants import hears_jaw
 from emote.audio.phones import Phone
 from emote.engines import ENGINES
@@ -560,7 +560,7 @@ class Stream:
         (:mod:`emote.audio.bilabial`) written in, unless the language is said to be English.
         """
         s = self.settings
-        ipa = voice_of(s.language) not in ENGLISH
+        ipa = recognises_ipa(voice_of(s.language))
         if s.recognizer_left is None:  # the recogniser over the whole window, every window
             from emote.audio.recognize import RecognizeSettings, recognize
 
