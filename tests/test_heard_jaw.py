@@ -225,3 +225,25 @@ def test_the_neural_engine_ships_the_share_the_choice_wrote():
     assert HEARD_JAW == chosen["neural_share"] == best["share"]
     for engine in (animate_neural, finish_curves):
         assert inspect.signature(engine).parameters["heard_jaw"].default == HEARD_JAW
+
+
+def test_the_capture_ceiling_mix_finds_a_lagged_mix_on_the_held_out_take_and_nothing_in_noise():
+    """benchmarks/capture_jaw_ceiling.py's bound: a jaw that is a lagged mix of the signals (one of
+    them almost linear in the other two, as the engines' jaws are) is recovered on the take it
+    was not fitted on; a signal unrelated to the jaw explains none of it."""
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    try:
+        import capture_jaw_ceiling as c
+    finally:
+        sys.path.pop(0)
+    rng = np.random.default_rng(0)
+    takes = {}
+    for k in range(3):
+        a, b = rng.random(600), rng.random(600)
+        signals = {"a": a, "b": b, "ab": 0.75 * a + 0.25 * b + 1e-4 * rng.standard_normal(600)}
+        jaw = 0.6 * np.roll(a, 2) + 0.4 * b + 0.05 * rng.standard_normal(600)  # a two frames late
+        takes[f"take{k}"] = (signals, jaw)
+    mixed = c.fitted_mix(takes)
+    assert set(mixed) == set(takes) and all(r > 0.95 for r in mixed.values())
+    noise = {t: ({"noise": rng.random(600)}, jaw) for t, (_, jaw) in takes.items()}
+    assert all(abs(r) < 0.2 for r in c.fitted_mix(noise).values())  # nothing to find, nothing found
