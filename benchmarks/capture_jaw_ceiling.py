@@ -89,7 +89,9 @@ def jaw_of(wav: Path, n: int, engine: str, heard: bool) -> np.ndarray:
         sound = load_audio(wav)
         phones = recognize(y=sound.samples, sr=sound.sr, settings=RecognizeSettings(ipa=True)).phones
         energy = frame_energy(y=sound.samples, sr=sound.sr, fps=FPS, n_frames=n)
-        curves = animate_phones(phones, n_frames=n, fps=FPS, energy=energy, settings=PhoneticSettings(heard_jaw=0.0))
+        curves = animate_phones(
+            phones, n_frames=n, fps=FPS, energy=energy, settings=PhoneticSettings(heard_jaw=0.0)
+        )
         return curves[:, index("JawOpen")]
     if engine == "neural" and not heard:
         from emote.audio.io import load_audio
@@ -150,7 +152,9 @@ def fitted_mix(takes: dict[str, tuple[dict[str, np.ndarray], np.ndarray]]) -> di
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--capture", type=Path, default=REPO.parent / "shared" / "data" / "capture" / "facegood")
+    parser.add_argument(
+        "--capture", type=Path, default=REPO.parent / "shared" / "data" / "capture" / "facegood"
+    )
     args = parser.parse_args()
     wavs = sorted(args.capture.glob("*.wav"))
     if not wavs:

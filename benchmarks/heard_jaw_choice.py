@@ -266,8 +266,12 @@ def main() -> int:
     parser.add_argument("--english-clips", type=int, default=120)
     parser.add_argument("--mandarin-lines", type=int, default=80)
     parser.add_argument("--cache", type=Path, help="keep the analysed material here (a pickle) between runs")
-    parser.add_argument("--neural-model", type=Path, default=NEURAL_MODEL,
-                        help="the neural candidate's model (default: the neural default outside English)")
+    parser.add_argument(
+        "--neural-model",
+        type=Path,
+        default=NEURAL_MODEL,
+        help="the neural candidate's model (default: the neural default outside English)",
+    )
     parser.add_argument("--no-write", action="store_true", help="print only; leave the result file alone")
     args = parser.parse_args()
     if not (args.ljspeech / "metadata.csv").is_file():

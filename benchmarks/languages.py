@@ -435,7 +435,9 @@ def main() -> int:
 
 def _table(results: dict) -> None:
     if "capture" in results:
-        print("\nMandarin capture: correlation of JawOpen with the captured jaw (lag in frames; nothing tuned on it)")
+        print(
+            "\nMandarin capture: correlation of JawOpen with the captured jaw (lag in frames; nothing tuned on it)"
+        )
         print(f"{'take':<12}{'jaw':>14}{'phones only':>14}{'loudness':>14}{'heard alone':>14}")
         for r in results["capture"]:
             print(f"{r['take']:<12}" + "".join(f"{r[f'{k}_correlation']:>9.3f} {r[f'{k}_lag_frames']:+d}  "

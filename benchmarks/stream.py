@@ -263,6 +263,7 @@ def quality(rows: dict[str, tuple[str, dict]], clips: dict[str, str], fps: float
         ref = read_timings(SPEECH / grid).phones if grid else analyse(path, language=language, fps=fps).phones
         material.append((ref, y, offline, language, grid is not None))
     out: dict = {"offline": {}, "rows": {}}
+
     def offline_closure(chosen: list, key: tuple[str, str | None]) -> dict:
         gaps = np.concatenate([_bilabial_gaps(m[2][key], m[0], fps) for m in chosen])
         mesh = np.concatenate([_bilabial_gaps(m[2][key], m[0], fps, judge) for m in chosen])
@@ -297,7 +298,11 @@ def quality(rows: dict[str, tuple[str, dict]], clips: dict[str, str], fps: float
         out["rows"][label] = {
             "engine": engine,
             "settings": settings,
-            **{k: v for k, v in _closures(ref_gaps["curves"], ref_gaps["offline"]).items() if k != "bilabials"},
+            **{
+                k: v
+                for k, v in _closures(ref_gaps["curves"], ref_gaps["offline"]).items()
+                if k != "bilabials"
+            },
             "all_clips": {
                 **_closures(gaps["curves"], gaps["offline"]),
                 "mesh_closure": on_mesh["closure"],
@@ -426,7 +431,9 @@ def markdown(report: dict) -> str:
             for e, o in q["offline"].items():
                 if "all_clips" in o:
                     a = o["all_clips"]
-                    lines.append(f"| {e}, offline | {a['bilabials']} | {a['closure']:.3f} | | | {a['mesh_closure']:.3f} | |")
+                    lines.append(
+                        f"| {e}, offline | {a['bilabials']} | {a['closure']:.3f} | | | {a['mesh_closure']:.3f} | |"
+                    )
             for label, a in every.items():
                 lines.append(f"| {label} | {a['bilabials']} | {a['closure']:.3f} | {a['closure_points_vs_offline']:+.1f} | "
                              f"{a['closure_agreement']:.3f} | {a['mesh_closure']:.3f} | "

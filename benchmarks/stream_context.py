@@ -135,13 +135,17 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="three clips")
     ap.add_argument("--jobs", type=int, default=2, help="rows measured side by side (one core each)")
     ap.add_argument("--checkpoint", help="another model file, streamed and offline (default: the stream's)")
-    ap.add_argument("--rows", help="the rows to measure, separated by semicolons (row names hold commas; default: all)")
+    ap.add_argument(
+        "--rows", help="the rows to measure, separated by semicolons (row names hold commas; default: all)"
+    )
     ap.add_argument("--label", help="write results/stream_context_LABEL.json (with --checkpoint or --rows)")
     ap.add_argument("--held-out", action="store_true",
                     help="every 3rd clip of the speakers the training data holds out (its val split), "
                     "for models that trained on the other clips' stream posteriors")  # fmt: skip
     args = ap.parse_args()
-    rows_asked = {k: v for k, v in ROWS.items() if not args.rows or k in [r.strip() for r in args.rows.split(";")]}
+    rows_asked = {
+        k: v for k, v in ROWS.items() if not args.rows or k in [r.strip() for r in args.rows.split(";")]
+    }
     if args.checkpoint:
         rows_asked = {k: {**v, "checkpoint": args.checkpoint} for k, v in rows_asked.items()}
     if args.held_out:

@@ -107,10 +107,16 @@ def test_the_choice_gives_the_heard_jaw_a_share_only_where_the_phones_are_wrong(
     h = _choice()
     monkeypatch.setattr(h, "GRID", {"loudness": (0.5,), "voiced": (0.1,), "smoothing": (0.04,),
                                     "f1_floor": (0.0, 200.0), "band": ("f1",)})  # fmt: skip
-    seconds, vowels = 0.4, [("/a/", OPEN_A), ("/i/", CLOSE_I), ("/a/", OPEN_A), ("/u/", (320.0, 800.0)), ("/a/", OPEN_A)]
+    seconds, vowels = (
+        0.4,
+        [("/a/", OPEN_A), ("/i/", CLOSE_I), ("/a/", OPEN_A), ("/u/", (320.0, 800.0)), ("/a/", OPEN_A)],
+    )
     y = _vowels(*(f for _, f in vowels), seconds=seconds)
     n = int(np.ceil(y.size / SR * FPS))
-    right = [SimpleNamespace(start=k * seconds, end=(k + 1) * seconds, label=lab) for k, (lab, _) in enumerate(vowels)]
+    right = [
+        SimpleNamespace(start=k * seconds, end=(k + 1) * seconds, label=lab)
+        for k, (lab, _) in enumerate(vowels)
+    ]
     wrong = [SimpleNamespace(start=0.0, end=len(vowels) * seconds, label="/ə/")]
     tracks = jaw_tracks(y=y, sr=SR, fps=FPS, n_frames=n)
     found = {}
@@ -172,7 +178,11 @@ def test_the_neural_engine_keeps_its_closures_on_bilabials_with_the_jaw_heard_wi
     plain = animate_neural(sound.samples, sound.sr, **kwargs)
     heard = animate_neural(sound.samples, sound.sr, **kwargs, jaw_opening=np.ones(n), heard_jaw=1.0)
     assert np.abs(heard - plain).max() > 0.05  # the jaw did move
-    assert evaluate(heard, FPS, phones)["bilabial_closure"] == evaluate(plain, FPS, phones)["bilabial_closure"] == 1.0
+    assert (
+        evaluate(heard, FPS, phones)["bilabial_closure"]
+        == evaluate(plain, FPS, phones)["bilabial_closure"]
+        == 1.0
+    )
     centres = [int((p.start + p.end) / 2 * FPS) for p in phones if p.label in ("B", "P", "M")]
     assert centres and np.all(lip_gap_proxy(heard)[centres] <= lip_gap_proxy(plain)[centres] + 1e-3)
     assert np.all(lip_gap_proxy(heard) <= lip_gap_proxy(plain) + 1e-3)  # nowhere parted wider

@@ -261,7 +261,10 @@ def test_the_page_head_and_three_js_are_served_locally_and_nothing_else(server):
 
 def test_serve_binds_localhost_and_stops_cleanly_on_sigint():
     if three_dir() is None:
-        needs("three.js", "not installed (setup.sh installs it from npm); emote serve refuses to start without it")
+        needs(
+            "three.js",
+            "not installed (setup.sh installs it from npm); emote serve refuses to start without it",
+        )
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     proc = subprocess.Popen([sys.executable, "-m", "emote", "serve", "--port", "0"], env=env,
                             stderr=subprocess.PIPE, text=True)  # fmt: skip

@@ -83,6 +83,7 @@ def first_formant(*, y: np.ndarray, sr: int, fps: float, n_frames: int | None = 
     padded = np.pad(emphasised, (win // 2, win // 2 + 1))
     # scipy.linalg costs ~0.2 s to import: paid only where a heard jaw is asked for (not English).
     from scipy.linalg import solve_toeplitz
+
     centres = np.minimum(np.round(np.arange(n) * sr / fps).astype(np.int64), y.size)
     out = np.zeros(n)
     for i, c in enumerate(centres):
@@ -249,7 +250,12 @@ def opening_of(tracks: JawTracks, *, fps: float, settings: HeardJawSettings | No
 
 
 def jaw_opening(
-    *, y: np.ndarray, sr: int, fps: float, n_frames: int | None = None, settings: HeardJawSettings | None = None
+    *,
+    y: np.ndarray,
+    sr: int,
+    fps: float,
+    n_frames: int | None = None,
+    settings: HeardJawSettings | None = None,
 ) -> np.ndarray:
     """Jaw opening heard in the audio, in [0, 1] per animation frame (1: the clip's loud open vowels).
 

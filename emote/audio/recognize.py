@@ -338,7 +338,11 @@ def _pooled_log_probs(
     y: np.ndarray, pool: np.ndarray, *, chunk: float, context: float, right: float | None = None
 ) -> np.ndarray:
     return _chunked(
-        y, lambda piece: _pool_log_probs(_net().log_probs(piece), pool), chunk=chunk, context=context, right=right
+        y,
+        lambda piece: _pool_log_probs(_net().log_probs(piece), pool),
+        chunk=chunk,
+        context=context,
+        right=right,
     )
 
 

@@ -82,7 +82,9 @@ class LiveRecognizer:
         self.right = max(round(right * SAMPLE_RATE / FRAME), 0)
         self._first = 0  # absolute frame of self._kept[0]
         self._kept = np.zeros((0, net.proj.shape[1]), np.float32)
-        self._kept_hidden = np.zeros((0, net.proj.shape[0]), np.float32)  # the encoder's, for the closure detector
+        self._kept_hidden = np.zeros(
+            (0, net.proj.shape[0]), np.float32
+        )  # the encoder's, for the closure detector
         self.frames_computed = 0  # network frames evaluated (context included): the cost
 
     @property
@@ -163,6 +165,8 @@ class LiveRecognizer:
         start = a // FRAME * FRAME  # the frame grid is absolute; the window's start may fall inside a frame
         y = audio.read(start, b)
         log_probs, hidden = self.frames(audio, start, b)
-        phones = phones_from_log_probs(y, log_probs, RecognizeSettings(ipa=ipa), encoding=hidden if ipa else None)
+        phones = phones_from_log_probs(
+            y, log_probs, RecognizeSettings(ipa=ipa), encoding=hidden if ipa else None
+        )
         shift = (a - start) / SAMPLE_RATE
         return [Phone(max(p.start - shift, 0.0), p.end - shift, p.label) for p in phones if p.end > shift]
