@@ -25,6 +25,7 @@ examples:
   emote animate line.wav --emotion-track examples/track.json --fps 60 --format csv -o out/
   emote animate line.wav --render --preview-png -o out/        # + MP4 on the built-in head
   emote animate line.wav --rig head.glb --format glb,usd -o out/
+  emote animate linea.wav --language es --text "Mi padre compró un mapa" -o out/  # any espeak-ng language
   emote batch lines.csv -o out/ --workers 4           # thousands of lines, resumable
   emote emotions                                      # what --emotion accepts
   emote convert take.csv take.json                    # between curve formats
