@@ -7,8 +7,9 @@ Usage::
 ``benchmarks/languages.py`` scores the jaw a user gets for Mandarin against real face capture
 (three takes, column 74 of ``capture/facegood``: the captured jaw). This script asks why the
 score stops where it does. Per take, the Pearson correlation with the captured jaw at the lag
-(±5 frames) where it peaks, of every jaw signal emote has, each as ``emote.animate`` (or the
-module it calls) computes it with nothing chosen on the capture:
+(±5 frames) where it peaks, of every jaw signal emote has, each computed as ``emote animate
+--language zh`` computes it (the engines as ``languages.py`` and ``languages_neural.py`` run
+them), with nothing chosen on the capture:
 
 - ``loudness``: the audio's loudness envelope (``emote.audio.features.frame_energy``);
 - ``f1_band`` and ``f2_f3_band``: the square-rooted RMS envelope of the 100-800 Hz band and of the
@@ -16,8 +17,8 @@ module it calls) computes it with nothing chosen on the capture:
   2000, JASA 108(3); Chandrasekaran, Trubanova, Stillittano, Caplier & Ghazanfar 2009, PLoS
   Comput Biol 5(7));
 - ``heard_jaw``: the opening heard from the first formant (``emote.audio.formants.jaw_opening``);
-- ``phonetic_phones_only``, ``phonetic``: ``emote animate --language zh`` with the phonetic
-  engine, without and with the heard jaw (``PhoneticSettings.heard_jaw``);
+- ``phonetic_phones_only``, ``phonetic``: the phonetic engine on the phones recognised in IPA,
+  without and with the heard jaw (``PhoneticSettings.heard_jaw``);
 - ``network``, ``neural``: the same with the neural engine (its default model for Mandarin),
   without and with the heard jaw.
 
@@ -71,56 +72,31 @@ def band_envelope(y: np.ndarray, sr: int, n: int, band: tuple[float, float]) -> 
     return np.sqrt(rms / max(float(rms.max()), 1e-12))
 
 
-def jaw_of(wav: Path, n: int, engine: str, heard: bool) -> np.ndarray:
-    """``JawOpen`` of ``emote animate --language zh`` (neutral, no blinks, gaze or head)."""
-    import emote
-    from emote.animation.channels import index
-    from emote.engines.phonetic import PhoneticSettings
-    from emote.performance import PerformanceSettings
-
-    still = PerformanceSettings(blinks=False, gaze=False, head=False, expression=False)
-    if engine == "phonetic" and not heard:
-        # The engine's own entry point: emote.animate has no switch for the heard jaw.
-        from emote.audio.features import frame_energy
-        from emote.audio.io import load_audio
-        from emote.audio.recognize import RecognizeSettings, recognize
-        from emote.engines.phonetic import animate_phones
-
-        sound = load_audio(wav)
-        phones = recognize(y=sound.samples, sr=sound.sr, settings=RecognizeSettings(ipa=True)).phones
-        energy = frame_energy(y=sound.samples, sr=sound.sr, fps=FPS, n_frames=n)
-        curves = animate_phones(
-            phones, n_frames=n, fps=FPS, energy=energy, settings=PhoneticSettings(heard_jaw=0.0)
-        )
-        return curves[:, index("JawOpen")]
-    if engine == "neural" and not heard:
-        from emote.audio.io import load_audio
-        from emote.engines.neural import MODELS, ClosureSettings, animate_neural
-
-        sound = load_audio(wav)
-        curves = animate_neural(sound.samples, sound.sr, fps=FPS, n_frames=n,
-                                checkpoint=REPO / "checkpoints" / MODELS["multilingual"], closures=ClosureSettings())  # fmt: skip
-        return curves[:, index("JawOpen")]
-    curves = emote.animate(wav, language="zh", engine=engine, performance=still).curves
-    jaw = curves[:n, index("JawOpen")]
-    return np.pad(jaw, (0, n - jaw.size), mode="edge")
-
-
 def signals(wav: Path, n: int) -> dict[str, np.ndarray]:
+    """Every jaw signal of one take, ``n`` frames each; the engines' as ``benchmarks/languages.py``
+    and ``languages_neural.py`` score them (the phones recognised once, in IPA)."""
+    import languages_neural
+
+    from emote.animation.channels import index
     from emote.audio.features import frame_energy
     from emote.audio.formants import jaw_opening
     from emote.audio.io import load_audio
+    from emote.audio.recognize import RecognizeSettings, recognize
+    from emote.engines.neural import MODELS
 
-    sound = load_audio(wav)
-    out = {"loudness": frame_energy(y=sound.samples, sr=sound.sr, fps=FPS, n_frames=n)}
-    for name, band in BANDS.items():
-        out[name] = band_envelope(sound.samples, sound.sr, n, band)
-    out["heard_jaw"] = jaw_opening(y=sound.samples, sr=sound.sr, fps=FPS, n_frames=n)
-    out["phonetic_phones_only"] = jaw_of(wav, n, "phonetic", heard=False)
-    out["phonetic"] = jaw_of(wav, n, "phonetic", heard=True)
-    out["network"] = jaw_of(wav, n, "neural", heard=False)
-    out["neural"] = jaw_of(wav, n, "neural", heard=True)
-    return out
+    y, sr = (sound := load_audio(wav)).samples, sound.sr
+    jaw, model = index("JawOpen"), REPO / "checkpoints" / MODELS["multilingual"]  # the neural default for zh
+    heard = jaw_opening(y=y, sr=sr, fps=FPS, n_frames=n)
+    phones = recognize(y=y, sr=sr, settings=RecognizeSettings(ipa=True)).phones
+    return {
+        "loudness": frame_energy(y=y, sr=sr, fps=FPS, n_frames=n),
+        **{name: band_envelope(y, sr, n, band) for name, band in BANDS.items()},
+        "heard_jaw": heard,
+        "phonetic_phones_only": languages._face(phones, y, sr, n, heard=False)[:, jaw],
+        "phonetic": languages._face(phones, y, sr, n)[:, jaw],
+        "network": languages_neural.neural(y, sr, n, model, closure_pass=True)[:, jaw],
+        "neural": languages_neural.neural(y, sr, n, model, closure_pass=True, jaw=heard)[:, jaw],
+    }
 
 
 def lagged(columns: dict[str, np.ndarray]) -> np.ndarray:
