@@ -294,23 +294,25 @@ def quality(rows: dict[str, tuple[str, dict]], clips: dict[str, str], fps: float
         ref_gaps = {key: [g for g, r in zip(every, chosen, strict=True) if r] for key, every in gaps.items()}
         g, o = np.concatenate(ref_gaps["curves"]), np.concatenate(ref_gaps["offline"])
         gm, om = np.concatenate(ref_gaps["mesh"]), np.concatenate(ref_gaps["offline_mesh"])
+        ref, ref_mesh = (
+            _closures(ref_gaps["curves"], ref_gaps["offline"]),
+            _closures(ref_gaps["mesh"], ref_gaps["offline_mesh"]),
+        )
         on_mesh = _closures(gaps["mesh"], gaps["offline_mesh"])
         out["rows"][label] = {
             "engine": engine,
             "settings": settings,
-            **{
-                k: v
-                for k, v in _closures(ref_gaps["curves"], ref_gaps["offline"]).items()
-                if k != "bilabials"
-            },
+            "closure": ref["closure"],
+            "closure_points_vs_offline": ref["closure_points_vs_offline"],
+            "closure_agreement": ref["closure_agreement"],
             "all_clips": {
                 **_closures(gaps["curves"], gaps["offline"]),
                 "mesh_closure": on_mesh["closure"],
                 "mesh_closure_points_vs_offline": on_mesh["closure_points_vs_offline"],
             },
             "min_gap_mm_vs_offline": float(np.abs(g - o).mean()),
-            "mesh_closure": float((gm < 1.5).mean()),
-            "mesh_closure_points_vs_offline": 100 * float((gm < 1.5).mean() - (om < 1.5).mean()),
+            "mesh_closure": ref_mesh["closure"],
+            "mesh_closure_points_vs_offline": ref_mesh["closure_points_vs_offline"],
             "mesh_min_gap_mm_vs_offline": float(np.abs(gm - om).mean()),
             "mouth_mae_vs_offline": sum(m * n for m, n in mae) / sum(n for _, n in mae),
             "jaw_correlation": float(np.mean(jaw_r)),
