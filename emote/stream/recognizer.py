@@ -82,9 +82,8 @@ class LiveRecognizer:
         self.right = max(round(right * SAMPLE_RATE / FRAME), 0)
         self._first = 0  # absolute frame of self._kept[0]
         self._kept = np.zeros((0, net.proj.shape[1]), np.float32)
-        self._kept_hidden = np.zeros(
-            (0, net.proj.shape[0]), np.float32
-        )  # the encoder's, for the closure detector
+        # The encoder's hidden frames of the kept ones, for the closure detector.
+        self._kept_hidden = np.zeros((0, net.proj.shape[0]), np.float32)
         self.frames_computed = 0  # network frames evaluated (context included): the cost
 
     @property
